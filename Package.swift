@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+// Fillgraph: a dataflow-graph compiler (graphc) and CPU executor (graphrun) for
+// image-inpainting networks such as DeepFill v2. Module imports flow one way:
+//   GraphIR <- GraphYAML <- GraphPasses <- ModelFormat <- Runtime <- Compiler / Inpainting <- executables
+// Kernels, ImageIO and NumpyIO are leaf modules with no knowledge of the IR.
+import PackageDescription
+
+let package = Package(
+    name: "Fillgraph",
+    products: [
+        .executable(name: "graphc", targets: ["graphc"]),
+        .executable(name: "graphrun", targets: ["graphrun"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        // System libraries, found with pkg-config (Debian: libopenblas-dev libpng-dev libyaml-dev).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        // libpng reports errors with longjmp, which Swift cannot survive; this C shim catches them.
+        .target(name: "PNGCodec", dependencies: ["CLibPNG"]),
+
+        .target(name: "GraphIR"),
+        .target(name: "GraphYAML", dependencies: ["GraphIR", "CLibYAML"]),
+        .target(name: "GraphPasses", dependencies: ["GraphIR"]),
+        .target(name: "NumpyIO", dependencies: ["ZIPFoundation"]),
+        .target(name: "ModelFormat", dependencies: ["GraphIR"]),
+        .target(name: "Kernels", dependencies: ["CBLAS"]),
+        .target(name: "ImageIO", dependencies: ["PNGCodec"]),
+        .target(name: "Runtime", dependencies: ["GraphIR", "ModelFormat", "Kernels"]),
+        .target(name: "Compiler", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "ModelFormat", "NumpyIO"]),
+        .target(name: "Inpainting", dependencies: ["GraphIR", "Runtime", "ImageIO", "NumpyIO"]),
+
+        .target(name: "CLISupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "graphc", dependencies: [
+            "Compiler", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "graphrun", dependencies: [
+            "Inpainting", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "GraphIRTests", dependencies: ["GraphIR", "GraphYAML", "GraphPasses"]),
+        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "Compiler", "NumpyIO"]),
+        .testTarget(name: "KernelTests", dependencies: ["Kernels"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "Inpainting", "NumpyIO", "ImageIO"]),
+        .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

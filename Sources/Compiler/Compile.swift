@@ -1,0 +1,119 @@
+// graphc's pipeline: YAML → IR → verify → passes → bind weights → Model. The executables only
+// parse arguments and print; everything they do is here, so tests can call it directly.
+import Foundation
+import GraphIR
+import GraphPasses
+import GraphYAML
+import ModelFormat
+import NumpyIO
+
+public enum WeightSource: Sendable {
+    case npz(path: String)
+    case random(seed: UInt64)
+}
+
+/// A compile-time problem in the user's inputs (graph, weights): exit code 2.
+public struct CompileError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+public struct CompiledGraph {
+    public var loaded: LoadedGraph
+    public var typed: TypedGraph
+    /// What the passes did.
+    public var notes: [String]
+}
+
+public enum Compiler {
+    public static let version = "graphc 0.1.0"
+
+    /// Parses, verifies and optimises a graph file.
+    public static func load(graphPath: String, runPasses: Bool = true) throws -> CompiledGraph {
+        let loaded = try GraphLoader.load(path: graphPath)
+        let typed = try Verifier.verify(loaded.graph)
+        guard runPasses else { return CompiledGraph(loaded: loaded, typed: typed, notes: []) }
+        let (optimised, notes) = try PassPipeline.standard.run(typed)
+        return CompiledGraph(loaded: loaded, typed: optimised, notes: notes)
+    }
+
+    public static func compile(graphPath: String, weights: WeightSource) throws -> (Model, [String]) {
+        let compiled = try load(graphPath: graphPath)
+        let typed = compiled.typed
+        var tensors: [Tensor] = []
+        let description: String
+        switch weights {
+        case .npz(let path):
+            let arrays = try Npz.read(path: path)
+            var byName: [String: NpyArray] = [:]
+            for (name, array) in arrays { byName[name] = array }
+            let mismatch = typed.checkWeights(byName.mapValues(\.shape), source: path)
+            guard mismatch.isEmpty else { throw CompileError(mismatch.description) }
+            for (name, spec, _) in typed.weightSpecs {
+                let values = byName[name]!.floats
+                if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                    throw CompileError("\(path): \(name) holds a non-finite value (\(values[bad])) at element \(bad)")
+                }
+                tensors.append(Tensor(name: name, shape: spec.shape, values: values))
+            }
+            let hash = (try? Data(contentsOf: URL(fileURLWithPath: path))).map { XXHash64.hex(XXHash64.hash([UInt8]($0))) } ?? "?"
+            description = "\((path as NSString).lastPathComponent) (xxh64 \(hash))"
+        case .random(let seed):
+            var rng = SplitMix64(seed: seed)
+            for (name, spec, _) in typed.weightSpecs {
+                tensors.append(Tensor(name: name, shape: spec.shape, values: RandomInit.values(for: spec, rng: &rng)))
+            }
+            description = "random-init seed \(seed) (\(RandomInit.summary))"
+        }
+        let sources = compiled.loaded.files.map { SourceFileHash(path: $0.path, xxh64: XXHash64.hex(XXHash64.hash($0.bytes))) }
+        let metadata = ModelMetadata(compiler: version, graphName: typed.graph.name, sources: sources,
+                                     weights: description, parameterCount: typed.parameterCount)
+        return (Model(graph: typed.graph, metadata: metadata, tensors: tensors), compiled.notes)
+    }
+}
+
+/// SplitMix64: a tiny, well-mixed, fully specified generator, so `--seed N` means the same
+/// weights on every machine and version.
+public struct SplitMix64 {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1) with 24 bits.
+    public mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}
+
+/// TensorFlow's defaults, which the official DeepFill code trains from: Glorot-uniform kernels
+/// (limit √(6 / (fan_in + fan_out)), fans = k_h·k_w·C_in and k_h·k_w·C_out), zero biases, and a
+/// spectral-norm u drawn from a normal(0, 1) truncated at ±2.
+public enum RandomInit {
+    public static let summary = "Glorot-uniform kernels, zero biases, truncated-normal u"
+
+    public static func values(for spec: WeightSpec, rng: inout SplitMix64) -> [Float] {
+        let count = spec.shape.reduce(1, *)
+        switch spec.suffix {
+        case "weight" where spec.shape.count == 4:
+            let receptive = spec.shape[2] * spec.shape[3]
+            let limit = (6 / Float(receptive * (spec.shape[0] + spec.shape[1]))).squareRoot()
+            return (0..<count).map { _ in (rng.unit() * 2 - 1) * limit }
+        case "u":
+            return (0..<count).map { _ in
+                while true {
+                    // Box–Muller; redraw outside ±2 as TF's truncated_normal does.
+                    let u1 = max(rng.unit(), 1e-7), u2 = rng.unit()
+                    let z = (-2 * logf(u1)).squareRoot() * cosf(2 * .pi * u2)
+                    if abs(z) <= 2 { return z }
+                }
+            }
+        default:
+            return [Float](repeating: 0, count: count)
+        }
+    }
+}

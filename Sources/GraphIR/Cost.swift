@@ -1,0 +1,31 @@
+// Parameter and multiply-accumulate counts per node, from the op contracts.
+
+public struct NodeCost: Sendable {
+    public var node: String
+    public var op: String
+    public var parameters: Int
+    public var macs: Int
+    public var outputShape: [Int]
+}
+
+extension TypedGraph {
+    /// Parameter counts per node need only channel counts; MACs need concrete sizes, so this
+    /// must be called on a graph verified with bindings for every symbol.
+    public func costs() -> [NodeCost] {
+        order.map { i in
+            let node = graph.nodes[i]
+            let c = node.op.contract
+            let ins = inputTypes(of: node).map { $0.concreteShape ?? [] }
+            let outs = outputTypes(of: node).map { $0.concreteShape ?? [] }
+            let params = c.weightSpecs(inputTypes(of: node)).filter { $0.role == .parameter }
+                .reduce(0) { $0 + $1.shape.reduce(1, *) }
+            let known = !ins.contains { $0.isEmpty } && !outs.contains { $0.isEmpty }
+            return NodeCost(node: node.name, op: c.opName, parameters: params,
+                            macs: known ? c.macs(inputs: ins, outputs: outs) : 0, outputShape: outs.first ?? [])
+        }
+    }
+
+    public var parameterCount: Int {
+        weightSpecs.filter { $0.spec.role == .parameter }.reduce(0) { $0 + $1.spec.shape.reduce(1, *) }
+    }
+}

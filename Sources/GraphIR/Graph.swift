@@ -1,0 +1,115 @@
+// The graph: declared size symbols, typed inputs, nodes, named outputs. Plain data (Codable,
+// so model.bin can carry it); checking is the verifier's job.
+
+/// A reference to one output of a node or to a graph input: `name` or `name:output`.
+public struct ValueRef: Hashable, Codable, Sendable, CustomStringConvertible {
+    public var node: String
+    public var output: Int
+
+    public init(_ node: String, output: Int = 0) {
+        self.node = node
+        self.output = output
+    }
+
+    public var description: String { output == 0 ? node : "\(node):\(output)" }
+}
+
+/// A size symbol such as H, with the step its values must be a multiple of.
+public struct SymbolDecl: Hashable, Codable, Sendable {
+    public var name: String
+    public var multipleOf: Int
+    public init(name: String, multipleOf: Int = 1) {
+        self.name = name
+        self.multipleOf = multipleOf
+    }
+}
+
+/// One dimension of a declared input: a number or a symbol.
+public enum InputDim: Hashable, Codable, Sendable, CustomStringConvertible {
+    case fixed(Int)
+    case symbol(String)
+
+    public var dim: Dim {
+        switch self {
+        case .fixed(let v): return .constant(v)
+        case .symbol(let s): return .symbol(s)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .fixed(let v): return "\(v)"
+        case .symbol(let s): return s
+        }
+    }
+}
+
+public struct GraphInput: Hashable, Codable, Sendable {
+    public var name: String
+    public var dtype: DType
+    /// [C, H, W]; the batch N is implicit.
+    public var dims: [InputDim]
+    public var location: SourceLocation?
+
+    public init(name: String, dtype: DType = .float32, dims: [InputDim], location: SourceLocation? = nil) {
+        self.name = name
+        self.dtype = dtype
+        self.dims = dims
+        self.location = location
+    }
+
+    public var type: TensorType { TensorType(dtype, [.symbol(Graph.batchSymbol)] + dims.map(\.dim)) }
+}
+
+public struct Node: Hashable, Codable, Sendable {
+    public var name: String
+    public var op: Op
+    public var inputs: [ValueRef]
+    public var location: SourceLocation?
+
+    public init(name: String, op: Op, inputs: [ValueRef], location: SourceLocation? = nil) {
+        self.name = name
+        self.op = op
+        self.inputs = inputs
+        self.location = location
+    }
+}
+
+public struct GraphOutput: Hashable, Codable, Sendable {
+    public var name: String
+    public var value: ValueRef
+    public var location: SourceLocation?
+
+    public init(name: String, value: ValueRef, location: SourceLocation? = nil) {
+        self.name = name
+        self.value = value
+        self.location = location
+    }
+}
+
+public struct Graph: Hashable, Codable, Sendable {
+    public static let batchSymbol = "N"
+
+    public var name: String
+    public var symbols: [SymbolDecl]
+    public var inputs: [GraphInput]
+    public var nodes: [Node]
+    public var outputs: [GraphOutput]
+
+    public init(name: String, symbols: [SymbolDecl] = [], inputs: [GraphInput], nodes: [Node], outputs: [GraphOutput]) {
+        self.name = name
+        self.symbols = symbols
+        self.inputs = inputs
+        self.nodes = nodes
+        self.outputs = outputs
+    }
+
+    public var symbolTable: SymbolTable {
+        var steps = [Graph.batchSymbol: 1]
+        for s in symbols { steps[s.name] = s.multipleOf }
+        for i in inputs { for case .symbol(let s) in i.dims where steps[s] == nil { steps[s] = 1 } }
+        return SymbolTable(steps: steps)
+    }
+
+    public func node(named name: String) -> Node? { nodes.first { $0.name == name } }
+}

@@ -1,0 +1,82 @@
+// Pointwise activations and the gated activation of DeepFill's gen_conv.
+
+public enum ActivationKind: String, Codable, Sendable, CaseIterable {
+    case elu
+    case relu
+    case leakyRelu = "leaky_relu"
+    case sigmoid
+    case tanh
+    case none
+}
+
+/// An activation with its parameter (ELU's alpha, LeakyReLU's negative slope).
+public struct Activation: Hashable, Codable, Sendable, CustomStringConvertible {
+    public var kind: ActivationKind
+    public var alpha: Float
+
+    public init(_ kind: ActivationKind, alpha: Float? = nil) {
+        self.kind = kind
+        self.alpha = alpha ?? (kind == .leakyRelu ? 0.2 : 1.0)
+    }
+
+    public var description: String {
+        switch kind {
+        case .elu where alpha != 1, .leakyRelu: return "\(kind.rawValue)(\(alpha))"
+        default: return kind.rawValue
+        }
+    }
+
+    func validate() -> [String] {
+        alpha.isFinite ? [] : ["alpha must be finite, got \(alpha)"]
+    }
+}
+
+/// elu, relu, leaky_relu, sigmoid, tanh applied elementwise.
+public struct Unary: OpContract {
+    public var activation: Activation
+    public init(_ activation: Activation) { self.activation = activation }
+
+    public var opName: String { activation.kind.rawValue }
+    public var inputNames: [String] { ["x"] }
+    public func validate() -> [String] {
+        activation.kind == .none ? ["'none' is not an op"] : activation.validate()
+    }
+
+    public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
+        guard inputs[0].dtype == .float32 else { throw OpError("input must be float32, got \(inputs[0].dtype)") }
+        return [inputs[0]]
+    }
+
+    public var attributeSummary: [String] {
+        activation.kind == .elu || activation.kind == .leakyRelu ? ["alpha=\(activation.alpha)"] : []
+    }
+}
+
+/// gate: split channels in halves, act(first half) × sigmoid(second half).
+public struct Gate: OpContract {
+    public var activation: Activation
+    public init(_ activation: Activation) { self.activation = activation }
+
+    public var opName: String { "gate" }
+    public var inputNames: [String] { ["x"] }
+    public func validate() -> [String] {
+        activation.kind == .sigmoid || activation.kind == .tanh
+            ? ["gate act must be elu, relu, leaky_relu or none, got \(activation.kind.rawValue)"]
+            : activation.validate()
+    }
+
+    public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
+        let x = inputs[0]
+        try Check.image(x, "input")
+        let c = try Check.channels(x, "input")
+        guard c % 2 == 0 else {
+            throw OpError("gate needs an even channel count (features, then gates), got \(c)",
+                          hint: "the convolution before a gate must output 2×(feature channels)")
+        }
+        var out = x
+        out.shape[1] = .constant(c / 2)
+        return [out]
+    }
+
+    public var attributeSummary: [String] { ["act=\(activation)"] }
+}

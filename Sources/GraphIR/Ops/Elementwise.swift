@@ -1,0 +1,54 @@
+// add, sub, mul with numpy broadcasting of size-1 dimensions (same rank), and the DeepFill
+// mask composite fill·m + known·(1 − m).
+
+public enum BinaryKind: String, Codable, Sendable, CaseIterable {
+    case add, sub, mul
+}
+
+public struct Binary: OpContract {
+    public var kind: BinaryKind
+    public init(_ kind: BinaryKind) { self.kind = kind }
+
+    public var opName: String { kind.rawValue }
+    public var inputNames: [String] { ["a", "b"] }
+
+    public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
+        try [Binary.broadcast(inputs[0], inputs[1], symbols)]
+    }
+
+    static func broadcast(_ a: TensorType, _ b: TensorType, _ symbols: SymbolTable) throws -> TensorType {
+        guard a.dtype == .float32, b.dtype == .float32 else { throw OpError("operands must be float32, got \(a) and \(b)") }
+        guard a.rank == b.rank else { throw OpError("operands must have the same rank, got \(a) and \(b)") }
+        var out = a
+        for i in 0..<a.rank {
+            let x = a.shape[i], y = b.shape[i]
+            if x.equals(y, symbols) { continue }
+            if x.constantValue == 1 { out.shape[i] = y; continue }
+            if y.constantValue == 1 { continue }
+            throw OpError("shapes \(a) and \(b) do not agree in dimension \(i) (\(x) vs \(y))",
+                          hint: "dimensions must be equal or 1")
+        }
+        return out
+    }
+}
+
+public struct Composite: OpContract {
+    public init() {}
+    public var opName: String { "composite" }
+    public var inputNames: [String] { ["fill", "known", "mask"] }
+
+    public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
+        let fill = inputs[0], known = inputs[1], mask = inputs[2]
+        try Check.image(fill, "fill")
+        try Check.image(known, "known")
+        try Check.image(mask, "mask")
+        guard fill.equals(known, symbols) else { throw OpError("fill \(fill) and known \(known) must have the same shape") }
+        guard mask.shape[1].constantValue == 1 else { throw OpError("mask must have 1 channel, got \(mask)") }
+        try Check.sameDim(mask.shape[2], fill.shape[2], symbols, "mask height \(mask.shape[2]) differs from \(fill.shape[2])")
+        try Check.sameDim(mask.shape[3], fill.shape[3], symbols, "mask width \(mask.shape[3]) differs from \(fill.shape[3])")
+        if mask.shape[0].constantValue != 1 {
+            try Check.sameDim(mask.shape[0], fill.shape[0], symbols, "mask batch \(mask.shape[0]) must be 1 or \(fill.shape[0])")
+        }
+        return [fill]
+    }
+}

@@ -1,0 +1,125 @@
+// Ops that move data without arithmetic: concat, slice, flatten, and fill (a constant tensor
+// shaped like another, e.g. DeepFill's ones channel).
+
+/// Named axes of an NCHW activation.
+public enum Axis: String, Codable, Sendable, CaseIterable {
+    case batch, channel, height, width
+    public var index: Int {
+        switch self {
+        case .batch: return 0
+        case .channel: return 1
+        case .height: return 2
+        case .width: return 3
+        }
+    }
+}
+
+public struct Concat: OpContract {
+    public var axis: Axis
+    public var count: Int
+
+    public init(axis: Axis = .channel, count: Int) {
+        self.axis = axis
+        self.count = count
+    }
+
+    public var opName: String { "concat" }
+    public var inputNames: [String] { (0..<count).map { "x\($0)" } }
+    public func validate() -> [String] { count >= 1 ? [] : ["concat needs at least one input"] }
+
+    public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
+        var out = inputs[0]
+        try Check.image(out, "x0", dtype: out.dtype)
+        for (i, t) in inputs.enumerated().dropFirst() {
+            try Check.image(t, "x\(i)", dtype: out.dtype)
+            for d in 0..<4 where d != axis.index {
+                try Check.sameDim(t.shape[d], out.shape[d], symbols,
+                                  "input \(i) \(t) does not match input 0 \(inputs[0]) outside the \(axis.rawValue) axis")
+            }
+            out.shape[axis.index] = Dim.add(out.shape[axis.index], t.shape[axis.index])
+        }
+        return [out]
+    }
+
+    public var attributeSummary: [String] { axis == .channel ? [] : ["axis=\(axis.rawValue)"] }
+}
+
+public struct Slice: OpContract {
+    public var axis: Axis
+    public var start: Int
+    public var end: Int
+
+    public init(axis: Axis = .channel, start: Int, end: Int) {
+        self.axis = axis
+        self.start = start
+        self.end = end
+    }
+
+    public var opName: String { "slice" }
+    public var inputNames: [String] { ["x"] }
+    public func validate() -> [String] {
+        start >= 0 && end > start ? [] : ["slice needs 0 <= start < end, got start=\(start) end=\(end)"]
+    }
+
+    public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
+        let x = inputs[0]
+        try Check.image(x, "input", dtype: x.dtype)
+        if let n = x.shape[axis.index].constantValue, end > n {
+            throw OpError("slice end \(end) is past the \(axis.rawValue) size \(n) of \(x)")
+        }
+        var out = x
+        out.shape[axis.index] = .constant(end - start)
+        return [out]
+    }
+
+    public var attributeSummary: [String] { ["axis=\(axis.rawValue)", "start=\(start)", "end=\(end)"] }
+}
+
+public enum FlattenOrder: String, Codable, Sendable, CaseIterable {
+    case chw  // channel, row, column (PyTorch / the oracle files)
+    case hwc  // row, column, channel (the official TF NHWC flatten)
+}
+
+public struct Flatten: OpContract {
+    public var order: FlattenOrder
+    public init(order: FlattenOrder = .chw) { self.order = order }
+
+    public var opName: String { "flatten" }
+    public var inputNames: [String] { ["x"] }
+
+    public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
+        let x = inputs[0]
+        try Check.image(x, "input", dtype: x.dtype)
+        let n = Dim.mul(Dim.mul(x.shape[1], x.shape[2]), x.shape[3])
+        return [TensorType(x.dtype, [x.shape[0], n])]
+    }
+
+    public var attributeSummary: [String] { ["order=\(order.rawValue)"] }
+}
+
+public struct Fill: OpContract {
+    public var value: Float
+    public var channels: Int
+
+    public init(value: Float, channels: Int) {
+        self.value = value
+        self.channels = channels
+    }
+
+    public var opName: String { "fill" }
+    public var inputNames: [String] { ["like"] }
+    public func validate() -> [String] {
+        var e: [String] = []
+        if !value.isFinite { e.append("value must be finite") }
+        if channels < 1 || channels > 65536 { e.append("channels must be in 1...65536, got \(channels)") }
+        return e
+    }
+
+    public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
+        let like = inputs[0]
+        try Check.image(like, "like", dtype: like.dtype)
+        return [TensorType(.float32, [like.shape[0], .constant(channels), like.shape[2], like.shape[3]])]
+    }
+
+    public var attributeSummary: [String] { ["value=\(value)", "channels=\(channels)"] }
+}

@@ -1,0 +1,35 @@
+// The textual form of a typed graph (graphc dump): one line per value, in execution order,
+// with attributes, inferred types and the YAML position it came from.
+
+extension TypedGraph {
+    public func printed(showLocations: Bool = true) -> String {
+        var lines: [String] = []
+        let steps = graph.symbols.map { $0.multipleOf > 1 ? "\($0.name) % \($0.multipleOf) == 0" : $0.name }
+        lines.append("graph \(graph.name)" + (steps.isEmpty ? "" : "  [\(steps.joined(separator: ", "))]"))
+        for input in graph.inputs {
+            lines.append("  input  \(input.name): \(type(of: ValueRef(input.name)))")
+        }
+        for i in order {
+            let node = graph.nodes[i]
+            let c = node.op.contract
+            let outs = outputTypes(of: node)
+            let lhs = outs.count == 1 ? node.name
+                : "(" + c.outputNames.map { "\(node.name):\($0)" }.joined(separator: ", ") + ")"
+            let args = node.inputs.map { describe($0) }.joined(separator: ", ")
+            let attrs = c.attributeSummary.isEmpty ? "" : " {" + c.attributeSummary.joined(separator: ", ") + "}"
+            var line = "  \(lhs) = \(c.opName)(\(args))\(attrs) : " + outs.map(\.description).joined(separator: ", ")
+            if showLocations, let loc = node.location { line += "  # \(loc)" }
+            lines.append(line)
+        }
+        for out in graph.outputs {
+            lines.append("  output \(out.name) = \(describe(out.value)) : \(type(of: out.value))")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `node` for a first output, `node:name` for the others.
+    public func describe(_ ref: ValueRef) -> String {
+        guard ref.output > 0, let node = graph.node(named: ref.node) else { return ref.node }
+        return "\(ref.node):\(node.op.contract.outputNames[ref.output])"
+    }
+}

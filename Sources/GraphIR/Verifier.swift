@@ -1,0 +1,206 @@
+// The verifier: names, references, arity, attribute ranges, acyclicity and shape inference.
+// It collects every problem it can find in one pass (a node whose inputs failed is skipped, not
+// reported again) and positions each at the YAML of the element at fault. The same code infers
+// concrete shapes at run time: binding the symbols turns every Dim into a constant.
+
+public struct TypedGraph: Sendable {
+    public let graph: Graph
+    /// Node indices in execution order (a topological order, source order among ties).
+    public let order: [Int]
+    public let types: [ValueRef: TensorType]
+    public let symbols: SymbolTable
+    public let bindings: [String: Int]
+
+    public func type(of ref: ValueRef) -> TensorType { types[ref]! }
+
+    public func inputTypes(of node: Node) -> [TensorType] { node.inputs.map { types[$0]! } }
+
+    public func outputTypes(of node: Node) -> [TensorType] {
+        (0..<node.op.contract.outputNames.count).map { types[ValueRef(node.name, output: $0)]! }
+    }
+
+    /// Every weight the graph needs: `<node>.<suffix>` with its shape.
+    public var weightSpecs: [(name: String, spec: WeightSpec, node: Node)] {
+        order.flatMap { i -> [(name: String, spec: WeightSpec, node: Node)] in
+            let node = graph.nodes[i]
+            return node.op.contract.weightSpecs(inputTypes(of: node)).map { ("\(node.name).\($0.suffix)", $0, node) }
+        }
+    }
+}
+
+public enum Verifier {
+    /// Verifies a graph with symbolic sizes, or with `bindings` (e.g. ["N": 1, "H": 256, "W": 256])
+    /// for concrete shapes.
+    public static func verify(_ graph: Graph, bindings: [String: Int] = [:]) throws -> TypedGraph {
+        var diags: [Diagnostic] = []
+        let symbols = graph.symbolTable
+        var types: [ValueRef: TensorType] = [:]
+        var outputsOf: [String: [String]] = [:]  // name -> output names (inputs have one)
+        var locationOf: [String: SourceLocation?] = [:]
+
+        for s in graph.symbols where s.multipleOf < 1 || s.multipleOf > 4096 {
+            diags.append(Diagnostic("symbol \(s.name): multiple_of must be in 1...4096, got \(s.multipleOf)"))
+        }
+        for (sym, value) in bindings {
+            let step = symbols.step(of: sym)
+            if value < 1 || value % step != 0 {
+                diags.append(Diagnostic("size \(sym) = \(value) must be a positive multiple of \(step)",
+                                        hint: "pad or crop the input to a multiple of \(step)"))
+            }
+        }
+        for input in graph.inputs {
+            if outputsOf[input.name] != nil {
+                diags.append(Diagnostic("input '\(input.name)' is declared twice", at: input.location))
+            }
+            outputsOf[input.name] = ["out"]
+            locationOf[input.name] = input.location
+            if input.dims.count != 3 {
+                diags.append(Diagnostic("input '\(input.name)' needs [C, H, W], got \(input.dims.count) dimensions", at: input.location))
+                continue
+            }
+            if case .fixed(let c) = input.dims[0], c >= 1 {} else {
+                diags.append(Diagnostic("input '\(input.name)' needs a positive fixed channel count first, got \(input.dims[0])", at: input.location))
+            }
+            var t = input.type
+            t.shape = t.shape.map { d in bind(d, bindings) }
+            types[ValueRef(input.name)] = t
+        }
+        for node in graph.nodes {
+            if node.name.isEmpty { diags.append(Diagnostic("a node has an empty name", at: node.location)) }
+            if outputsOf[node.name] != nil {
+                let first = locationOf[node.name].flatMap { $0 }.map { " (first at \($0))" } ?? ""
+                diags.append(Diagnostic("name '\(node.name)' is used twice\(first)", at: node.location))
+            }
+            outputsOf[node.name] = node.op.contract.outputNames
+            locationOf[node.name] = node.location
+        }
+
+        // References and arity.
+        var broken = Set<String>()
+        for node in graph.nodes {
+            let c = node.op.contract
+            func fail(_ m: String, hint: String? = nil) {
+                diags.append(Diagnostic("node '\(node.name)' (\(c.opName)): " + m, at: node.location, hint: hint))
+                broken.insert(node.name)
+            }
+            for m in c.validate() { fail(m) }
+            if node.inputs.count < c.minArity || node.inputs.count > c.inputNames.count {
+                let want = c.minArity == c.inputNames.count ? "\(c.minArity)" : "\(c.minArity) to \(c.inputNames.count)"
+                fail("expects \(want) input(s) (\(c.inputNames.joined(separator: ", "))), got \(node.inputs.count)")
+            }
+            for ref in node.inputs {
+                if let msg = check(ref, outputsOf) { fail(msg.0, hint: msg.1) }
+            }
+        }
+        for out in graph.outputs {
+            if let msg = check(out.value, outputsOf) {
+                diags.append(Diagnostic("output '\(out.name)': " + msg.0, at: out.location, hint: msg.1))
+            }
+        }
+        if Set(graph.outputs.map(\.name)).count != graph.outputs.count {
+            diags.append(Diagnostic("output names must be unique: \(graph.outputs.map(\.name))"))
+        }
+        if graph.outputs.isEmpty { diags.append(Diagnostic("the graph declares no outputs", hint: "add an outputs: section")) }
+
+        let order = topologicalOrder(graph, &diags)
+
+        // Shape inference in execution order.
+        for i in order {
+            let node = graph.nodes[i]
+            if broken.contains(node.name) { continue }
+            let ins = node.inputs.map { types[$0] }
+            if ins.contains(where: { $0 == nil }) { continue }  // an upstream node already failed
+            do {
+                let outs = try node.op.contract.inferTypes(ins.map { $0! }, symbols)
+                for (k, t) in outs.enumerated() { types[ValueRef(node.name, output: k)] = t }
+            } catch let e as OpError {
+                let inputs = zip(node.inputs, ins).map { "\($0) \($1!)" }.joined(separator: ", ")
+                diags.append(Diagnostic("node '\(node.name)' (\(node.op.name)): \(e.message)\n  inputs: \(inputs)",
+                                        at: node.location, hint: e.hint))
+            } catch {
+                diags.append(Diagnostic("node '\(node.name)': \(error)", at: node.location))
+            }
+        }
+        if !diags.isEmpty { throw DiagnosticList(diags) }
+        return TypedGraph(graph: graph, order: order, types: types, symbols: symbols, bindings: bindings)
+    }
+
+    static func bind(_ d: Dim, _ bindings: [String: Int]) -> Dim {
+        guard !bindings.isEmpty, case .affine(let a) = d else { return d }
+        return a.evaluate(bindings).map { Dim.constant($0) } ?? d
+    }
+
+    /// Returns (message, hint) when a reference does not resolve.
+    static func check(_ ref: ValueRef, _ outputsOf: [String: [String]]) -> (String, String?)? {
+        guard let outs = outputsOf[ref.node] else {
+            let near = closest(ref.node, Array(outputsOf.keys))
+            return ("unknown value '\(ref.node)'", near.map { "did you mean '\($0)'?" })
+        }
+        if ref.output < 0 || ref.output >= outs.count {
+            return ("'\(ref.node)' has no output \(ref.output)", "its outputs are \(outs.joined(separator: ", "))")
+        }
+        return nil
+    }
+
+    /// Kahn's algorithm taking the earliest ready node first, so execution follows source order
+    /// where the data allows. Nodes on a cycle are reported with the cycle spelled out.
+    static func topologicalOrder(_ graph: Graph, _ diags: inout [Diagnostic]) -> [Int] {
+        let index = Dictionary(graph.nodes.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var pending = [Int](repeating: 0, count: graph.nodes.count)
+        var users = [[Int]](repeating: [], count: graph.nodes.count)
+        for (i, n) in graph.nodes.enumerated() {
+            for r in n.inputs { if let j = index[r.node] { pending[i] += 1; users[j].append(i) } }
+        }
+        var ready = Set(pending.indices.filter { pending[$0] == 0 })
+        var order: [Int] = []
+        while let i = ready.min() {
+            ready.remove(i)
+            order.append(i)
+            for u in users[i] {
+                pending[u] -= 1
+                if pending[u] == 0 { ready.insert(u) }
+            }
+        }
+        if order.count < graph.nodes.count {
+            let left = Set(graph.nodes.indices).subtracting(order)
+            var cycle = [left.min()!]
+            var seen: Set<Int> = [cycle[0]]
+            while true {
+                let n = graph.nodes[cycle.last!]
+                guard let next = n.inputs.compactMap({ index[$0.node] }).first(where: { left.contains($0) }) else { break }
+                if seen.contains(next) {
+                    cycle = Array(cycle.drop(while: { $0 != next }))
+                    cycle.append(next)
+                    break
+                }
+                seen.insert(next)
+                cycle.append(next)
+            }
+            let path = cycle.reversed().map { graph.nodes[$0].name }.joined(separator: " -> ")
+            diags.append(Diagnostic("the graph has a cycle: \(path)", at: graph.nodes[cycle[0]].location,
+                                    hint: "a node cannot depend on its own output"))
+        }
+        return order
+    }
+
+    /// The candidate nearest to `name` by edit distance, for "did you mean" hints.
+    public static func closest(_ name: String, _ candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, editDistance(name, $0)) }.filter { $0.1 <= max(2, name.count / 3) }
+        return scored.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var prev = row[0]
+            row[0] = i
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                let cur = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
+                prev = cur
+            }
+        }
+        return a.isEmpty ? b.count : row[b.count]
+    }
+}

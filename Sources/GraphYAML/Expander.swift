@@ -1,0 +1,182 @@
+// Expands a merged GraphSource into IR: parameters are evaluated, block instances are unrolled
+// and every name is resolved to a ValueRef.
+//
+// Naming inside a block instance `I`: the node the block marks as `main` takes the name `I`
+// itself (so `conv1` of a gated-conv block owns weights `conv1.weight`, as the official TF
+// scope does), every other node is `I/<local>`. Outside the block, `I` refers to the block's
+// `out`. Nodes from a block carry the location of the outermost call site, which is where a
+// shape error is usually fixed; errors in a block's own fields point into the block.
+import GraphIR
+
+struct Expander {
+    struct Frame {
+        var instance: String?  // full instance name; nil at graph level
+        var block: BlockDecl?
+        var decls: [String: NodeDecl]
+        var inputs: [String: ValueRef]
+        var scope: Scope
+        var callSite: SourceLocation?
+        var stack: [String]
+
+        func fullName(_ local: String) -> String {
+            guard let instance, let block else { return local }
+            return local == block.main ? instance : "\(instance)/\(local)"
+        }
+
+        func context(_ d: NodeDecl) -> String {
+            guard let block, let instance else { return "node '\(d.name)'" }
+            return "node '\(d.name)' of block '\(block.name)' (instance '\(instance)')"
+        }
+    }
+
+    let source: GraphSource
+    var nodes: [Node] = []
+    var diags: [Diagnostic] = []
+
+    init(_ source: GraphSource) { self.source = source }
+
+    static func split(_ text: String) -> (String, String?) {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        return (parts.first ?? "", parts.count > 1 ? parts[1] : nil)
+    }
+
+    static func outputIndex(_ op: String, _ sel: String?, at loc: SourceLocation) throws -> Int {
+        guard let sel else { return 0 }
+        let names = OpBuilder.outputNames(of: op)
+        if let i = names.firstIndex(of: sel) { return i }
+        if let i = Int(sel), i >= 0, i < names.count { return i }
+        throw Diagnostic("\(op) has no output '\(sel)'", at: loc, hint: "its outputs are \(names.joined(separator: ", "))")
+    }
+
+    static func kind(_ d: NodeDecl) throws -> (op: String?, use: String?) {
+        let op = d.fields["op"], use = d.fields["use"]
+        if (op == nil) == (use == nil) {
+            throw Diagnostic("node '\(d.name)' needs exactly one of 'op:' (a primitive) or 'use:' (a block)", at: d.location)
+        }
+        return (try op.map { try GraphFileParser.name($0, "op") }, try use.map { try GraphFileParser.name($0, "use") })
+    }
+
+    func resolve(_ text: String, _ frame: Frame, at loc: SourceLocation) throws -> ValueRef {
+        let (name, sel) = Expander.split(text)
+        if let d = frame.decls[name] {
+            let k = try Expander.kind(d)
+            if let op = k.op { return ValueRef(frame.fullName(name), output: try Expander.outputIndex(op, sel, at: loc)) }
+            return try blockOutput(k.use!, instance: frame.fullName(name), sel: sel, at: loc, depth: 0)
+        }
+        if let r = frame.inputs[name] {
+            if sel != nil { throw Diagnostic("'\(name)' is an input and has a single value; drop ':\(sel!)'", at: loc) }
+            return r
+        }
+        let known = Array(frame.decls.keys) + Array(frame.inputs.keys)
+        throw Diagnostic("unknown value '\(name)'", at: loc,
+                         hint: Verifier.closest(name, known).map { "did you mean '\($0)'?" })
+    }
+
+    /// The value a block instance stands for: its `out`, followed through nested instances.
+    func blockOutput(_ blockName: String, instance: String, sel: String?, at loc: SourceLocation, depth: Int) throws -> ValueRef {
+        guard depth < 32, let block = source.blocks[blockName] else {
+            throw Diagnostic(depth >= 32 ? "blocks nest too deeply" : "unknown block '\(blockName)'", at: loc,
+                             hint: Verifier.closest(blockName, Array(source.blocks.keys)).map { "did you mean '\($0)'?" })
+        }
+        guard let outText = block.output.scalar else { throw Diagnostic("block out must be a node name", at: block.output.location) }
+        let (name, sel2) = Expander.split(outText)
+        guard let d = block.nodes.first(where: { $0.name == name }) else {
+            throw Diagnostic("block '\(blockName)': out '\(name)' is not one of its nodes", at: block.output.location)
+        }
+        let full = name == block.main ? instance : "\(instance)/\(name)"
+        let k = try Expander.kind(d)
+        if let op = k.op { return ValueRef(full, output: try Expander.outputIndex(op, sel2 ?? sel, at: loc)) }
+        return try blockOutput(k.use!, instance: full, sel: sel2 ?? sel, at: loc, depth: depth + 1)
+    }
+
+    func inputRefs(_ d: NodeDecl, _ frame: Frame) throws -> [ValueRef] {
+        guard let node = d.fields["in"] else { return [] }
+        let items: [YAMLNode]
+        if case .sequence(let l) = node.kind { items = l } else { items = [node] }
+        return try items.map { item in
+            guard let s = item.scalar, !s.isEmpty else {
+                throw Diagnostic("\(frame.context(d)): in: expected value names, found \(item.kindName)", at: item.location)
+            }
+            return try resolve(s, frame, at: item.location)
+        }
+    }
+
+    mutating func expand(_ decls: [NodeDecl], _ frame: Frame) {
+        for d in decls {
+            do { try expandOne(d, frame) } catch let e as Diagnostic {
+                var e = e
+                if let call = frame.callSite, frame.block != nil, e.hint == nil { e.hint = "used at \(call)" }
+                diags.append(e)
+            } catch {
+                diags.append(Diagnostic("\(error)", at: d.location))
+            }
+        }
+    }
+
+    mutating func expandOne(_ d: NodeDecl, _ frame: Frame) throws {
+        let k = try Expander.kind(d)
+        var inputs = try inputRefs(d, frame)
+        if let op = k.op {
+            var reader = FieldReader(d.fields, scope: frame.scope, what: "\(frame.context(d)) (\(op))", at: d.location)
+            if let like = d.fields["like"] {
+                guard let s = like.scalar else { throw Diagnostic("like: expected a value name", at: like.location) }
+                inputs.append(try resolve(s, frame, at: like.location))
+            }
+            let built = try OpBuilder.build(op, &reader, inputCount: inputs.count)
+            try reader.finish(extra: ["op", "in", "like"])
+            nodes.append(Node(name: frame.fullName(d.name), op: built, inputs: inputs, location: frame.callSite ?? d.location))
+            return
+        }
+        let blockName = k.use!
+        guard let block = source.blocks[blockName] else {
+            throw Diagnostic("\(frame.context(d)): unknown block '\(blockName)'", at: d.fields["use"]!.location,
+                             hint: Verifier.closest(blockName, Array(source.blocks.keys)).map { "did you mean '\($0)'?" })
+        }
+        if frame.stack.contains(blockName) {
+            throw Diagnostic("block '\(blockName)' uses itself: \((frame.stack + [blockName]).joined(separator: " -> "))", at: d.location)
+        }
+        guard inputs.count == block.inputs.count else {
+            throw Diagnostic("\(frame.context(d)): block '\(blockName)' takes \(block.inputs.count) input(s) "
+                             + "(\(block.inputs.joined(separator: ", "))), got \(inputs.count)", at: d.fields["in"]?.location ?? d.location)
+        }
+        var scope = source.paramScope
+        for (name, def) in block.args.items {
+            if let given = d.fields[name] {
+                scope.values[name] = try FieldReader.resolve(given, frame.scope)
+            } else if def.isNull {
+                throw Diagnostic("\(frame.context(d)): block '\(blockName)' needs argument '\(name)'", at: d.location)
+            } else {
+                scope.values[name] = try FieldReader.resolve(def, source.paramScope)
+            }
+        }
+        for item in d.fields.items where !["use", "in"].contains(item.name) && block.args[item.name] == nil {
+            let args = block.args.items.map(\.name)
+            throw Diagnostic("\(frame.context(d)): block '\(blockName)' has no argument '\(item.name)'", at: item.value.location,
+                             hint: Verifier.closest(item.name, args).map { "did you mean '\($0)'?" } ?? "arguments: \(args.joined(separator: ", "))")
+        }
+        let child = Frame(instance: frame.fullName(d.name), block: block,
+                          decls: Dictionary(block.nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
+                          inputs: Dictionary(zip(block.inputs, inputs).map { ($0, $1) }, uniquingKeysWith: { a, _ in a }),
+                          scope: scope, callSite: frame.callSite ?? d.location, stack: frame.stack + [blockName])
+        expand(block.nodes, child)
+    }
+}
+
+extension GraphSource {
+    /// Parameters evaluated in order; each may use the ones before it.
+    var paramScope: Scope {
+        var scope = Scope(values: [:])
+        for (name, node) in params.items {
+            scope.values[name] = (try? FieldReader.resolve(node, scope)) ?? .null
+        }
+        return scope
+    }
+
+    func checkParams() throws {
+        var scope = Scope(values: [:])
+        for (name, node) in params.items {
+            let v = try FieldReader.resolve(node, scope)
+            scope.values[name] = v
+        }
+    }
+}

@@ -1,0 +1,119 @@
+// Entry point of the frontend: read a graph file (following `extends`), merge, expand, and
+// return the IR graph with the source files it came from (their bytes feed the model's hash).
+import Foundation
+import GraphIR
+
+public struct LoadedGraph {
+    public var graph: Graph
+    /// Every file read, base first.
+    public var files: [(path: String, bytes: [UInt8])]
+}
+
+public enum GraphLoader {
+    public static func load(path: String) throws -> LoadedGraph {
+        var files: [(path: String, bytes: [UInt8])] = []
+        let source = try loadSource(path: path, files: &files, chain: [])
+        return LoadedGraph(graph: try build(source), files: files)
+    }
+
+    /// Loads from text; `extends` is resolved relative to `file`'s directory.
+    public static func load(text: String, file: String) throws -> LoadedGraph {
+        var files: [(path: String, bytes: [UInt8])] = [(file, Array(text.utf8))]
+        let root = try YAMLReader.parse(Array(text.utf8), file: file)
+        let source = try applyFile(root, path: file, files: &files, chain: [file])
+        return LoadedGraph(graph: try build(source), files: files)
+    }
+
+    static func readFile(_ path: String, from: SourceLocation?) throws -> [UInt8] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw Diagnostic("cannot read \(path): no such file", at: from)
+        }
+        guard !isDir.boolValue else { throw Diagnostic("cannot read \(path): it is a directory", at: from) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Diagnostic("cannot read \(path): permission denied or I/O error", at: from)
+        }
+        return [UInt8](data)
+    }
+
+    static func loadSource(path: String, files: inout [(path: String, bytes: [UInt8])], chain: [String],
+                           from: SourceLocation? = nil) throws -> GraphSource {
+        let canonical = URL(fileURLWithPath: path).standardizedFileURL.path
+        if chain.contains(canonical) {
+            throw Diagnostic("'extends' loops: \((chain + [canonical]).joined(separator: " -> "))", at: from)
+        }
+        guard chain.count < 16 else { throw Diagnostic("'extends' chain is longer than 16 files", at: from) }
+        let bytes = try readFile(path, from: from)
+        files.append((path, bytes))
+        let root = try YAMLReader.parse(bytes, file: path)
+        return try applyFile(root, path: path, files: &files, chain: chain + [canonical])
+    }
+
+    static func applyFile(_ root: YAMLNode, path: String, files: inout [(path: String, bytes: [UInt8])],
+                          chain: [String]) throws -> GraphSource {
+        var base: GraphSource?
+        if case .mapping(let pairs) = root.kind, let ext = pairs.first(where: { $0.key.scalar == "extends" }) {
+            guard let rel = ext.value.scalar, !rel.isEmpty else {
+                throw Diagnostic("extends: expected a file path", at: ext.value.location)
+            }
+            let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
+            let basePath = rel.hasPrefix("/") ? rel : dir.appendingPathComponent(rel).path
+            var baseFiles: [(path: String, bytes: [UInt8])] = []
+            base = try loadSource(path: basePath, files: &baseFiles, chain: chain, from: ext.value.location)
+            files.insert(contentsOf: baseFiles, at: 0)
+        }
+        return try GraphFileParser.apply(root, file: path, base: base)
+    }
+
+    static func build(_ source: GraphSource) throws -> Graph {
+        try source.checkParams()
+        let scope = source.paramScope
+        var symbols: [SymbolDecl] = []
+        for (name, node) in source.symbols.items {
+            var step = 1
+            if case .mapping(let pairs) = node.kind {
+                for (k, v) in pairs {
+                    guard k.scalar == "multiple_of" else {
+                        throw GraphFileParser.unknownKey(k, ["multiple_of"], "symbol '\(name)'")
+                    }
+                    guard case .number(let r) = try FieldReader.resolve(v, scope), r.isInteger, r.num >= 1, r.num <= 4096 else {
+                        throw Diagnostic("symbol '\(name)': multiple_of must be a whole number in 1...4096", at: v.location)
+                    }
+                    step = r.num
+                }
+            } else if !node.isNull {
+                throw Diagnostic("symbol '\(name)' must be {multiple_of: n} or ~", at: node.location)
+            }
+            symbols.append(SymbolDecl(name: name, multipleOf: step))
+        }
+        var inputs: [GraphInput] = []
+        for (name, node) in source.inputs.items {
+            let dims = try GraphFileParser.sequence(node, "input '\(name)' (write [C, H, W])").map { item -> InputDim in
+                if let s = item.scalar, ExpressionParser.isIdentifier(s), scope.lookup(s) == nil {
+                    if !symbols.contains(where: { $0.name == s }) { symbols.append(SymbolDecl(name: s)) }
+                    return .symbol(s)
+                }
+                guard case .number(let r) = try FieldReader.resolve(item, scope), r.isInteger, r.num >= 1, r.num <= 65536 else {
+                    throw Diagnostic("input '\(name)': a dimension must be a size symbol or a whole number in 1...65536", at: item.location)
+                }
+                return .fixed(r.num)
+            }
+            inputs.append(GraphInput(name: name, dims: dims, location: node.location))
+        }
+        var expander = Expander(source)
+        let top = Expander.Frame(instance: nil, block: nil,
+                                 decls: Dictionary(source.nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
+                                 inputs: Dictionary(inputs.map { ($0.name, ValueRef($0.name)) }, uniquingKeysWith: { a, _ in a }),
+                                 scope: scope, callSite: nil, stack: [])
+        expander.expand(source.nodes, top)
+        var outputs: [GraphOutput] = []
+        for (name, node) in source.outputs.items {
+            do {
+                guard let s = node.scalar else { throw Diagnostic("output '\(name)' must name a value", at: node.location) }
+                outputs.append(GraphOutput(name: name, value: try expander.resolve(s, top, at: node.location), location: node.location))
+            } catch let e as Diagnostic { expander.diags.append(e) }
+        }
+        if !expander.diags.isEmpty { throw DiagnosticList(expander.diags) }
+        return Graph(name: source.name, symbols: symbols, inputs: inputs, nodes: expander.nodes, outputs: outputs)
+    }
+}

@@ -1,0 +1,132 @@
+// libyaml's document loader turned into a small Swift tree that keeps every node's line and
+// column, so each later diagnostic can point at the exact YAML that caused it. Aliases are
+// followed but bounded (depth and total node visits), so a recursive or exponential alias
+// structure fails with an error instead of hanging or exhausting memory.
+import CLibYAML
+import GraphIR
+
+public struct YAMLNode: Sendable {
+    public enum Kind: Sendable {
+        case scalar(String, quoted: Bool)
+        case sequence([YAMLNode])
+        case mapping([(key: YAMLNode, value: YAMLNode)])
+    }
+
+    public var kind: Kind
+    public var location: SourceLocation
+
+    public var scalar: String? {
+        if case .scalar(let s, _) = kind { return s }
+        return nil
+    }
+
+    /// A plain `~`, `null` or empty scalar.
+    public var isNull: Bool {
+        if case .scalar(let s, let quoted) = kind, !quoted { return s.isEmpty || s == "~" || s == "null" || s == "Null" || s == "NULL" }
+        return false
+    }
+
+    public var kindName: String {
+        switch kind {
+        case .scalar: return "a scalar"
+        case .sequence: return "a list"
+        case .mapping: return "a mapping"
+        }
+    }
+}
+
+public enum YAMLReader {
+    static let maxDepth = 64
+    static let maxNodes = 200_000
+    public static let maxFileBytes = 4 << 20
+
+    /// Parses one YAML document. `file` names the source in diagnostics.
+    public static func parse(_ bytes: [UInt8], file: String) throws -> YAMLNode {
+        if bytes.count > maxFileBytes {
+            throw Diagnostic("\(file) is \(bytes.count) bytes; graph files are limited to \(maxFileBytes) bytes",
+                             at: SourceLocation(file: file, line: 1, column: 1))
+        }
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else { throw Diagnostic("libyaml could not initialise") }
+        defer { yaml_parser_delete(&parser) }
+        var input = bytes + [0]  // never empty, so the buffer has a base address
+        return try input.withUnsafeMutableBufferPointer { buf -> YAMLNode in
+            yaml_parser_set_input_string(&parser, buf.baseAddress!, buf.count - 1)
+            var doc = yaml_document_t()
+            guard yaml_parser_load(&parser, &doc) == 1 else { throw parserError(&parser, file) }
+            defer { yaml_document_delete(&doc) }
+            guard let root = yaml_document_get_root_node(&doc) else {
+                throw Diagnostic("\(file) is empty", at: SourceLocation(file: file, line: 1, column: 1),
+                                 hint: "a graph file is a YAML mapping starting with 'fillgraph: 1'")
+            }
+            var budget = maxNodes
+            let tree = try convert(root, &doc, file, depth: 0, budget: &budget)
+            var second = yaml_document_t()
+            guard yaml_parser_load(&parser, &second) == 1 else { throw parserError(&parser, file) }
+            defer { yaml_document_delete(&second) }
+            if let extra = yaml_document_get_root_node(&second) {
+                throw Diagnostic("\(file) holds more than one YAML document", at: location(extra.pointee.start_mark, file),
+                                 hint: "remove the '---' separator; one graph per file")
+            }
+            return tree
+        }
+    }
+
+    static func location(_ mark: yaml_mark_t, _ file: String) -> SourceLocation {
+        SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+    }
+
+    static func parserError(_ parser: inout yaml_parser_t, _ file: String) -> Diagnostic {
+        let problem = parser.problem.map { String(cString: $0) } ?? "unknown problem"
+        var message = "invalid YAML: \(problem)"
+        if let context = parser.context.map({ String(cString: $0) }) {
+            message += " (\(context) at line \(parser.context_mark.line + 1), column \(parser.context_mark.column + 1))"
+        }
+        let hint: String? = problem.contains("tab") ? "indent with spaces, not tabs" : nil
+        return Diagnostic(message, at: location(parser.problem_mark, file), hint: hint)
+    }
+
+    static func convert(_ node: UnsafeMutablePointer<yaml_node_t>, _ doc: inout yaml_document_t, _ file: String,
+                        depth: Int, budget: inout Int) throws -> YAMLNode {
+        let loc = location(node.pointee.start_mark, file)
+        budget -= 1
+        guard depth < maxDepth, budget > 0 else {
+            throw Diagnostic("YAML nested or aliased too deeply (limits: depth \(maxDepth), \(maxNodes) nodes)", at: loc,
+                             hint: "recursive or repeatedly expanded aliases (*name) are not supported")
+        }
+        switch node.pointee.type {
+        case YAML_SCALAR_NODE:
+            let s = node.pointee.data.scalar
+            let text = String(decoding: UnsafeBufferPointer(start: s.value, count: Int(s.length)), as: UTF8.self)
+            return YAMLNode(kind: .scalar(text, quoted: s.style != YAML_PLAIN_SCALAR_STYLE), location: loc)
+        case YAML_SEQUENCE_NODE:
+            var items: [YAMLNode] = []
+            var p = node.pointee.data.sequence.items.start
+            while let cur = p, cur != node.pointee.data.sequence.items.top {
+                guard let child = yaml_document_get_node(&doc, cur.pointee) else { break }
+                items.append(try convert(child, &doc, file, depth: depth + 1, budget: &budget))
+                p = cur + 1
+            }
+            return YAMLNode(kind: .sequence(items), location: loc)
+        case YAML_MAPPING_NODE:
+            var pairs: [(key: YAMLNode, value: YAMLNode)] = []
+            var p = node.pointee.data.mapping.pairs.start
+            while let cur = p, cur != node.pointee.data.mapping.pairs.top {
+                guard let k = yaml_document_get_node(&doc, cur.pointee.key),
+                      let v = yaml_document_get_node(&doc, cur.pointee.value) else { break }
+                let key = try convert(k, &doc, file, depth: depth + 1, budget: &budget)
+                guard key.scalar != nil else {
+                    throw Diagnostic("mapping keys must be plain names, found \(key.kindName)", at: key.location)
+                }
+                if let dup = pairs.first(where: { $0.key.scalar == key.scalar }) {
+                    throw Diagnostic("duplicate key '\(key.scalar!)' (first at line \(dup.key.location.line))", at: key.location)
+                }
+                pairs.append((key, try convert(v, &doc, file, depth: depth + 1, budget: &budget)))
+                p = cur + 1
+            }
+            return YAMLNode(kind: .mapping(pairs), location: loc)
+        default:
+            throw Diagnostic("empty YAML node", at: loc)
+        }
+    }
+}

@@ -1,0 +1,59 @@
+// Data movement: nearest resize (TF1 rules), concat and slice along an axis, flatten.
+// These work on raw 32-bit elements, so float32 and int32 tensors share them.
+import Foundation
+
+public enum Layout {
+    /// Source index of each destination index for a nearest resize of `input` → `output`
+    /// samples. With align_corners (TF1 legacy kernel): scale = (in−1)/(out−1) in float32 and
+    /// src = min(roundf(dst·scale), in−1), rounding half away from zero. Without: scale =
+    /// in/out and src = min(floorf(dst·scale), in−1).
+    public static func nearestIndices(input: Int, output: Int, alignCorners: Bool) -> [Int] {
+        let scale: Float = alignCorners && output > 1 ? Float(input - 1) / Float(output - 1) : Float(input) / Float(output)
+        return (0..<output).map { d in
+            let s = alignCorners ? (Float(d) * scale).rounded(.toNearestOrAwayFromZero) : (Float(d) * scale).rounded(.down)
+            return min(Int(s), input - 1)
+        }
+    }
+
+    /// NCHW nearest resize; `planes` = N·C.
+    public static func resizeNearest(_ x: UnsafePointer<UInt32>, _ y: UnsafeMutablePointer<UInt32>, planes: Int,
+                                      inHeight: Int, inWidth: Int, outHeight: Int, outWidth: Int, alignCorners: Bool, threads: Int) {
+        let rows = nearestIndices(input: inHeight, output: outHeight, alignCorners: alignCorners)
+        let cols = nearestIndices(input: inWidth, output: outWidth, alignCorners: alignCorners)
+        Parallel.forEach(pieces: planes, threads: planes * outHeight * outWidth > 1 << 16 ? threads : 1) { p, _ in
+            let src = x + p * inHeight * inWidth, dst = y + p * outHeight * outWidth
+            for oy in 0..<outHeight {
+                let s = src + rows[oy] * inWidth, d = dst + oy * outWidth
+                for ox in 0..<outWidth { d[ox] = s[cols[ox]] }
+            }
+        }
+    }
+
+    /// Concatenation of 4-D tensors along `axis`; `shapes` are the inputs' shapes.
+    public static func concat(_ inputs: [UnsafePointer<UInt32>], shapes: [[Int]], axis: Int, _ out: UnsafeMutablePointer<UInt32>) {
+        let outer = shapes[0][..<axis].reduce(1, *)
+        let inner = shapes[0][(axis + 1)...].reduce(1, *)
+        let total = shapes.reduce(0) { $0 + $1[axis] } * inner
+        var offset = 0
+        for (x, s) in zip(inputs, shapes) {
+            let block = s[axis] * inner
+            for o in 0..<outer { (out + o * total + offset).update(from: x + o * block, count: block) }
+            offset += block
+        }
+    }
+
+    /// out = x[..., start..<end, ...] along `axis`.
+    public static func slice(_ x: UnsafePointer<UInt32>, shape: [Int], axis: Int, start: Int, end: Int, _ out: UnsafeMutablePointer<UInt32>) {
+        let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
+        let block = (end - start) * inner, full = shape[axis] * inner
+        for o in 0..<outer { (out + o * block).update(from: x + o * full + start * inner, count: block) }
+    }
+
+    /// [N, C, H, W] → [N, H·W·C] in (row, column, channel) order; chw order is a plain copy.
+    public static func flattenHWC(_ x: UnsafePointer<UInt32>, _ out: UnsafeMutablePointer<UInt32>, batch: Int, channels: Int, pixels: Int) {
+        for n in 0..<batch {
+            let src = x + n * channels * pixels, dst = out + n * channels * pixels
+            for p in 0..<pixels { for c in 0..<channels { dst[p * channels + c] = src[c * pixels + p] } }
+        }
+    }
+}

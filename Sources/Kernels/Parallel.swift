@@ -1,0 +1,54 @@
+// Work splitting over Dispatch threads. Work is always cut into the same fixed pieces (their
+// size depends on the problem, never on the thread count) and each piece is computed the same
+// way whichever thread runs it, so results are bit-identical for any thread count.
+import CBLAS
+import Dispatch
+
+public enum Parallel {
+    /// Runs `body(piece)` for every piece in 0..<pieces, on up to `threads` threads; each thread
+    /// takes a contiguous run of pieces and gets its index (for per-thread scratch buffers).
+    public static func forEach(pieces: Int, threads: Int, _ body: (_ piece: Int, _ thread: Int) -> Void) {
+        let workers = max(1, min(threads, pieces))
+        if workers == 1 {
+            for p in 0..<pieces { body(p, 0) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: workers) { t in
+            let lo = pieces * t / workers, hi = pieces * (t + 1) / workers
+            for p in lo..<hi { body(p, t) }
+        }
+    }
+}
+
+/// Row-major single-precision GEMM through OpenBLAS, which is pinned to one thread: our own
+/// Dispatch threads split the work, so the two never oversubscribe the cores.
+public enum GEMM {
+    private static let pinned: Void = { openblas_set_num_threads(1) }()
+
+    /// C[m×n] (row stride ldc) = op(A)·B[k×n] (+ C if accumulate), A is m×k (or k×m if transA).
+    public static func multiply(m: Int, n: Int, k: Int,
+                                a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
+                                b: UnsafePointer<Float>, ldb: Int,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+        _ = pinned
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else {
+            if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            return
+        }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
+    }
+
+    /// The same product with the n columns cut into fixed chunks run in parallel.
+    public static func multiplyParallel(m: Int, n: Int, k: Int,
+                                        a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
+                                        b: UnsafePointer<Float>, ldb: Int,
+                                        c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int, chunk: Int = 256) {
+        let pieces = (n + chunk - 1) / chunk
+        Parallel.forEach(pieces: pieces, threads: threads) { p, _ in
+            let lo = p * chunk, width = min(chunk, n - lo)
+            multiply(m: m, n: width, k: k, a: a, lda: lda, transA: transA, b: b + lo, ldb: ldb, c: c + lo, ldc: ldc)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+// Elementwise kernels: activations, the DeepFill gate, broadcasting add/sub/mul, the mask
+// composite and constant fill. Large tensors are cut into fixed chunks spread over threads.
+import Foundation
+
+public enum ActivationFunction: Sendable, Equatable {
+    case elu(alpha: Float)
+    case relu
+    case leakyRelu(alpha: Float)
+    case sigmoid
+    case tanh
+    case identity
+
+    @inline(__always) public func apply(_ x: Float) -> Float {
+        switch self {
+        case .elu(let a): return x > 0 ? x : a * expm1f(x)
+        case .relu: return x > 0 ? x : 0
+        case .leakyRelu(let a): return x > 0 ? x : a * x
+        case .sigmoid: return Pointwise.sigmoid(x)
+        case .tanh: return tanhf(x)
+        case .identity: return x
+        }
+    }
+}
+
+public enum Pointwise {
+    static let chunk = 1 << 16
+
+    @inline(__always) public static func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+
+    static func chunked(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let pieces = (count + chunk - 1) / chunk
+        Parallel.forEach(pieces: pieces, threads: threads) { p, _ in body(p * chunk..<min(count, (p + 1) * chunk)) }
+    }
+
+    public static func activation(_ f: ActivationFunction, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                  count: Int, threads: Int) {
+        chunked(count, threads: threads) { r in for i in r { y[i] = f.apply(x[i]) } }
+    }
+
+    /// y[n, c] = act(x[n, c]) · sigmoid(x[n, c + C]) for C = channels/2 feature channels.
+    public static func gate(_ f: ActivationFunction, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                            batch: Int, featureChannels C: Int, pixels P: Int, threads: Int) {
+        Parallel.forEach(pieces: batch * C, threads: threads) { piece, _ in
+            let n = piece / C, c = piece % C
+            let feat = x + (n * 2 * C + c) * P, gates = feat + C * P, out = y + (n * C + c) * P
+            for i in 0..<P { out[i] = f.apply(feat[i]) * sigmoid(gates[i]) }
+        }
+    }
+
+    public enum BinaryOp: Sendable { case add, sub, mul }
+
+    /// out = a ∘ b over 4-D shapes with numpy broadcasting of size-1 dimensions.
+    public static func binary(_ op: BinaryOp, _ a: UnsafePointer<Float>, shapeA: [Int], _ b: UnsafePointer<Float>, shapeB: [Int],
+                              _ out: UnsafeMutablePointer<Float>, shape: [Int], threads: Int) {
+        func strides(_ s: [Int]) -> [Int] {
+            var st = [Int](repeating: 0, count: s.count), acc = 1
+            for i in stride(from: s.count - 1, through: 0, by: -1) { st[i] = s[i] == 1 ? 0 : acc; acc *= s[i] }
+            return st
+        }
+        let sa = strides(shapeA), sb = strides(shapeB)
+        let inner = shape.last ?? 1, rows = shape.dropLast().reduce(1, *)
+        let ia = sa.last ?? 0, ib = sb.last ?? 0
+        Parallel.forEach(pieces: rows, threads: rows * inner >= chunk ? threads : 1) { r, _ in
+            var rem = r, offA = 0, offB = 0
+            for d in stride(from: shape.count - 2, through: 0, by: -1) {
+                let i = rem % shape[d]
+                rem /= shape[d]
+                offA += i * sa[d]
+                offB += i * sb[d]
+            }
+            let pa = a + offA, pb = b + offB, po = out + r * inner
+            switch op {
+            case .add: for i in 0..<inner { po[i] = pa[i * ia] + pb[i * ib] }
+            case .sub: for i in 0..<inner { po[i] = pa[i * ia] - pb[i * ib] }
+            case .mul: for i in 0..<inner { po[i] = pa[i * ia] * pb[i * ib] }
+            }
+        }
+    }
+
+    /// out[n, c] = fill·m + known·(1 − m), with the mask [N or 1, 1, H, W].
+    public static func composite(fill: UnsafePointer<Float>, known: UnsafePointer<Float>, mask: UnsafePointer<Float>,
+                                 maskBatch: Int, out: UnsafeMutablePointer<Float>, batch: Int, channels: Int, pixels P: Int) {
+        for n in 0..<batch {
+            let m = mask + (maskBatch == 1 ? 0 : n * P)
+            for c in 0..<channels {
+                let o = (n * channels + c) * P
+                for i in 0..<P { out[o + i] = fill[o + i] * m[i] + known[o + i] * (1 - m[i]) }
+            }
+        }
+    }
+
+    public static func fill(_ out: UnsafeMutablePointer<Float>, count: Int, value: Float) {
+        out.update(repeating: value, count: count)
+    }
+}

@@ -1,0 +1,140 @@
+// The in-memory model (graph + named tensors + metadata) and its writer. The writer is
+// deterministic: the same graph and weights always give the same bytes.
+import Foundation
+import GraphIR
+
+public struct Tensor: Sendable, Equatable {
+    public var name: String
+    public var shape: [Int]
+    public var values: [Float]
+
+    public init(name: String, shape: [Int], values: [Float]) {
+        self.name = name
+        self.shape = shape
+        self.values = values
+    }
+}
+
+public struct SourceFileHash: Codable, Sendable, Equatable {
+    public var path: String
+    public var xxh64: String
+    public init(path: String, xxh64: String) {
+        self.path = path
+        self.xxh64 = xxh64
+    }
+}
+
+public struct ModelMetadata: Codable, Sendable, Equatable {
+    public var compiler: String
+    public var graphName: String
+    public var sources: [SourceFileHash]
+    /// Where the weights came from: an .npz path or "random-init seed N (...)".
+    public var weights: String
+    public var parameterCount: Int
+
+    public init(compiler: String, graphName: String, sources: [SourceFileHash], weights: String, parameterCount: Int) {
+        self.compiler = compiler
+        self.graphName = graphName
+        self.sources = sources
+        self.weights = weights
+        self.parameterCount = parameterCount
+    }
+}
+
+public struct Model: Sendable {
+    public var graph: Graph
+    public var metadata: ModelMetadata
+    public var tensors: [Tensor]
+
+    public init(graph: Graph, metadata: ModelMetadata, tensors: [Tensor]) {
+        self.graph = graph
+        self.metadata = metadata
+        self.tensors = tensors
+    }
+
+    public func tensor(named name: String) -> Tensor? { tensors.first { $0.name == name } }
+}
+
+public enum ModelWriter {
+    static func json<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return [UInt8](try encoder.encode(value))
+    }
+
+    public static func encode(_ model: Model) throws -> [UInt8] {
+        // Tensor data: each tensor 64-byte aligned within the section.
+        var data = ByteWriter()
+        var index = ByteWriter()
+        index.u32(UInt32(model.tensors.count))
+        for t in model.tensors {
+            data.pad(to: ModelLayout.alignment)
+            let offset = data.bytes.count
+            let raw = t.values.withUnsafeBytes { [UInt8]($0) }
+            data.bytes += raw
+            let name = Array(t.name.utf8)
+            index.u16(UInt16(name.count))
+            index.bytes += name
+            index.u8(0)  // dtype: float32
+            index.u8(UInt8(t.shape.count))
+            for d in t.shape { index.u64(UInt64(d)) }
+            index.u64(UInt64(offset))
+            index.u64(UInt64(raw.count))
+            index.u64(XXHash64.hash(raw))
+        }
+        let sections: [(SectionKind, [UInt8])] = [
+            (.metadata, try json(model.metadata)),
+            (.graph, try json(model.graph)),
+            (.tensorIndex, index.bytes),
+            (.tensorData, data.bytes),
+        ]
+        // Layout: header, section table, then each section at a 64-byte boundary.
+        let tableEnd = ModelLayout.headerSize + sections.count * ModelLayout.sectionEntrySize
+        var offsets: [Int] = []
+        var cursor = tableEnd
+        for (_, bytes) in sections {
+            cursor = (cursor + ModelLayout.alignment - 1) / ModelLayout.alignment * ModelLayout.alignment
+            offsets.append(cursor)
+            cursor += bytes.count
+        }
+        let fileLength = cursor
+
+        var table = ByteWriter()
+        for ((kind, bytes), offset) in zip(sections, offsets) {
+            table.bytes += Array(kind.rawValue.utf8)
+            table.u32(0)
+            table.u64(UInt64(offset))
+            table.u64(UInt64(bytes.count))
+            table.u64(XXHash64.hash(bytes))
+            table.bytes += [UInt8](repeating: 0, count: 16)
+        }
+        var header = ByteWriter()
+        header.bytes += ModelLayout.magic
+        header.u16(ModelLayout.majorVersion)
+        header.u16(ModelLayout.minorVersion)
+        header.u32(ModelLayout.byteOrderMark)
+        header.u64(UInt64(fileLength))
+        header.u32(UInt32(sections.count))
+        header.u32(0)
+        header.u64(UInt64(ModelLayout.headerSize))
+        header.u64(XXHash64.hash(header.bytes + table.bytes))
+        header.pad(to: ModelLayout.headerSize)
+
+        var out = header.bytes + table.bytes
+        for ((_, bytes), offset) in zip(sections, offsets) {
+            out += [UInt8](repeating: 0, count: offset - out.count)
+            out += bytes
+        }
+        return out
+    }
+
+    /// Writes through a temporary file and a rename, so a failed write never leaves a
+    /// half-written model behind.
+    public static func write(_ model: Model, to path: String) throws {
+        let bytes = try encode(model)
+        do { try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw ModelFormatError(path: path, "cannot write: \(error.localizedDescription)",
+                                   hint: "check that the directory exists and is writable")
+        }
+    }
+}

@@ -1,0 +1,166 @@
+// The executor: binds input sizes, re-infers every shape concretely (so nothing unverified
+// reaches a kernel), checks the memory the run needs against a limit before allocating, then
+// runs the nodes in the verifier's order. Each value's buffer is freed after its last use.
+// Parallelism is inside kernels (fixed work pieces over Dispatch threads), so a run is
+// bit-identical for any thread count.
+import Dispatch
+import Foundation
+import GraphIR
+import Kernels
+import ModelFormat
+
+public struct RunOptions {
+    public var threads: Int
+    /// Refuse runs whose estimated peak memory is above this many bytes.
+    public var memoryLimit: Int
+    /// Called before each node with (index, count, node name).
+    public var progress: ((Int, Int, String) -> Void)?
+    /// Polled between nodes; a true result stops the run with RunCancelled.
+    public var isCancelled: (() -> Bool)?
+
+    public init(threads: Int = RunOptions.defaultThreads, memoryLimit: Int = RunOptions.defaultMemoryLimit,
+                progress: ((Int, Int, String) -> Void)? = nil, isCancelled: (() -> Bool)? = nil) {
+        self.threads = max(1, threads)
+        self.memoryLimit = memoryLimit
+        self.progress = progress
+        self.isCancelled = isCancelled
+    }
+
+    public static var defaultThreads: Int { ProcessInfo.processInfo.activeProcessorCount }
+    /// 80 % of physical memory.
+    public static var defaultMemoryLimit: Int { Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8) }
+}
+
+public struct RunCancelled: Error, CustomStringConvertible {
+    public var description: String { "the run was cancelled" }
+}
+
+public struct RunResult: Sendable {
+    public var outputs: [String: HostTensor]
+    /// New values of state tensors (spectral-norm u) after this forward pass.
+    public var stateUpdates: [String: [Float]]
+    public var nodeSeconds: [(node: String, op: String, seconds: Double)]
+    public var estimatedPeakBytes: Int
+}
+
+public final class Executor {
+    public let model: Model
+    let weights: [String: [Float]]
+    let stateUpdates: [String: [Float]]
+
+    /// Prepares weights once: spectral-normalised kernels are divided by σ from the stored u.
+    public init(model: Model) {
+        self.model = model
+        var w: [String: [Float]] = [:]
+        for t in model.tensors { w[t.name] = t.values }
+        var updates: [String: [Float]] = [:]
+        for node in model.graph.nodes {
+            guard case .conv2d(let c) = node.op, c.spectralNorm,
+                  let weight = w["\(node.name).weight"], let u = w["\(node.name).u"] else { continue }
+            let result = SpectralNorm.normalize(weight: weight, rows: c.outChannels, cols: weight.count / c.outChannels, u: u)
+            w["\(node.name).weight"] = result.normalizedWeight
+            updates["\(node.name).u"] = result.updatedU
+        }
+        weights = w
+        stateUpdates = updates
+    }
+
+    /// Binds N and the size symbols from the inputs' shapes and verifies the graph concretely.
+    public func bind(_ shapes: [String: [Int]]) throws -> TypedGraph {
+        let graph = model.graph
+        var bindings: [String: Int] = [:]
+        var boundBy: [String: String] = [:]
+        for input in graph.inputs {
+            guard let shape = shapes[input.name] else {
+                throw RunError("missing input '\(input.name)'", hint: "the model takes \(graph.inputs.map(\.name).joined(separator: ", "))")
+            }
+            let declared = input.type.shape
+            guard shape.count == declared.count else {
+                throw RunError("input '\(input.name)' has shape \(shape); expected \(input.type)")
+            }
+            for (d, (dim, value)) in zip(declared, shape).enumerated() {
+                guard value >= 1 else { throw RunError("input '\(input.name)' has an empty dimension: \(shape)") }
+                if let c = dim.constantValue {
+                    guard c == value else {
+                        throw RunError("input '\(input.name)' has \(value) in dimension \(d), expected \(c) (\(input.type))")
+                    }
+                } else if case .affine(let a) = dim, a.terms.count == 1, let sym = a.terms.keys.first {
+                    if let prev = bindings[sym], prev != value {
+                        throw RunError("input '\(input.name)' has \(sym) = \(value), but '\(boundBy[sym]!)' has \(sym) = \(prev)",
+                                       hint: "inputs that share a size symbol must have the same size (e.g. the mask must match the image)")
+                    }
+                    bindings[sym] = value
+                    boundBy[sym] = input.name
+                }
+            }
+        }
+        for extra in shapes.keys where !graph.inputs.contains(where: { $0.name == extra }) {
+            throw RunError("the model has no input '\(extra)'", hint: "inputs: \(graph.inputs.map(\.name).joined(separator: ", "))")
+        }
+        do { return try Verifier.verify(graph, bindings: bindings) } catch {
+            throw RunError("the model cannot run at these sizes (\(bindings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))):\n\(error)")
+        }
+    }
+
+    public func run(_ inputs: [String: HostTensor], options: RunOptions = RunOptions()) throws -> RunResult {
+        let typed = try bind(inputs.mapValues(\.shape))
+        let plan = MemoryPlan(typed, threads: options.threads)
+        if plan.peakBytes > options.memoryLimit {
+            throw RunError("this run needs about \(MemoryPlan.format(plan.peakBytes)) of memory (largest: \(plan.largestNeed)); "
+                           + "the limit is \(MemoryPlan.format(options.memoryLimit))",
+                           hint: "use a smaller image, or raise the limit with --max-memory if the machine has the memory")
+        }
+        var values: [ValueRef: Buffer] = [:]
+        for input in typed.graph.inputs {
+            let t = inputs[input.name]!
+            guard let f = t.floats else { throw RunError("input '\(input.name)' must be float32") }
+            values[ValueRef(input.name)] = Buffer(copying: f)
+        }
+        var uses = plan.useCounts
+        let keep = Set(typed.graph.outputs.map(\.value))
+        var seconds: [(node: String, op: String, seconds: Double)] = []
+        for (step, i) in typed.order.enumerated() {
+            if options.isCancelled?() == true { throw RunCancelled() }
+            let node = typed.graph.nodes[i]
+            options.progress?(step, typed.order.count, node.name)
+            let start = DispatchTime.now().uptimeNanoseconds
+            let ins = node.inputs.map { values[$0]! }
+            let outs = typed.outputTypes(of: node).map { Buffer(count: $0.concreteShape!.reduce(1, *)) }
+            execute(node, typed, ins, outs, threads: options.threads)
+            for (k, b) in outs.enumerated() { values[ValueRef(node.name, output: k)] = b }
+            for r in node.inputs {
+                uses[r, default: 0] -= 1
+                if uses[r] == 0 && !keep.contains(r) { values[r] = nil }
+            }
+            seconds.append((node.name, node.op.name, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+        }
+        var outputs: [String: HostTensor] = [:]
+        for out in typed.graph.outputs {
+            let t = typed.type(of: out.value), shape = t.concreteShape!, b = values[out.value]!
+            outputs[out.name] = t.dtype == .int32 ? HostTensor(shape: shape, ints: b.ints) : HostTensor(shape: shape, floats: b.floats)
+        }
+        return RunResult(outputs: outputs, stateUpdates: stateUpdates, nodeSeconds: seconds, estimatedPeakBytes: plan.peakBytes)
+    }
+}
+
+/// A value's storage: 32-bit elements (float32 or int32).
+final class Buffer {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+    }
+
+    convenience init(copying values: [Float]) {
+        self.init(count: values.count)
+        values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    deinit { pointer.deallocate() }
+
+    var floats: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+    var ints: [Int32] { pointer.withMemoryRebound(to: Int32.self, capacity: count) { Array(UnsafeBufferPointer(start: $0, count: count)) } }
+    var bits: UnsafeMutablePointer<UInt32> { UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: UInt32.self) }
+}

@@ -1,0 +1,77 @@
+// One node, one kernel call: translates an op's IR attributes and concrete shapes into the
+// arguments of the matching Kernels function.
+import GraphIR
+import Kernels
+
+extension Activation {
+    var function: ActivationFunction {
+        switch kind {
+        case .elu: return .elu(alpha: alpha)
+        case .relu: return .relu
+        case .leakyRelu: return .leakyRelu(alpha: alpha)
+        case .sigmoid: return .sigmoid
+        case .tanh: return .tanh
+        case .none: return .identity
+        }
+    }
+}
+
+extension Executor {
+    func execute(_ node: Node, _ typed: TypedGraph, _ ins: [Buffer], _ outs: [Buffer], threads: Int) {
+        let inShapes = typed.inputTypes(of: node).map { $0.concreteShape! }
+        let outShape = typed.outputTypes(of: node)[0].concreteShape!
+        let x = inShapes.first ?? []
+        let y = outs[0]
+        switch node.op {
+        case .conv2d(let c):
+            let (pt, pb) = c.pads(axis: 0, input: x[2]), (pl, pr) = c.pads(axis: 1, input: x[3])
+            let g = ConvGeometry(batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3], outChannels: c.outChannels,
+                                 kernel: (c.kernel[0], c.kernel[1]), stride: (c.stride[0], c.stride[1]),
+                                 dilation: (c.dilation[0], c.dilation[1]), padding: (pt, pb, pl, pr), reflect: c.padding == .reflect)
+            precondition(g.outHeight == outShape[2] && g.outWidth == outShape[3], "conv geometry disagrees with shape inference")
+            let weight = weights["\(node.name).weight"]!
+            let bias = c.bias ? weights["\(node.name).bias"] : nil
+            weight.withUnsafeBufferPointer { w in
+                if let bias {
+                    bias.withUnsafeBufferPointer { b in
+                        Convolution.forward(g, input: ins[0].pointer, weight: w.baseAddress!, bias: b.baseAddress!, output: y.pointer, threads: threads)
+                    }
+                } else {
+                    Convolution.forward(g, input: ins[0].pointer, weight: w.baseAddress!, bias: nil, output: y.pointer, threads: threads)
+                }
+            }
+        case .gate(let gate):
+            Pointwise.gate(gate.activation.function, ins[0].pointer, y.pointer, batch: x[0], featureChannels: outShape[1],
+                           pixels: x[2] * x[3], threads: threads)
+        case .unary(let u):
+            Pointwise.activation(u.activation.function, ins[0].pointer, y.pointer, count: y.count, threads: threads)
+        case .binary(let b):
+            let op: Pointwise.BinaryOp = b.kind == .add ? .add : b.kind == .sub ? .sub : .mul
+            Pointwise.binary(op, ins[0].pointer, shapeA: inShapes[0], ins[1].pointer, shapeB: inShapes[1], y.pointer, shape: outShape, threads: threads)
+        case .composite:
+            Pointwise.composite(fill: ins[0].pointer, known: ins[1].pointer, mask: ins[2].pointer, maskBatch: inShapes[2][0],
+                                out: y.pointer, batch: x[0], channels: x[1], pixels: x[2] * x[3])
+        case .fill(let f):
+            Pointwise.fill(y.pointer, count: y.count, value: f.value)
+        case .resizeNearest(let r):
+            Layout.resizeNearest(ins[0].bits, y.bits, planes: x[0] * x[1], inHeight: x[2], inWidth: x[3],
+                                 outHeight: outShape[2], outWidth: outShape[3], alignCorners: r.alignCorners, threads: threads)
+        case .concat(let c):
+            Layout.concat(ins.map { UnsafePointer($0.bits) }, shapes: inShapes, axis: c.axis.index, y.bits)
+        case .slice(let s):
+            Layout.slice(ins[0].bits, shape: x, axis: s.axis.index, start: s.start, end: s.end, y.bits)
+        case .flatten(let f):
+            if f.order == .chw { y.bits.update(from: ins[0].bits, count: y.count) }
+            else { Layout.flattenHWC(ins[0].bits, y.bits, batch: x[0], channels: x[1], pixels: x[2] * x[3]) }
+        case .contextualAttention(let a):
+            let b = inShapes[1]
+            let p = AttentionParameters(ksize: a.ksize, stride: a.stride, rate: a.rate, fuseK: a.fuseK,
+                                        softmaxScale: a.softmaxScale, fuse: a.fuse)
+            outs[1].pointer.withMemoryRebound(to: Int32.self, capacity: outs[1].count) { argmax in
+                ContextualAttention.forward(p, f: ins[0].pointer, b: ins[1].pointer, mask: ins.count > 2 ? UnsafePointer(ins[2].pointer) : nil,
+                                            batch: x[0], channels: x[1], fh: x[2], fw: x[3], bh: b[2], bw: b[3],
+                                            y: y.pointer, argmax: argmax, threads: threads)
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+// graphc: compile, check, dump and inspect Fillgraph graphs and models. Thin by design: the
+// work is in the Compiler module.
+import ArgumentParser
+import CLISupport
+import Compiler
+import Foundation
+import GraphIR
+import ModelFormat
+
+@main
+struct GraphC: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "graphc",
+        abstract: "Compile inpainting-network graphs (YAML) into model.bin files for graphrun.",
+        discussion: "Exit status: 0 on success, 2 for bad input (graph, weights, model or arguments).",
+        version: Compiler.version,
+        subcommands: [Compile.self, Check.self, Dump.self, Inspect.self])
+
+    static func main() { CLI.run(GraphC.self) }
+}
+
+struct Compile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compile a graph and its weights into a model file.",
+        discussion: """
+            Weights come from an .npz with keys <node>.weight (float32 [out, in, kh, kw]), <node>.bias ([out]) \
+            and, for sn_conv2d nodes, <node>.u ([out]); or from --random-init (Glorot-uniform kernels, zero \
+            biases, truncated-normal u, from --seed).
+            """)
+
+    @Argument(help: "The graph file (.yaml).") var graph: String
+    @Option(name: .long, help: "Weights as .npz.") var weights: String?
+    @Flag(name: .long, help: "Initialise weights randomly instead of loading them.") var randomInit = false
+    @Option(name: .long, help: "Seed for --random-init.") var seed: UInt64 = 0
+    @Option(name: [.short, .customLong("output")], help: "The model file to write.") var output = "model.bin"
+
+    func validate() throws {
+        if (weights == nil) == !randomInit {
+            throw ValidationError("give exactly one of --weights FILE.npz or --random-init")
+        }
+    }
+
+    func run() throws {
+        let source: WeightSource = randomInit ? .random(seed: seed) : .npz(path: weights!)
+        let (model, notes) = try Compiler.compile(graphPath: graph, weights: source)
+        for n in notes { CLI.note("note: \(n)") }
+        try ModelWriter.write(model, to: output)
+        let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
+        print("wrote \(output): \(model.graph.name), \(model.graph.nodes.count) nodes, "
+              + "\(model.metadata.parameterCount) parameters, \(size) bytes; weights: \(model.metadata.weights)")
+        if randomInit { CLI.note("note: weights are random (seed \(seed)); outputs will not look like real inpainting") }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Parse and verify a graph; print a one-line summary.")
+
+    @Argument(help: "The graph file (.yaml).") var graph: String
+
+    func run() throws {
+        let compiled = try Compiler.load(graphPath: graph)
+        for n in compiled.notes { CLI.note("note: \(n)") }
+        let g = compiled.typed.graph
+        print("ok: \(graph): graph \(g.name), \(g.nodes.count) nodes, \(compiled.typed.parameterCount) parameters, "
+              + "inputs \(g.inputs.map(\.name).joined(separator: ", ")), outputs \(g.outputs.map(\.name).joined(separator: ", "))")
+    }
+}
+
+struct Dump: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a graph's IR: one line per value with its inferred type.")
+
+    @Argument(help: "The graph file (.yaml).") var graph: String
+    @Option(name: .long, help: "Bind the sizes (HxW, batch 1) to print concrete shapes.") var size: String?
+    @Flag(name: .long, help: "Omit the YAML positions.") var noLocations = false
+    @Flag(name: .long, help: "Print the graph as written, before the compile passes.") var raw = false
+
+    func run() throws {
+        let compiled = try Compiler.load(graphPath: graph, runPasses: !raw)
+        var typed = compiled.typed
+        if let size {
+            guard let (h, w) = Inspector.parseSize(size) else { throw ValidationError("--size must look like 256x256") }
+            var bindings = ["N": 1]
+            for input in typed.graph.inputs {
+                for (axis, dim) in input.dims.enumerated() { if case .symbol(let s) = dim { bindings[s] = axis == 1 ? h : w } }
+            }
+            typed = try Verifier.verify(typed.graph, bindings: bindings)
+        }
+        print(typed.printed(showLocations: !noLocations))
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Describe a model file: header, sections, tensors, checksums, parameters and MACs.")
+
+    @Argument(help: "The model file.") var model: String
+    @Option(name: .long, help: "Also count multiply-accumulates per node at this input size (HxW).") var size: String?
+    @Flag(name: .long, help: "Omit the tensor table.") var noTensors = false
+
+    func validate() throws {
+        if let size, Inspector.parseSize(size) == nil { throw ValidationError("--size must look like 256x256, got '\(size)'") }
+    }
+
+    func run() throws {
+        let file = try ModelReader.read(path: model)
+        print(try Inspector.report(file, size: size.flatMap(Inspector.parseSize), showTensors: !noTensors))
+    }
+}
