@@ -1,0 +1,66 @@
+import Compiler
+import GraphIR
+import ModelFormat
+import NumpyIO
+import Runtime
+import XCTest
+
+/// The compiled DeepFill v2 generator reproduces the independent PyTorch reference
+/// (Tests/Fixtures/oracle, copied from shared/oracle) within its README's tolerances.
+final class OracleTests: XCTestCase {
+    static let generator: Executor = {
+        let (model, _) = try! Compiler.compile(graphPath: Fixtures.graph("deepfill_v2.yaml"),
+                                               weights: .npz(path: Fixtures.path("oracle/generator.npz")))
+        // Through the file format, as graphrun would see it.
+        let bytes = try! ModelWriter.encode(model)
+        return Executor(model: try! ModelReader.decode(bytes, path: "generator model").model)
+    }()
+
+    struct Tolerance {
+        var stage1Max: Float, stage1Mean: Float, max: Float, p999: Float, mean: Float
+    }
+
+    func check(_ folder: String, _ tol: Tolerance, threads: Int = 2) throws {
+        let image = try Fixtures.npy("oracle/\(folder)/image.npy"), mask = try Fixtures.npy("oracle/\(folder)/mask.npy")
+        let h = image.shape[1], w = image.shape[2]
+        let result = try Self.generator.run(["image": HostTensor(shape: [1, 3, h, w], floats: image.floats),
+                                             "mask": HostTensor(shape: [1, 1, h, w], floats: mask.floats)],
+                                            options: RunOptions(threads: threads))
+        let stage1 = Difference(result.outputs["stage1"]!.floats!, try Fixtures.npy("oracle/\(folder)/stage1.npy").floats)
+        XCTAssertLessThanOrEqual(stage1.max, tol.stage1Max, "stage1 \(stage1)")
+        XCTAssertLessThanOrEqual(stage1.mean, tol.stage1Mean, "stage1 \(stage1)")
+        for (ours, theirs) in [("stage2", "stage2"), ("completed", "output")] {
+            let d = Difference(result.outputs[ours]!.floats!, try Fixtures.npy("oracle/\(folder)/\(theirs).npy").floats)
+            XCTAssertLessThanOrEqual(d.max, tol.max, "\(ours) \(d)")
+            XCTAssertLessThanOrEqual(d.p999, tol.p999, "\(ours) \(d)")
+            XCTAssertLessThanOrEqual(d.mean, tol.mean, "\(ours) \(d)")
+            print("\(folder) \(ours): \(d)")
+        }
+        print("\(folder) stage1: \(stage1)")
+        // Known pixels are passed through exactly.
+        let out = result.outputs["completed"]!.floats!, img = image.floats, m = mask.floats
+        for c in 0..<3 { for i in 0..<h * w where m[i] == 0 { XCTAssertEqual(out[c * h * w + i], img[c * h * w + i]) } }
+        let argmax = try Fixtures.npy("oracle/\(folder)/attention_argmax.npy")
+        XCTAssertEqual(result.outputs["attention"]!.shape, [1, 1] + argmax.shape)
+        XCTAssertEqual(result.outputs["attention"]!.ints!, argmax.ints!, "attention argmax must match exactly")
+    }
+
+    func testCase64x64() throws {
+        try check("case_64x64", Tolerance(stage1Max: 1e-4, stage1Mean: 1e-5, max: 2e-4, p999: 1e-4, mean: 2e-5))
+    }
+
+    func testCase128x96() throws {
+        try check("case_128x96", Tolerance(stage1Max: 5e-4, stage1Mean: 3e-5, max: 1e-3, p999: 5e-4, mean: 1e-4))
+    }
+
+    func testThreadCountDoesNotChangeResults() throws {
+        let image = try Fixtures.npy("oracle/case_128x96/image.npy"), mask = try Fixtures.npy("oracle/case_128x96/mask.npy")
+        let inputs = ["image": HostTensor(shape: [1, 3, 128, 96], floats: image.floats),
+                      "mask": HostTensor(shape: [1, 1, 128, 96], floats: mask.floats)]
+        let one = try Self.generator.run(inputs, options: RunOptions(threads: 1))
+        let three = try Self.generator.run(inputs, options: RunOptions(threads: 3))
+        for name in ["stage1", "stage2", "completed", "attention"] {
+            XCTAssertEqual(one.outputs[name], three.outputs[name], "\(name) differs between 1 and 3 threads")
+        }
+    }
+}
