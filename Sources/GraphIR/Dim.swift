@@ -128,6 +128,7 @@ public indirect enum Dim: Hashable, Sendable, CustomStringConvertible {
 
     public static func add(_ a: Dim, _ b: Dim) -> Dim {
         if case .affine(let x) = a, case .affine(let y) = b { return .affine(x + y) }
+        if let v = a.evaluate([:]), let w = b.evaluate([:]) { return .constant(v + w) }
         return .sum(a, b)
     }
 
@@ -141,11 +142,14 @@ public indirect enum Dim: Hashable, Sendable, CustomStringConvertible {
     public static func mul(_ a: Dim, _ b: Dim) -> Dim {
         if let k = b.constantValue { return mul(a, k) }
         if let k = a.constantValue { return mul(b, k) }
+        if let v = a.evaluate([:]), let w = b.evaluate([:]) { return .constant(v * w) }
         return .product(a, b)
     }
 
     public static func floorDiv(_ a: Dim, _ d: Int, _ symbols: SymbolTable) -> Dim {
         if d == 1 { return a }
+        if let v = a.constantValue { return .constant(floorDivide(v, d)) }
+        if case .floorDiv(let inner, let d1) = a, d > 0, d1 > 0 { return floorDiv(inner, d1 * d, symbols) }  // ⌊⌊x/a⌋/b⌋ = ⌊x/ab⌋
         if case .affine(let x) = a {
             let q = x.scaled(Rational(1, d))
             if q.isIntegral(symbols) { return .affine(q) }
@@ -155,6 +159,8 @@ public indirect enum Dim: Hashable, Sendable, CustomStringConvertible {
 
     public static func ceilDiv(_ a: Dim, _ d: Int, _ symbols: SymbolTable) -> Dim {
         if d == 1 { return a }
+        if let v = a.constantValue { return .constant(-floorDivide(-v, d)) }
+        if case .ceilDiv(let inner, let d1) = a, d > 0, d1 > 0 { return ceilDiv(inner, d1 * d, symbols) }  // ⌈⌈x/a⌉/b⌉ = ⌈x/ab⌉
         if case .affine(let x) = a {
             let q = x.scaled(Rational(1, d))
             if q.isIntegral(symbols) { return .affine(q) }
