@@ -1,0 +1,123 @@
+import Kernels
+import XCTest
+
+/// Tiled im2col + SGEMM convolution against the seven-loop definition.
+final class ConvolutionTests: XCTestCase {
+    struct Case: CustomStringConvertible {
+        var n, cin, h, w, cout, kh, kw, sh, sw, dh, dw: Int
+        var padding: NaivePadding
+        var bias: Bool
+        var description: String {
+            "n\(n) cin\(cin) \(h)x\(w) cout\(cout) k\(kh)x\(kw) s\(sh)x\(sw) d\(dh)x\(dw) \(padding) bias=\(bias)"
+        }
+    }
+
+    func run(_ c: Case, threads: Int = 2, seed: UInt64) -> (fast: [Float], naive: [Float]) {
+        var rng = SeededRandom(seed)
+        let x = Tensor4(c.n, c.cin, c.h, c.w, rng.floats(c.n * c.cin * c.h * c.w))
+        let weight = rng.floats(c.cout * c.cin * c.kh * c.kw, -0.5, 0.5)
+        let bias = c.bias ? rng.floats(c.cout) : nil
+        let naive = naiveConv2D(x, weight: weight, bias: bias, cout: c.cout, k: (c.kh, c.kw), stride: (c.sh, c.sw),
+                                dilation: (c.dh, c.dw), padding: c.padding)
+        var pads: (Int, Int, Int, Int)
+        switch c.padding {
+        case .same:
+            let a = naiveSamePads(c.h, k: c.kh, s: c.sh, d: c.dh), b = naiveSamePads(c.w, k: c.kw, s: c.sw, d: c.dw)
+            pads = (a.0, a.1, b.0, b.1)
+        case .explicit(let t, let b, let l, let r): pads = (t, b, l, r)
+        case .reflect:
+            pads = (c.dh * (c.kh - 1) / 2, c.dh * (c.kh - 1) - c.dh * (c.kh - 1) / 2, c.dw * (c.kw - 1) / 2, c.dw * (c.kw - 1) - c.dw * (c.kw - 1) / 2)
+        }
+        var isReflect = false
+        if case .reflect = c.padding { isReflect = true }
+        let g = ConvGeometry(batch: c.n, inChannels: c.cin, inHeight: c.h, inWidth: c.w, outChannels: c.cout,
+                             kernel: (c.kh, c.kw), stride: (c.sh, c.sw), dilation: (c.dh, c.dw), padding: pads, reflect: isReflect)
+        XCTAssertEqual(g.outHeight, naive.h, "\(c)")
+        XCTAssertEqual(g.outWidth, naive.w, "\(c)")
+        var out = [Float](repeating: .nan, count: c.n * c.cout * g.outHeight * g.outWidth)
+        x.data.withUnsafeBufferPointer { xp in
+            weight.withUnsafeBufferPointer { wp in
+                out.withUnsafeMutableBufferPointer { op in
+                    if let bias {
+                        bias.withUnsafeBufferPointer { bp in
+                            Convolution.forward(g, input: xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!, output: op.baseAddress!, threads: threads)
+                        }
+                    } else {
+                        Convolution.forward(g, input: xp.baseAddress!, weight: wp.baseAddress!, bias: nil, output: op.baseAddress!, threads: threads)
+                    }
+                }
+            }
+        }
+        return (out, naive.data)
+    }
+
+    func check(_ c: Case, seed: UInt64, threads: Int = 2) {
+        let (fast, naive) = run(c, threads: threads, seed: seed)
+        XCTAssertLessThan(relativeError(fast, naive), 2e-5, "\(c)")
+    }
+
+    func testEveryDilationRate1To16() {
+        for d in 1...16 {
+            check(Case(n: 1, cin: 5, h: 21, w: 19, cout: 7, kh: 3, kw: 3, sh: 1, sw: 1, dh: d, dw: d, padding: .same, bias: true), seed: UInt64(d))
+        }
+    }
+
+    func testStrideTwoOddAndEvenSizes() {
+        for (i, (h, w)) in [(8, 8), (9, 7), (1, 1), (2, 3), (17, 16), (33, 31)].enumerated() {
+            check(Case(n: 2, cin: 3, h: h, w: w, cout: 6, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, padding: .same, bias: true), seed: 100 + UInt64(i))
+            check(Case(n: 1, cin: 4, h: h, w: w, cout: 5, kh: 5, kw: 5, sh: 2, sw: 2, dh: 1, dw: 1, padding: .same, bias: false), seed: 200 + UInt64(i))
+        }
+    }
+
+    func testRandomShapesPaddingModesAndChannelCounts() {
+        var rng = SeededRandom(7)
+        for i in 0..<60 {
+            let kh = rng.pick([1, 3, 5]), kw = rng.pick([1, 3, 5, kh])
+            let dh = rng.int(1...4), dw = rng.int(1...4)
+            let h = rng.int(1...20), w = rng.int(1...20)
+            var padding: NaivePadding
+            switch i % 3 {
+            case 0: padding = .same
+            case 1: padding = .explicit(rng.int(0...3), rng.int(0...3), rng.int(0...3), rng.int(0...3))
+            default: padding = .reflect
+            }
+            // Reflect needs the input larger than the pad; explicit needs a non-empty output.
+            if case .reflect = padding, h <= dh * (kh - 1) || w <= dw * (kw - 1) { padding = .same }
+            if case .explicit(let t, let b, let l, let r) = padding, h + t + b < dh * (kh - 1) + 1 || w + l + r < dw * (kw - 1) + 1 { padding = .same }
+            let c = Case(n: rng.int(1...3), cin: rng.pick([1, 2, 3, 5, 7, 9, 13]), h: h, w: w, cout: rng.pick([1, 3, 6, 11, 17]),
+                         kh: kh, kw: kw, sh: rng.int(1...2), sw: rng.int(1...2), dh: dh, dw: dw, padding: padding, bias: i % 2 == 0)
+            check(c, seed: 1000 + UInt64(i))
+        }
+    }
+
+    func testManyTilesAndThreadCountsGiveIdenticalBits() {
+        // K = 48·9 = 432 gives 592-pixel tiles, so a 47x53 output is cut into several tiles.
+        let c = Case(n: 2, cin: 48, h: 47, w: 53, cout: 24, kh: 3, kw: 3, sh: 1, sw: 1, dh: 2, dw: 2, padding: .same, bias: true)
+        let one = run(c, threads: 1, seed: 9), four = run(c, threads: 4, seed: 9)
+        XCTAssertLessThan(relativeError(one.fast, one.naive), 2e-5)
+        XCTAssertEqual(one.fast, four.fast, "results must not depend on the thread count")
+    }
+
+    func testPointwiseConvolutionSkipsIm2Col() {
+        check(Case(n: 3, cin: 11, h: 9, w: 14, cout: 5, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, padding: .same, bias: true), seed: 5)
+    }
+
+    func testCol2ImIsTheAdjointOfIm2Col() {
+        var rng = SeededRandom(3)
+        for _ in 0..<20 {
+            let h = rng.int(2...12), w = rng.int(2...12), k = rng.pick([1, 2, 3, 4]), s = rng.int(1...2), c = rng.int(1...3)
+            let pads = naiveSamePads(h, k: k, s: s, d: 1), padsW = naiveSamePads(w, k: k, s: s, d: 1)
+            let g = ConvGeometry(batch: 1, inChannels: c, inHeight: h, inWidth: w, outChannels: 1, kernel: (k, k), stride: (s, s),
+                                 padding: (pads.0, pads.1, padsW.0, padsW.1))
+            let x = rng.floats(c * h * w), y = rng.floats(g.columnRows * g.outPixels)
+            var col = [Float](repeating: 0, count: g.columnRows * g.outPixels)
+            var back = [Float](repeating: 0, count: c * h * w)
+            x.withUnsafeBufferPointer { Im2Col.expand(g, image: $0.baseAddress!, firstPixel: 0, width: g.outPixels, into: &col) }
+            y.withUnsafeBufferPointer { Im2Col.accumulate(g, col: $0.baseAddress!, channels: 0..<c, into: &back) }
+            // <im2col(x), y> == <x, col2im(y)>
+            let lhs = zip(col, y).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            let rhs = zip(x, back).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            XCTAssertEqual(lhs, rhs, accuracy: 1e-3 * max(1, abs(lhs)))
+        }
+    }
+}
