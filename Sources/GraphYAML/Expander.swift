@@ -68,6 +68,9 @@ struct Expander {
             return r
         }
         let known = Array(frame.decls.keys) + Array(frame.inputs.keys)
+        if frame.block == nil, let at = source.removed[name] {
+            throw Diagnostic("unknown value '\(name)'", at: loc, hint: "'\(name)' was removed at \(at); patch this node too")
+        }
         throw Diagnostic("unknown value '\(name)'", at: loc,
                          hint: Verifier.closest(name, known).map { "did you mean '\($0)'?" })
     }
@@ -97,7 +100,10 @@ struct Expander {
             guard let s = item.scalar, !s.isEmpty else {
                 throw Diagnostic("\(frame.context(d)): in: expected value names, found \(item.kindName)", at: item.location)
             }
-            return try resolve(s, frame, at: item.location)
+            do { return try resolve(s, frame, at: item.location) } catch var e as Diagnostic {
+                e.message = "\(frame.context(d)): in: " + e.message
+                throw e
+            }
         }
     }
 
@@ -117,6 +123,7 @@ struct Expander {
         let k = try Expander.kind(d)
         var inputs = try inputRefs(d, frame)
         if let op = k.op {
+            try OpBuilder.checkFields(op, d.fields, what: "\(frame.context(d)) (\(op))")
             var reader = FieldReader(d.fields, scope: frame.scope, what: "\(frame.context(d)) (\(op))", at: d.location)
             if let like = d.fields["like"] {
                 guard let s = like.scalar else { throw Diagnostic("like: expected a value name", at: like.location) }
@@ -151,7 +158,7 @@ struct Expander {
         }
         for item in d.fields.items where !["use", "in"].contains(item.name) && block.args[item.name] == nil {
             let args = block.args.items.map(\.name)
-            throw Diagnostic("\(frame.context(d)): block '\(blockName)' has no argument '\(item.name)'", at: item.value.location,
+            throw Diagnostic("\(frame.context(d)): block '\(blockName)' has no argument '\(item.name)'", at: d.fields.location(of: item.name),
                              hint: Verifier.closest(item.name, args).map { "did you mean '\($0)'?" } ?? "arguments: \(args.joined(separator: ", "))")
         }
         let child = Frame(instance: frame.fullName(d.name), block: block,

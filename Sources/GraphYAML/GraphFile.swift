@@ -7,6 +7,10 @@ import GraphIR
 /// An ordered name → YAML map (later entries with the same name replace earlier ones in place).
 struct OrderedEntries {
     var items: [(name: String, value: YAMLNode)] = []
+    /// Where each key was written (for "unknown field" messages).
+    var keyLocations: [String: SourceLocation] = [:]
+
+    func location(of key: String) -> SourceLocation? { keyLocations[key] ?? self[key]?.location }
 
     subscript(name: String) -> YAMLNode? {
         get { items.first { $0.name == name }?.value }
@@ -46,6 +50,8 @@ struct GraphSource {
     var blocks: [String: BlockDecl] = [:]
     var nodes: [NodeDecl] = []
     var outputs = OrderedEntries()
+    /// Nodes a variant removed, and where, to explain references left dangling.
+    var removed: [String: SourceLocation] = [:]
 }
 
 enum GraphFileParser {
@@ -75,7 +81,11 @@ enum GraphFileParser {
 
     static func entries(_ node: YAMLNode, _ what: String) throws -> OrderedEntries {
         var e = OrderedEntries()
-        for (k, v) in try mapping(node, what) { e.items.append((try name(k, "a key of \(what)"), v)) }
+        for (k, v) in try mapping(node, what) {
+            let key = try name(k, "a key of \(what)")
+            e.items.append((key, v))
+            e.keyLocations[key] = k.location
+        }
         return e
     }
 
@@ -90,7 +100,10 @@ enum GraphFileParser {
         var nodeName = defaultName
         for (k, v) in try mapping(item, "each entry of \(what)") {
             let key = try name(k, "a node field")
-            if key == "name" { nodeName = try name(v, "a node name") } else { fields.items.append((key, v)) }
+            if key == "name" { nodeName = try name(v, "a node name") } else {
+                fields.items.append((key, v))
+                fields.keyLocations[key] = k.location
+            }
         }
         guard let n = nodeName else {
             throw Diagnostic("a node in \(what) has no 'name'", at: item.location, hint: "write - {name: conv1, ...}")
@@ -157,7 +170,7 @@ enum GraphFileParser {
         }
         let fallbackName = String(file.split(separator: "/").last ?? "graph").replacingOccurrences(of: ".yaml", with: "")
         var g = base ?? GraphSource(name: fallbackName)
-        if let n = byKey["name"] { g.name = try name(n.value, "the graph name") }
+        if let n = byKey["name"] { g.name = try name(n.value, "the graph name") } else if base != nil { g.name = fallbackName }
         for (section, target) in [("params", \GraphSource.params), ("symbols", \.symbols), ("inputs", \.inputs), ("outputs", \.outputs)] {
             if let s = byKey[section] { for e in try entries(s.value, section).items { g[keyPath: target][e.name] = e.value } }
         }
@@ -187,7 +200,10 @@ enum GraphFileParser {
             return i
         }
         if let r = byKey["remove"] {
-            for item in try sequence(r.value, "remove") { g.nodes.remove(at: try index(item)) }
+            for item in try sequence(r.value, "remove") {
+                g.nodes.remove(at: try index(item))
+                g.removed[item.scalar!] = item.location
+            }
         }
         if let p = byKey["patch"] {
             for (k, v) in try mapping(p.value, "patch") {

@@ -110,7 +110,7 @@ struct FieldReader {
     func finish(extra allowed: [String]) throws {
         for item in fields.items where !used.contains(item.name) && !allowed.contains(item.name) {
             let known = (Array(used) + allowed).sorted()
-            throw Diagnostic("\(what): unknown field '\(item.name)'", at: item.value.location,
+            throw Diagnostic("\(what): unknown field '\(item.name)'", at: fields.location(of: item.name),
                              hint: Verifier.closest(item.name, known).map { "did you mean '\($0)'?" }
                                  ?? "fields: \(known.joined(separator: ", "))")
         }
@@ -123,6 +123,34 @@ enum OpBuilder {
                           "contextual_attention", "flatten"]
 
     static func outputNames(of op: String) -> [String] { op == "contextual_attention" ? ["y", "argmax"] : ["out"] }
+
+    /// The attribute fields each op accepts (besides op, in, name).
+    static func fields(of op: String) -> [String]? {
+        switch op {
+        case "conv2d", "sn_conv2d": return ["out", "kernel", "stride", "dilation", "padding", "bias"]
+        case "gate": return ["act", "alpha"]
+        case "elu", "leaky_relu": return ["alpha"]
+        case "relu", "sigmoid", "tanh", "add", "sub", "mul", "composite": return []
+        case "resize_nearest": return ["scale", "like", "align_corners"]
+        case "concat": return ["axis"]
+        case "slice": return ["axis", "start", "end"]
+        case "fill": return ["value", "channels", "like"]
+        case "contextual_attention": return ["ksize", "stride", "rate", "fuse_k", "softmax_scale", "fuse"]
+        case "flatten": return ["order"]
+        default: return nil
+        }
+    }
+
+    /// Rejects unknown fields before any is read, so a misspelt key is named as such rather
+    /// than reported as a missing required one.
+    static func checkFields(_ op: String, _ fields: OrderedEntries, what: String) throws {
+        guard let allowed = OpBuilder.fields(of: op) else { return }
+        for item in fields.items where !allowed.contains(item.name) && !["op", "in"].contains(item.name) {
+            throw Diagnostic("\(what): unknown field '\(item.name)'", at: fields.location(of: item.name),
+                             hint: Verifier.closest(item.name, allowed).map { "did you mean '\($0)'?" }
+                                 ?? (allowed.isEmpty ? "\(op) takes no attributes" : "fields: \(allowed.joined(separator: ", "))"))
+        }
+    }
 
     /// Builds the op; `inputCount` is the number of `in:` references (plus `like`, when present).
     static func build(_ op: String, _ r: inout FieldReader, inputCount: Int) throws -> Op {

@@ -18,7 +18,7 @@ public struct ImageIOError: Error, CustomStringConvertible, Sendable {
     public var kind: Kind
     /// The file (or, for in-memory encoding, a description of the buffer) involved.
     public var path: String
-    /// What went wrong, e.g. "CRC error in IDAT chunk (the file is damaged)".
+    /// What went wrong, e.g. "CRC error in IDAT chunk".
     public var detail: String
     /// How to fix it, when there is something useful to say.
     public var hint: String?

@@ -25,6 +25,7 @@ typedef struct {
     int message_set;      ///< 1 once `message` holds the final explanation
     char *message;
     size_t message_capacity;
+    char warnings[256];   ///< libpng warnings seen so far, "; "-separated (explain "Invalid IHDR data")
 } pngc_error_state;
 
 static void set_message(pngc_error_state *e, pngc_status status, const char *format, ...)
@@ -45,6 +46,7 @@ static void begin_call(pngc_error_state *e, char *message, size_t capacity) {
     e->message_set = 0;
     e->message = message;
     e->message_capacity = capacity;
+    e->warnings[0] = '\0';
     if (message != NULL && capacity > 0) message[0] = '\0';
 }
 
@@ -115,10 +117,12 @@ static void report_libpng_error(pngc_error_state *e, const char *msg) {
         int chunk_len = (int)(colon - msg);
         const char *rest = colon + 2;
         if (strcmp(rest, "CRC error") == 0) {
-            set_message(e, status, "CRC error in %.*s chunk (the file is damaged)", chunk_len, msg);
+            set_message(e, status, "CRC error in %.*s chunk", chunk_len, msg);
         } else {
             set_message(e, status, "%s (in %.*s chunk)", rest, chunk_len, msg);
         }
+    } else if (strcmp(msg, "Invalid IHDR data") == 0 && e->warnings[0] != '\0') {
+        set_message(e, status, "invalid IHDR chunk: %s", e->warnings);
     } else if (strcmp(msg, "Not enough image data") == 0) {
         set_message(e, status, "image data ends early: the IDAT chunks hold fewer rows than IHDR declares");
     } else {
@@ -133,8 +137,29 @@ static void on_libpng_error(png_structp png, png_const_charp msg) {
 }
 
 static void on_libpng_warning(png_structp png, png_const_charp msg) {
+    pngc_error_state *e = (pngc_error_state *)png_get_error_ptr(png);
+    if (e == NULL || msg == NULL) return;
+    size_t used = strlen(e->warnings);
+    if (used + 3 >= sizeof e->warnings) return;
+    snprintf(e->warnings + used, sizeof e->warnings - used, "%s%s", used ? "; " : "", msg);
+}
+
+/// libpng allocates what a chunk's length field claims (up to 2 GB for tEXt,
+/// zTXt, iTXt, eXIf, unknown chunks) before reading the chunk; libpng 1.6.39
+/// only bounds IDAT by png_set_chunk_malloc_max. This allocator refuses any
+/// single block over PNGC_MAX_CHUNK_BYTES, which libpng then reports as an
+/// error (or skips the chunk, which then runs into the end of the data).
+/// Legitimate decoder allocations are far smaller: the pixel buffer is
+/// allocated by the caller, not by libpng.
+static png_voidp capped_malloc(png_structp png, png_alloc_size_t size) {
     (void)png;
-    (void)msg;
+    if (size > PNGC_MAX_CHUNK_BYTES) return NULL;
+    return malloc(size);
+}
+
+static void capped_free(png_structp png, png_voidp pointer) {
+    (void)png;
+    free(pointer);
 }
 
 // MARK: - Decoding
@@ -234,7 +259,7 @@ static pngc_status precheck(pngc_error_state *e, const uint8_t *data, size_t siz
         return e->status;
     }
     if (crc32_of(data + 12, 4 + 13) != read_be32(data + 29)) {
-        set_message(e, PNGC_CORRUPT, "CRC error in IHDR chunk (the file is damaged)");
+        set_message(e, PNGC_CORRUPT, "CRC error in IHDR chunk");
         return e->status;
     }
     uint32_t width = read_be32(data + 16), height = read_be32(data + 20);
@@ -288,7 +313,8 @@ pngc_status pngc_decoder_open(const uint8_t *data, size_t size, uint64_t max_pix
     begin_call(&d->error, message, message_capacity);
     d->data = data;
     d->size = size;
-    d->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &d->error, on_libpng_error, on_libpng_warning);
+    d->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &d->error, on_libpng_error, on_libpng_warning,
+                                      NULL, capped_malloc, capped_free);
     if (d->png != NULL) d->info = png_create_info_struct(d->png);
     if (d->png == NULL || d->info == NULL) {
         decoder_destroy(d);
@@ -303,6 +329,8 @@ pngc_status pngc_decoder_open(const uint8_t *data, size_t size, uint64_t max_pix
     }
     png_set_read_fn(d->png, d, decoder_read_fn);
     png_set_user_limits(d->png, PNGC_MAX_SIDE, PNGC_MAX_SIDE);
+    // Also bounds decompressed zTXt/iTXt/iCCP data (see capped_malloc).
+    png_set_chunk_malloc_max(d->png, PNGC_MAX_CHUNK_BYTES);
     png_set_crc_action(d->png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
     png_read_info(d->png, d->info);
 

@@ -37,6 +37,9 @@ typedef enum {
 /// Per-side limit passed to png_set_user_limits; larger images are PNGC_TOO_LARGE.
 #define PNGC_MAX_SIDE 32768u
 
+/// Largest non-IDAT chunk accepted (metadata such as iCCP, zTXt, eXIf).
+#define PNGC_MAX_CHUNK_BYTES (64u * 1024u * 1024u)
+
 /// Recommended size of message buffers.
 #define PNGC_MESSAGE_CAPACITY 512
 
