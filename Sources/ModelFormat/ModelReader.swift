@@ -102,6 +102,9 @@ public enum ModelReader {
         guard tableOffset == ModelLayout.headerSize, tableEnd <= file.count else {
             throw fail("header", 32, "section table at \(tableOffset) with \(count) entries does not fit the file")
         }
+        if let nonzero = (48..<ModelLayout.headerSize).first(where: { file[$0] != 0 }) {
+            throw fail("header", nonzero, "reserved header byte is \(file[nonzero]), expected 0", hint: "the header is corrupted")
+        }
         let tableBytes = UnsafeRawBufferPointer(rebasing: file[tableOffset..<tableEnd])
         let computed = XXHash64.hash(Array(file[0..<40]) + Array(tableBytes))
         guard computed == headerChecksum else {
@@ -134,6 +137,16 @@ public enum ModelReader {
                            hint: "the file is corrupted; recompile it or copy it again")
             }
             sections.append(SectionInfo(kind: kind, offset: offset, length: length, checksum: checksum))
+        }
+        // Every byte is either checksummed or required to be zero, so no bit flip goes unnoticed.
+        var covered = [(0, tableEnd)] + sections.map { ($0.offset, $0.offset + $0.length) }
+        covered.sort { $0.0 < $1.0 }
+        var cursor = 0
+        for (start, end) in covered + [(file.count, file.count)] {
+            if let nonzero = (cursor..<max(cursor, start)).first(where: { file[$0] != 0 }) {
+                throw fail(nil, nonzero, "padding byte between sections is \(file[nonzero]), expected 0", hint: "the file is corrupted")
+            }
+            cursor = max(cursor, end)
         }
         func section(_ kind: SectionKind) throws -> (SectionInfo, UnsafeRawBufferPointer) {
             guard let s = sections.first(where: { $0.kind == kind.rawValue }) else {
