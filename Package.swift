@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "Compiler", "NumpyIO"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernels"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "Inpainting", "NumpyIO", "ImageIO"]),
-        .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO"]),
+        .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "graphc", "graphrun"]),
     ],
     swiftLanguageModes: [.v5]
 )

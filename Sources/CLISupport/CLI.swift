@@ -21,7 +21,7 @@ public enum CLI {
             }
             let isParseError = code == .validationFailure
             var message = isParseError ? type.fullMessage(for: error) : String(describing: error)
-            if !message.contains("error:") { message = "error: " + message }
+            if !message.lowercased().contains("error:") { message = "error: " + message }
             FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
             exit(2)
         }

@@ -26,6 +26,7 @@ typedef struct {
     char *message;
     size_t message_capacity;
     char warnings[256];   ///< libpng warnings seen so far, "; "-separated (explain "Invalid IHDR data")
+    size_t refused_allocation; ///< size of the last allocation capped_malloc refused, or 0
 } pngc_error_state;
 
 static void set_message(pngc_error_state *e, pngc_status status, const char *format, ...)
@@ -47,6 +48,7 @@ static void begin_call(pngc_error_state *e, char *message, size_t capacity) {
     e->message = message;
     e->message_capacity = capacity;
     e->warnings[0] = '\0';
+    e->refused_allocation = 0;
     if (message != NULL && capacity > 0) message[0] = '\0';
 }
 
@@ -87,20 +89,13 @@ static void format_pixels(uint64_t n, char *out, size_t capacity) {
     }
 }
 
-static uint32_t crc_table[256];
-static int crc_table_ready = 0;
-
+/// CRC-32 as used by PNG (bitwise; only ever run over the 17 bytes of IHDR).
 static uint32_t crc32_of(const uint8_t *p, size_t n) {
-    if (!crc_table_ready) {  // benign race: every thread computes identical values
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            crc_table[i] = c;
-        }
-        crc_table_ready = 1;
-    }
     uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
     return c ^ 0xFFFFFFFFu;
 }
 
@@ -112,21 +107,29 @@ static void report_libpng_error(pngc_error_state *e, const char *msg) {
     if (strstr(msg, "memory") != NULL || strstr(msg, "Memory") != NULL) status = PNGC_NO_MEMORY;
     else if (strstr(msg, "exceeds user limit") != NULL) status = PNGC_TOO_LARGE;
 
+    char text[PNGC_MESSAGE_CAPACITY];
     const char *colon = strstr(msg, ": ");
     if (colon != NULL && colon - msg >= 4 && colon - msg <= 16 && memchr(msg, ' ', (size_t)(colon - msg)) == NULL) {
         int chunk_len = (int)(colon - msg);
         const char *rest = colon + 2;
         if (strcmp(rest, "CRC error") == 0) {
-            set_message(e, status, "CRC error in %.*s chunk", chunk_len, msg);
+            snprintf(text, sizeof text, "CRC error in %.*s chunk", chunk_len, msg);
         } else {
-            set_message(e, status, "%s (in %.*s chunk)", rest, chunk_len, msg);
+            snprintf(text, sizeof text, "%s (in %.*s chunk)", rest, chunk_len, msg);
         }
     } else if (strcmp(msg, "Invalid IHDR data") == 0 && e->warnings[0] != '\0') {
-        set_message(e, status, "invalid IHDR chunk: %s", e->warnings);
+        snprintf(text, sizeof text, "invalid IHDR chunk: %s", e->warnings);
     } else if (strcmp(msg, "Not enough image data") == 0) {
-        set_message(e, status, "image data ends early: the IDAT chunks hold fewer rows than IHDR declares");
+        snprintf(text, sizeof text, "image data ends early: the IDAT chunks hold fewer rows than IHDR declares");
     } else {
-        set_message(e, status, "%s", msg);
+        snprintf(text, sizeof text, "%s", msg);
+    }
+    if (e->refused_allocation != 0) {
+        // A length field asked for an absurd buffer: damaged data, not a real memory shortage.
+        set_message(e, PNGC_CORRUPT, "a chunk declares an implausible size (%zu bytes; the limit is %u MB), then: %s",
+                    e->refused_allocation, PNGC_MAX_CHUNK_BYTES >> 20, text);
+    } else {
+        set_message(e, status, "%s", text);
     }
 }
 
@@ -152,8 +155,11 @@ static void on_libpng_warning(png_structp png, png_const_charp msg) {
 /// Legitimate decoder allocations are far smaller: the pixel buffer is
 /// allocated by the caller, not by libpng.
 static png_voidp capped_malloc(png_structp png, png_alloc_size_t size) {
-    (void)png;
-    if (size > PNGC_MAX_CHUNK_BYTES) return NULL;
+    if (size > PNGC_MAX_CHUNK_BYTES) {
+        pngc_error_state *e = (pngc_error_state *)png_get_mem_ptr(png);
+        if (e != NULL) e->refused_allocation = size;
+        return NULL;
+    }
     return malloc(size);
 }
 
@@ -314,7 +320,7 @@ pngc_status pngc_decoder_open(const uint8_t *data, size_t size, uint64_t max_pix
     d->data = data;
     d->size = size;
     d->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &d->error, on_libpng_error, on_libpng_warning,
-                                      NULL, capped_malloc, capped_free);
+                                      &d->error, capped_malloc, capped_free);
     if (d->png != NULL) d->info = png_create_info_struct(d->png);
     if (d->png == NULL || d->info == NULL) {
         decoder_destroy(d);

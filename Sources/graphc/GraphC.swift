@@ -28,11 +28,11 @@ struct Compile: ParsableCommand {
             biases, truncated-normal u, from --seed).
             """)
 
-    @Argument(help: "The graph file (.yaml).") var graph: String
-    @Option(name: .long, help: "Weights as .npz.") var weights: String?
+    @Argument(help: ArgumentHelp("The graph file.", valueName: "graph.yaml")) var graph: String
+    @Option(name: .long, help: ArgumentHelp("Weights as .npz.", valueName: "weights.npz")) var weights: String?
     @Flag(name: .long, help: "Initialise weights randomly instead of loading them.") var randomInit = false
-    @Option(name: .long, help: "Seed for --random-init.") var seed: UInt64 = 0
-    @Option(name: [.short, .customLong("output")], help: "The model file to write.") var output = "model.bin"
+    @Option(name: .long, help: ArgumentHelp("Seed for --random-init.", valueName: "n")) var seed: UInt64 = 0
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The model file to write.", valueName: "model.bin")) var output = "model.bin"
 
     func validate() throws {
         if (weights == nil) == !randomInit {
@@ -44,18 +44,18 @@ struct Compile: ParsableCommand {
         let source: WeightSource = randomInit ? .random(seed: seed) : .npz(path: weights!)
         let (model, notes) = try Compiler.compile(graphPath: graph, weights: source)
         for n in notes { CLI.note("note: \(n)") }
+        if randomInit { CLI.note("note: weights are random (seed \(seed)); outputs will not look like real inpainting") }
         try ModelWriter.write(model, to: output)
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
         print("wrote \(output): \(model.graph.name), \(model.graph.nodes.count) nodes, "
               + "\(model.metadata.parameterCount) parameters, \(size) bytes; weights: \(model.metadata.weights)")
-        if randomInit { CLI.note("note: weights are random (seed \(seed)); outputs will not look like real inpainting") }
     }
 }
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Parse and verify a graph; print a one-line summary.")
 
-    @Argument(help: "The graph file (.yaml).") var graph: String
+    @Argument(help: ArgumentHelp("The graph file.", valueName: "graph.yaml")) var graph: String
 
     func run() throws {
         let compiled = try Compiler.load(graphPath: graph)
@@ -69,8 +69,8 @@ struct Check: ParsableCommand {
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a graph's IR: one line per value with its inferred type.")
 
-    @Argument(help: "The graph file (.yaml).") var graph: String
-    @Option(name: .long, help: "Bind the sizes (HxW, batch 1) to print concrete shapes.") var size: String?
+    @Argument(help: ArgumentHelp("The graph file.", valueName: "graph.yaml")) var graph: String
+    @Option(name: .long, help: ArgumentHelp("Bind the sizes (batch 1) to print concrete shapes.", valueName: "HxW")) var size: String?
     @Flag(name: .long, help: "Omit the YAML positions.") var noLocations = false
     @Flag(name: .long, help: "Print the graph as written, before the compile passes.") var raw = false
 
@@ -93,8 +93,8 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Describe a model file: header, sections, tensors, checksums, parameters and MACs.")
 
-    @Argument(help: "The model file.") var model: String
-    @Option(name: .long, help: "Also count multiply-accumulates per node at this input size (HxW).") var size: String?
+    @Argument(help: ArgumentHelp("The model file.", valueName: "model.bin")) var model: String
+    @Option(name: .long, help: ArgumentHelp("Also count multiply-accumulates per node at this input size.", valueName: "HxW")) var size: String?
     @Flag(name: .long, help: "Omit the tensor table.") var noTensors = false
 
     func validate() throws {

@@ -25,15 +25,16 @@ struct GraphRun: ParsableCommand {
             """,
         version: "graphrun 0.1.0")
 
-    @Argument(help: "The compiled model (graphc compile ... -o model.bin).") var model: String
-    @Option(name: .long, help: "The photo (PNG).") var input: String
-    @Option(name: .long, help: "The hole mask (PNG, white = hole), the photo's size.") var mask: String
-    @Option(name: .long, help: "Where to write the filled photo (PNG).") var output: String?
-    @Option(name: .long, help: "Also write every graph output as <name>.npy ([C, H, W]) into this directory.") var saveRaw: String?
-    @Option(name: .long, help: "Worker threads (default: the number of cores).") var threads: Int = RunOptions.defaultThreads
+    @Argument(help: ArgumentHelp("The compiled model (graphc compile ... -o model.bin).", valueName: "model.bin")) var model: String
+    @Option(name: .long, help: ArgumentHelp("The photo (PNG).", valueName: "photo.png")) var input: String
+    @Option(name: .long, help: ArgumentHelp("The hole mask (PNG, white = hole), the photo's size.", valueName: "mask.png")) var mask: String
+    @Option(name: .long, help: ArgumentHelp("Where to write the filled photo (PNG).", valueName: "out.png")) var output: String?
+    @Option(name: .long, help: ArgumentHelp("Also write every graph output as <name>.npy ([C, H, W]) into this directory.", valueName: "dir"))
+    var saveRaw: String?
+    @Option(name: .long, help: ArgumentHelp("Worker threads (default: the number of cores).", valueName: "n")) var threads: Int?
     @Option(name: .long, help: "Channel order the weights expect: rgb, or bgr for the official TensorFlow checkpoints.")
     var channelOrder: ChannelOrder = .rgb
-    @Option(name: .long, help: "Refuse runs estimated to need more memory, e.g. 4G or 512M (default: 80 % of RAM).")
+    @Option(name: .long, help: ArgumentHelp("Refuse runs estimated to need more memory, e.g. 4G or 512M (default: 80 % of RAM).", valueName: "size"))
     var maxMemory: String?
     @Flag(name: .long, help: "Print time per node and per op type after the run.") var profile = false
     @Flag(name: .shortAndLong, help: "Print nothing but errors.") var quiet = false
@@ -50,12 +51,13 @@ struct GraphRun: ParsableCommand {
 
     func validate() throws {
         if output == nil && saveRaw == nil { throw ValidationError("give --output FILE.png and/or --save-raw DIR") }
-        if threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256, got \(threads)") }
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256, got \(threads)") }
         if let m = maxMemory, GraphRun.parseBytes(m) == nil { throw ValidationError("--max-memory must look like 4G or 512M, got '\(m)'") }
     }
 
     func run() throws {
         signal(SIGINT) { _ in interrupted = true }
+        let threads = self.threads ?? RunOptions.defaultThreads
         var request = InpaintRequest(modelPath: model, photoPath: input, maskPath: mask, outputPath: output)
         request.rawDirectory = saveRaw
         request.channelOrder = channelOrder
@@ -87,14 +89,15 @@ struct GraphRun: ParsableCommand {
     func printProfile(_ report: InpaintReport) {
         let total = report.nodeSeconds.reduce(0) { $0 + $1.seconds }
         print("\nslowest nodes:")
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         for n in report.nodeSeconds.sorted(by: { $0.seconds > $1.seconds }).prefix(10) {
-            print(String(format: "  %-28@ %-22@ %8.1f ms %5.1f %%", n.node as NSString, n.op as NSString, n.seconds * 1000, 100 * n.seconds / total))
+            print("  " + pad(n.node, 28) + pad(n.op, 22) + String(format: "%8.1f ms %5.1f %%", n.seconds * 1000, 100 * n.seconds / total))
         }
         print("by op type:")
         var byOp: [String: Double] = [:]
         for n in report.nodeSeconds { byOp[n.op, default: 0] += n.seconds }
         for (op, s) in byOp.sorted(by: { $0.value > $1.value }) {
-            print(String(format: "  %-22@ %8.1f ms %5.1f %%", op as NSString, s * 1000, 100 * s / total))
+            print("  " + pad(op, 22) + String(format: "%8.1f ms %5.1f %%", s * 1000, 100 * s / total))
         }
     }
 

@@ -70,7 +70,7 @@ public struct ContextualAttention: OpContract {
         let patches = gh * gw
         let match = positions * patches * ksize * ksize * c
         let paste = positions * patches * c * (2 * rate) * (2 * rate)
-        let fuseCost = fuse ? 2 * positions * patches * fuseK : 0
+        let fuseCost = fuse ? 2 * positions * patches * fuseK * fuseK : 0  // as the official k×k conv counts it
         return f[0] * (match + paste + fuseCost)
     }
 

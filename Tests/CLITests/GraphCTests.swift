@@ -1,0 +1,96 @@
+import Foundation
+import XCTest
+
+/// graphc end to end: help text, compile/check/dump/inspect, and exit code 2 with a precise
+/// message for every kind of bad input.
+final class GraphCTests: CLIBase {
+    func testHelpText() throws {
+        let r = try Tool.run("graphc", ["--help"])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertEqual(r.stdout, """
+            OVERVIEW: Compile inpainting-network graphs (YAML) into model.bin files for
+            graphrun.
+
+            Exit status: 0 on success, 2 for bad input (graph, weights, model or arguments).
+
+            USAGE: graphc <subcommand>
+
+            OPTIONS:
+              --version               Show the version.
+              -h, --help              Show help information.
+
+            SUBCOMMANDS:
+              compile                 Compile a graph and its weights into a model file.
+              check                   Parse and verify a graph; print a one-line summary.
+              dump                    Print a graph's IR: one line per value with its
+                                      inferred type.
+              inspect                 Describe a model file: header, sections, tensors,
+                                      checksums, parameters and MACs.
+
+              See 'graphc help <subcommand>' for detailed help.
+
+            """)
+    }
+
+    func testCompileInspectAndDump() throws {
+        let model = path("g.bin")
+        let c = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", Tool.fixture("oracle/generator.npz"), "-o", model])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.hasPrefix("wrote \(model): deepfill_v2, 97 nodes, 4052478 parameters"), c.stdout)
+        let i = try Tool.run("graphc", ["inspect", model, "--size", "256x256"])
+        XCTAssertEqual(i.status, 0, i.stderr)
+        for fragment in ["Fillgraph model, format 1.0", "parameters 4,052,478", "sections (all checksums verified):",
+                         "tensors (84, float32, 64-byte aligned):", "conv1.weight", "[48, 5, 5, 5]",
+                         "contextual_attention", "total 27.73 GMAC (55.5 GFLOP)", "weights    generator.npz (xxh64 "] {
+            XCTAssertTrue(i.stdout.contains(fragment), "inspect lacks '\(fragment)'")
+        }
+        let d = try Tool.run("graphc", ["dump", Tool.graph("deepfill_v2.yaml"), "--size", "64x64", "--no-locations"])
+        XCTAssertEqual(d.status, 0)
+        XCTAssertTrue(d.stdout.contains("  (contextual_attention:y, contextual_attention:argmax) = contextual_attention(pmconv6/gate, pmconv6/gate, mask_s) "
+                                        + "{ksize=3, stride=1, rate=2, fuse_k=3, softmax_scale=10.0, fuse=true} : float32[1, 96, 16, 16], int32[1, 1, 8, 8]"), d.stdout)
+        let ck = try Tool.run("graphc", ["check", Tool.graph("deepfill_v2_no_attention.yaml")])
+        XCTAssertEqual(ck.status, 0)
+        XCTAssertTrue(ck.stdout.contains("graph deepfill_v2_no_attention, 78 nodes, 3104238 parameters"), ck.stdout)
+    }
+
+    func testBadArguments() throws {
+        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml")], ["Error: give exactly one of --weights FILE.npz or --random-init"])
+        try assertBadInput("graphc", ["inspect", "m.bin", "--size", "big"], ["--size must look like 256x256, got 'big'"])
+        try assertBadInput("graphc", ["frobnicate"], ["Error: Unexpected argument 'frobnicate'"])
+    }
+
+    func testBadGraphFiles() throws {
+        try assertBadInput("graphc", ["check", path("none.yaml")], ["error: cannot read \(path("none.yaml")): no such file"])
+        try assertBadInput("graphc", ["check", dir.path], ["it is a directory"])
+        let broken = path("broken.yaml")
+        try "fillgraph: 1\nnodes: [\n  {name: a, op: relu\n".write(toFile: broken, atomically: true, encoding: .utf8)
+        try assertBadInput("graphc", ["compile", broken, "--random-init"], ["\(broken):4:1: error: invalid YAML"])
+        let unknown = path("unknown.yaml")
+        try "fillgraph: 1\nname: u\ninputs: {x: [3, H, W]}\nnodes:\n  - {name: y, op: blur, in: x}\noutputs: {y: y}\n".write(toFile: unknown, atomically: true, encoding: .utf8)
+        try assertBadInput("graphc", ["check", unknown], ["\(unknown):5:19: error: node 'y' (blur): op: unknown op 'blur'"])
+        let cycle = path("cycle.yaml")
+        try "fillgraph: 1\nname: c\ninputs: {x: [3, H, W]}\nnodes:\n  - {name: a, op: add, in: [x, b]}\n  - {name: b, op: relu, in: a}\noutputs: {y: b}\n"
+            .write(toFile: cycle, atomically: true, encoding: .utf8)
+        try assertBadInput("graphc", ["dump", cycle], ["\(cycle):5:5: error: the graph has a cycle: a -> b -> a"])
+        let shapes = path("shapes.yaml")
+        try "fillgraph: 1\nname: s\ninputs: {x: [3, H, W]}\nnodes:\n  - {name: a, op: conv2d, in: x, out: 4, kernel: 3, stride: 2}\n  - {name: b, op: mul, in: [a, x]}\noutputs: {y: b}\n"
+            .write(toFile: shapes, atomically: true, encoding: .utf8)
+        try assertBadInput("graphc", ["check", shapes], ["\(shapes):6:5: error: node 'b' (mul): shapes float32[N, 4, ceil(H/2), ceil(W/2)] and float32[N, 3, H, W] do not agree in dimension 1"])
+    }
+
+    func testBadWeightsAndModels() throws {
+        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2_no_attention.yaml"), "--weights", Tool.fixture("oracle/generator.npz"), "-o", path("m.bin")],
+                           ["(0 missing, 16 unexpected, 1 mis-shaped)", "mis-shaped  allconv11.weight: expected [192, 96, 3, 3], found [192, 192, 3, 3]"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("m.bin")), "no model may be written on error")
+        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", Tool.fixture("oracle/case_64x64/mask.png")],
+                           ["not a readable .npz (zip) archive"])
+        try assertBadInput("graphc", ["inspect", Tool.fixture("oracle/case_64x64/mask.png")], ["not a Fillgraph model", "(this is a PNG image)"])
+        try assertBadInput("graphc", ["inspect", path("missing.bin")], ["no such file"])
+        // A truncated model.
+        let model = path("t.bin")
+        XCTAssertEqual(try Tool.run("graphc", ["compile", Tool.graph("sn_patchgan.yaml"), "--random-init", "-o", model]).status, 0)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: model))
+        try bytes.prefix(bytes.count - 1000).write(to: URL(fileURLWithPath: model))
+        try assertBadInput("graphc", ["inspect", model], ["section header, byte offset 16: truncated: the header says the file is \(bytes.count) bytes, it has \(bytes.count - 1000)"])
+    }
+}

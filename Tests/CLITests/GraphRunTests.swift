@@ -1,0 +1,122 @@
+import Foundation
+import ImageIO
+import NumpyIO
+import XCTest
+
+/// graphrun end to end on the oracle's weights: PNG in, PNG and .npy out, every photo format,
+/// any size, and exit code 2 for bad photos, masks, models and arguments.
+final class GraphRunTests: CLIBase {
+    /// The DeepFill model compiled once for the whole class.
+    static let model: String = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fillgraph-cli-model-\(getpid())")
+        try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("deepfill.bin").path
+        let r = try! Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", Tool.fixture("oracle/generator.npz"), "-o", path])
+        precondition(r.status == 0, r.stderr)
+        return path
+    }()
+
+    func testOracleCaseThroughPNGs() throws {
+        let raw = path("raw"), out = path("out.png")
+        let r = try Tool.run("graphrun", [Self.model, "--input", Tool.fixture("oracle/case_128x96/image.png"),
+                                          "--mask", Tool.fixture("oracle/case_128x96/mask.png"), "--output", out, "--save-raw", raw])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("filled 3526 hole pixels (28.7 %) of 96x128 in "), r.stdout)
+        // The PNG within one level of the reference's (README: rounding differences), known pixels exact.
+        let ours = try PNG.read(path: out), theirs = try PNG.read(path: Tool.fixture("oracle/case_128x96/output.png"))
+        let photo = try PNG.read(path: Tool.fixture("oracle/case_128x96/image.png")), mask = try PNG.read(path: Tool.fixture("oracle/case_128x96/mask.png"))
+        XCTAssertEqual(ours.width, 96)
+        XCTAssertEqual(ours.height, 128)
+        XCTAssertLessThanOrEqual(zip(ours.samples, theirs.samples).map { abs(Int($0) - Int($1)) }.max()!, 1)
+        for i in 0..<ours.samples.count where mask.samples[i / 3] <= 127 { XCTAssertEqual(ours.samples[i], photo.samples[i]) }
+        // --save-raw: every output as [C, H, W]; attention as int32 on the 1/8 grid.
+        let stage2 = try Npy.read(path: raw + "/stage2.npy")
+        XCTAssertEqual(stage2.shape, [3, 128, 96])
+        let reference = try Npy.read(path: Tool.fixture("oracle/case_128x96/stage2.npy")).floats
+        XCTAssertLessThan(zip(stage2.floats, reference).map { abs($0 - $1) }.max()!, 1e-3)
+        let attention = try Npy.read(path: raw + "/attention.npy")
+        XCTAssertEqual(attention.shape, [1, 16, 12])
+        XCTAssertEqual(attention.ints, try Npy.read(path: Tool.fixture("oracle/case_128x96/attention_argmax.npy")).ints)
+        XCTAssertEqual(try Npy.read(path: raw + "/completed.npy").shape, [3, 128, 96])
+    }
+
+    func testThreadCountsGiveIdenticalFiles() throws {
+        var outputs: [Data] = []
+        for threads in ["1", "3"] {
+            let out = path("t\(threads).png")
+            let r = try Tool.run("graphrun", [Self.model, "--input", Tool.fixture("oracle/case_64x64/image.png"),
+                                              "--mask", Tool.fixture("oracle/case_64x64/mask.png"), "--output", out, "--threads", threads, "-q"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(r.stdout, "")
+            outputs.append(try Data(contentsOf: URL(fileURLWithPath: out)))
+        }
+        XCTAssertEqual(outputs[0], outputs[1])
+    }
+
+    func testAnySizeAndEveryPhotoFormatKeepsKnownPixelsExactly() throws {
+        // 37x21 is not a multiple of 8: mirror-padded to 40x24 and cropped back.
+        for (channels, depth) in [(1, 8), (3, 8), (4, 8), (3, 16), (2, 16)] {
+            let maxValue = depth == 16 ? 65535 : 255
+            let photo = try writePNG("p\(channels)_\(depth).png", width: 37, height: 21, channels: channels, bitDepth: depth) { x, y, c in
+                (x * 37 + y * 11 + c * 101) * maxValue / 2000 % (maxValue + 1)
+            }
+            let mask = try writePNG("m.png", width: 37, height: 21, channels: 1) { x, y, _ in (x > 10 && x < 20 && y > 5 && y < 15) ? 255 : 0 }
+            let out = path("o\(channels)_\(depth).png")
+            let r = try Tool.run("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", out, "--save-raw", path("raw\(channels)")])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stderr.contains("note: 37x21 is not a multiple of 8x8: mirror-padded to 40x24 for the run and cropped back"), r.stderr)
+            if channels == 4 || channels == 2 { XCTAssertTrue(r.stderr.contains("has an alpha channel: it is not used for inpainting and is copied to the output unchanged")) }
+            let a = try PNG.read(path: photo), b = try PNG.read(path: out), m = try PNG.read(path: mask)
+            XCTAssertEqual([b.width, b.height, b.channels, b.bitDepth], [37, 21, channels, depth])
+            var changed = 0
+            for p in 0..<37 * 21 {
+                for c in 0..<channels {
+                    let i = p * channels + c
+                    let isAlpha = (channels == 2 || channels == 4) && c == channels - 1
+                    if m.samples[p] == 0 || isAlpha { XCTAssertEqual(a.samples[i], b.samples[i]) } else if a.samples[i] != b.samples[i] { changed += 1 }
+                }
+            }
+            XCTAssertGreaterThan(changed, 0, "the hole must be filled")
+            XCTAssertEqual(try Npy.read(path: path("raw\(channels)") + "/stage1.npy").shape, [3, 21, 37])
+            XCTAssertEqual(try Npy.read(path: path("raw\(channels)") + "/attention.npy").shape, [1, 3, 5])
+        }
+    }
+
+    func testBadPhotosAndMasks() throws {
+        let photo = Tool.fixture("oracle/case_64x64/image.png"), mask = Tool.fixture("oracle/case_64x64/mask.png")
+        let m = Self.model
+        try assertBadInput("graphrun", [m, "--input", photo, "--mask", Tool.fixture("oracle/case_128x96/mask.png"), "--output", path("o.png")],
+                           ["is 96x128 but", "is 64x64 (width x height); the mask must have the photo's size"])
+        let empty = try writePNG("empty.png", width: 64, height: 64, channels: 1) { _, _, _ in 0 }
+        try assertBadInput("graphrun", [m, "--input", photo, "--mask", empty, "--output", path("o.png")], ["\(empty) marks no pixel as a hole"])
+        try assertBadInput("graphrun", [m, "--input", Tool.fixture("oracle/case_64x64/image.npy"), "--mask", mask, "--output", path("o.png")],
+                           [Tool.fixture("oracle/case_64x64/image.npy")])
+        try assertBadInput("graphrun", [m, "--input", path("nothere.png"), "--mask", mask, "--output", path("o.png")], [path("nothere.png")])
+        try assertBadInput("graphrun", [m, "--input", photo, "--mask", mask, "--output", photo], ["would overwrite an input file"])
+        try assertBadInput("graphrun", [m, "--input", photo, "--mask", mask, "--output", path("no/such/dir/o.png")], [path("no/such/dir/o.png")])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("o.png")), "nothing may be written after an error")
+    }
+
+    func testBadModelsArgumentsAndSizes() throws {
+        let photo = Tool.fixture("oracle/case_64x64/image.png"), mask = Tool.fixture("oracle/case_64x64/mask.png")
+        try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask], ["give --output FILE.png and/or --save-raw DIR"])
+        try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("o.png"), "--threads", "0"], ["--threads must be in 1...256"])
+        try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("o.png"), "--channel-order", "grb"], ["grb"])
+        try assertBadInput("graphrun", [photo, "--input", photo, "--mask", mask, "--output", path("o.png")], ["not a Fillgraph model"])
+        // A flipped bit in the copy of the model.
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.model)))
+        bytes[bytes.count / 2] ^= 0x10
+        try Data(bytes).write(to: URL(fileURLWithPath: path("bad.bin")))
+        try assertBadInput("graphrun", [path("bad.bin"), "--input", photo, "--mask", mask, "--output", path("o.png")], ["section TDAT", "checksum mismatch"])
+        // A size whose attention would not fit the memory limit is refused before allocating.
+        try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("o.png"), "--max-memory", "2M"],
+                           ["this run needs about", "the limit is 2 MiB", "raise the limit with --max-memory"])
+        // A model without a 'completed' output cannot write a photo, but can save raw outputs.
+        let disc = path("d.bin")
+        XCTAssertEqual(try Tool.run("graphc", ["compile", Tool.graph("sn_patchgan.yaml"), "--random-init", "-o", disc]).status, 0)
+        try assertBadInput("graphrun", [disc, "--input", photo, "--mask", mask, "--output", path("o.png")], ["has no 'completed' output"])
+        let r = try Tool.run("graphrun", [disc, "--input", photo, "--mask", mask, "--save-raw", path("draw")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Npy.read(path: path("draw") + "/logits.npy").shape, [256])
+    }
+}
