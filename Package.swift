@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR", "GraphYAML", "GraphPasses"]),
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "Compiler", "NumpyIO"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernels"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "Inpainting", "NumpyIO", "ImageIO"]),
         .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "graphc", "graphrun"]),
     ],

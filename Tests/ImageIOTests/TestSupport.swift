@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import ImageIO
+import ImageIO
 
 /// Tests/Fixtures/png, found relative to this source file.
 let fixtureDirectory: URL = URL(fileURLWithPath: #filePath)
