@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job end to end: install dependencies, build, compile the DeepFill v2 graph and fill
 # the shipped sample photo. No trained model ships yet, so the weights are random (seed 1) and
-# the filled area will look like noise, not like a real inpainting.
+# the hole comes out flat grey, not like a real inpainting.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Tools/install-deps.sh

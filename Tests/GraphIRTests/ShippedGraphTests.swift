@@ -40,4 +40,15 @@ final class ShippedGraphTests: XCTestCase {
         XCTAssertEqual(g.type(of: ValueRef("conv6/gate")).description, "float32[N, 96, H/4, W/4]")
         XCTAssertEqual(g.type(of: ValueRef("contextual_attention", output: 1)).description, "int32[N, 1, H/8, W/8]")
     }
+
+    /// The complete example in Docs/graph-language.md stays valid.
+    func testDocumentedExampleVerifies() throws {
+        let doc = try String(contentsOf: Self.graphs.deletingLastPathComponent().appendingPathComponent("Docs/graph-language.md"), encoding: .utf8)
+        let start = doc.range(of: "```yaml\n")!.upperBound
+        let yaml = String(doc[start..<doc.range(of: "```", range: start..<doc.endIndex)!.lowerBound])
+        let g = try Verifier.verify(try GraphLoader.load(text: yaml, file: "graph-language.md").graph)
+        XCTAssertEqual(g.graph.name, "tiny_inpainter")
+        XCTAssertEqual(g.type(of: ValueRef("enc")).description, "float32[N, 32, H/2, W/2]")
+        XCTAssertEqual(g.graph.outputs.map(\.name), ["raw", "completed"])
+    }
 }

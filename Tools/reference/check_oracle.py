@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Run the NumPy reference on the oracle fixtures (and optionally on further case folders)
-and check the differences against the tolerances of /work/shared/oracle/README.md.
+and check the differences against the tolerances of Tests/Fixtures/oracle/README.md.
 
 usage: python3 check_oracle.py [--oracle DIR] [--f64] [CASE_DIR ...]
 
@@ -133,7 +133,7 @@ def check_ca(d):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--oracle", default="/work/shared/oracle")
+    ap.add_argument("--oracle", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Fixtures", "oracle"))
     ap.add_argument("--f64", action="store_true", help="also report the reference's own float32-vs-float64 error")
     ap.add_argument("--skip-oracle", action="store_true", help="only check the given CASE_DIRs")
     ap.add_argument("cases", nargs="*")

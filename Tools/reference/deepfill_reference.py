@@ -2,7 +2,7 @@
 its contextual attention and the SN-PatchGAN discriminator.
 
 Layout: channel-first [C, H, W]; weights OIHW ("<scope>.weight" [O, I, kh, kw],
-"<scope>.bias" [O]) exactly as in /work/shared/oracle/generator.npz and
+"<scope>.bias" [O]) exactly as in Tests/Fixtures/oracle/generator.npz and
 discriminator.npz. Everything is computed in float32 by default; pass
 dtype=np.float64 to the run_* functions to get a float64 run of the same graph
 (used to measure float32 rounding error). The resize index rule always uses float32

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Generate a DeepFill v2 golden case folder with the NumPy reference, laid out like the
-oracle's case_<H>x<W>/ folders (see /work/shared/oracle/README.md).
+oracle's case_<H>x<W>/ folders (see Tests/Fixtures/oracle/README.md).
 
 usage:
-  python3 make_case.py --height 256 --width 256 --seed 11 --out /work/cases/case_256x256
+  python3 make_case.py --height 256 --width 256 --seed 11 --out /tmp/cases/case_256x256
   python3 make_case.py --height 256 --width 192 --seed 15 --new-weights-seed 7 --out DIR
-  python3 make_case.py ... --disc /work/shared/oracle/discriminator.npz   # + discriminator files
+  python3 make_case.py ... --disc Tests/Fixtures/oracle/discriminator.npz   # + discriminator files
 
 Writes image.png, mask.png, image.npy, mask.npy, input.npy, stage1.npy, stage2.npy,
 output.npy, output.png, attention_argmax.npy, attention_gap.npy (extra: per-position
@@ -38,7 +38,7 @@ import deepfill_reference as R  # noqa: E402
 import pngio  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_WEIGHTS = "/work/shared/oracle/generator.npz"
+DEFAULT_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Fixtures", "oracle", "generator.npz")
 
 
 # --------------------------------------------------------------------------------------
