@@ -82,6 +82,9 @@ public enum Inpainter {
         if (ph, pw) != (h, w) {
             report.notes.append("\(w)x\(h) is not a multiple of \(stepW)x\(stepH): mirror-padded to \(pw)x\(ph) for the run and cropped back")
         }
+        let executor = Executor(model: file.model)
+        // Refuse sizes the machine cannot run before building any input tensor.
+        try executor.checkMemory(["image": [1, 3, ph, pw], "mask": [1, 1, ph, pw]], options: request.options)
         let (maskValues, holes) = Conversion.maskTensor(maskImage, paddedHeight: ph, paddedWidth: pw)
         guard holes > 0 else {
             throw InpaintError("\(request.maskPath) marks no pixel as a hole: holes are white (colour value > 50 %, e.g. 255), the rest black")
@@ -91,7 +94,6 @@ public enum Inpainter {
         report.paddedSize = (ph, pw)
         report.holePixels = holes
 
-        let executor = Executor(model: file.model)
         let start = Date()
         let result = try executor.run([
             "image": HostTensor(shape: [1, 3, ph, pw], floats: Conversion.photoTensor(photo, paddedHeight: ph, paddedWidth: pw, order: request.channelOrder)),

@@ -102,14 +102,26 @@ public final class Executor {
         }
     }
 
-    public func run(_ inputs: [String: HostTensor], options: RunOptions = RunOptions()) throws -> RunResult {
-        let typed = try bind(inputs.mapValues(\.shape))
+    /// Binds the input shapes and checks the estimated peak memory against the limit, without
+    /// allocating anything; returns the estimate in bytes.
+    @discardableResult
+    public func checkMemory(_ shapes: [String: [Int]], options: RunOptions) throws -> Int {
+        try plan(bind(shapes), options).peakBytes
+    }
+
+    func plan(_ typed: TypedGraph, _ options: RunOptions) throws -> MemoryPlan {
         let plan = MemoryPlan(typed, threads: options.threads)
         if plan.peakBytes > options.memoryLimit {
             throw RunError("this run needs about \(MemoryPlan.format(plan.peakBytes)) of memory (largest: \(plan.largestNeed)); "
                            + "the limit is \(MemoryPlan.format(options.memoryLimit))",
                            hint: "use a smaller image, or raise the limit with --max-memory if the machine has the memory")
         }
+        return plan
+    }
+
+    public func run(_ inputs: [String: HostTensor], options: RunOptions = RunOptions()) throws -> RunResult {
+        let typed = try bind(inputs.mapValues(\.shape))
+        let plan = try plan(typed, options)
         var values: [ValueRef: Buffer] = [:]
         for input in typed.graph.inputs {
             let t = inputs[input.name]!

@@ -119,4 +119,19 @@ final class GraphRunTests: CLIBase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try Npy.read(path: path("draw") + "/logits.npy").shape, [256])
     }
+
+    func testTinyPhotosRunAndHugeOnesAreRefusedBeforeAllocating() throws {
+        for side in [1, 8] {
+            let photo = try writePNG("tiny\(side).png", width: side, height: side, channels: 3) { x, y, c in (x * 50 + y * 30 + c * 70) % 256 }
+            let mask = try writePNG("tinymask\(side).png", width: side, height: side, channels: 1) { x, _, _ in x == 0 ? 255 : 0 }
+            let r = try Tool.run("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("tiny\(side)_out.png")])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(try PNG.read(path: path("tiny\(side)_out.png")).width, side)
+        }
+        // 4096x4096: contextual attention alone would need two 256 GiB score matrices.
+        let photo = try writePNG("huge.png", width: 4096, height: 4096, channels: 1) { _, _, _ in 0 }
+        let mask = try writePNG("hugemask.png", width: 4096, height: 4096, channels: 1) { x, y, _ in x < 8 && y < 8 ? 255 : 0 }
+        try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("huge_out.png")],
+                           ["this run needs about", "GiB of memory (largest: contextual_attention (contextual_attention)"])
+    }
 }
