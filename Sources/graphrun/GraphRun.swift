@@ -21,7 +21,8 @@ struct GraphRun: ParsableCommand {
             whose colour value is above 50 % (> 127 for 8-bit) are holes; alpha is ignored. Any size works: \
             the photo is mirror-padded to the model's size step and cropped back, and known pixels are copied \
             into the output unchanged. Results are bit-identical for any --threads value.
-            Exit status: 0 on success, 2 for bad input (model, images, sizes, arguments).
+            Exit status: 0 on success, 2 for bad input (model, images, sizes, arguments), 130 when \
+            interrupted (Ctrl-C stops between nodes and writes nothing).
             """,
         version: "graphrun 0.1.0")
 
@@ -71,6 +72,10 @@ struct GraphRun: ParsableCommand {
         let report: InpaintReport
         do { report = try Inpainter.run(request) } catch {
             if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            if error is RunCancelled {
+                CLI.note("graphrun: interrupted; no output was written")
+                throw ExitCode(130)
+            }
             throw error
         }
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }

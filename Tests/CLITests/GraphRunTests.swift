@@ -134,4 +134,38 @@ final class GraphRunTests: CLIBase {
         try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("huge_out.png")],
                            ["this run needs about", "GiB of memory (largest: contextual_attention (contextual_attention)"])
     }
+
+    func testBGROrderIsTheRGBRunOnSwappedChannels() throws {
+        // Running with --channel-order bgr on a photo equals running rgb on the photo with R and B
+        // swapped, with the output's R and B swapped back.
+        let photo = Tool.fixture("oracle/case_64x64/image.png"), mask = Tool.fixture("oracle/case_64x64/mask.png")
+        let original = try PNG.read(path: photo)
+        var swapped = original
+        for p in 0..<original.width * original.height { swapped.samples.swapAt(3 * p, 3 * p + 2) }
+        try PNG.write(swapped, to: path("swapped.png"))
+        XCTAssertEqual(try Tool.run("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("bgr.png"), "--channel-order", "bgr"]).status, 0)
+        XCTAssertEqual(try Tool.run("graphrun", [Self.model, "--input", path("swapped.png"), "--mask", mask, "--output", path("rgb.png")]).status, 0)
+        var a = try PNG.read(path: path("bgr.png"))
+        let b = try PNG.read(path: path("rgb.png"))
+        for p in 0..<a.width * a.height { a.samples.swapAt(3 * p, 3 * p + 2) }
+        XCTAssertEqual(a, b)
+        XCTAssertNotEqual(try PNG.read(path: path("bgr.png")), original, "the hole must be filled")
+    }
+
+    func testInterruptStopsCleanlyWithoutOutput() throws {
+        let photo = try writePNG("big.png", width: 512, height: 512, channels: 3) { x, y, c in (x ^ y ^ (c * 85)) & 255 }
+        let mask = try writePNG("bigmask.png", width: 512, height: 512, channels: 1) { x, y, _ in x > 200 && x < 300 && y > 100 && y < 400 ? 255 : 0 }
+        let process = Process()
+        process.executableURL = Tool.products.appendingPathComponent("graphrun")
+        process.arguments = [Self.model, "--input", photo, "--mask", mask, "--output", path("big_out.png"), "--threads", "1"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 1.0)  // past start-up, well inside the multi-second run
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit)
+        XCTAssertEqual(process.terminationStatus, 130)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("big_out.png")))
+    }
 }
