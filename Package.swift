@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // System libraries, found with pkg-config (Debian: libopenblas-dev libpng-dev libyaml-dev).
@@ -23,7 +24,7 @@ let package = Package(
         // libpng reports errors with longjmp, which Swift cannot survive; this C shim catches them.
         .target(name: "PNGCodec", dependencies: ["CLibPNG"]),
 
-        .target(name: "GraphIR"),
+        .target(name: "GraphIR", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "GraphYAML", dependencies: ["GraphIR", "CLibYAML"]),
         .target(name: "GraphPasses", dependencies: ["GraphIR"]),
         .target(name: "NumpyIO", dependencies: ["ZIPFoundation"]),

@@ -95,13 +95,17 @@ public struct Graph: Hashable, Codable, Sendable {
     public var inputs: [GraphInput]
     public var nodes: [Node]
     public var outputs: [GraphOutput]
+    /// The start of the graph file, for problems of the graph as a whole.
+    public var location: SourceLocation?
 
-    public init(name: String, symbols: [SymbolDecl] = [], inputs: [GraphInput], nodes: [Node], outputs: [GraphOutput]) {
+    public init(name: String, symbols: [SymbolDecl] = [], inputs: [GraphInput], nodes: [Node], outputs: [GraphOutput],
+                location: SourceLocation? = nil) {
         self.name = name
         self.symbols = symbols
         self.inputs = inputs
         self.nodes = nodes
         self.outputs = outputs
+        self.location = location
     }
 
     public var symbolTable: SymbolTable {

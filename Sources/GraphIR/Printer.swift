@@ -3,6 +3,11 @@
 
 extension TypedGraph {
     public func printed(showLocations: Bool = true) -> String {
+        let byName = Dictionary(graph.nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        func describe(_ ref: ValueRef) -> String {  // `node` for a first output, `node:name` for the others
+            guard ref.output > 0, let node = byName[ref.node] else { return ref.node }
+            return "\(ref.node):\(node.op.contract.outputNames[ref.output])"
+        }
         var lines: [String] = []
         let steps = graph.symbols.map { $0.multipleOf > 1 ? "\($0.name) % \($0.multipleOf) == 0" : $0.name }
         lines.append("graph \(graph.name)" + (steps.isEmpty ? "" : "  [\(steps.joined(separator: ", "))]"))
@@ -25,11 +30,5 @@ extension TypedGraph {
             lines.append("  output \(out.name) = \(describe(out.value)) : \(type(of: out.value))")
         }
         return lines.joined(separator: "\n")
-    }
-
-    /// `node` for a first output, `node:name` for the others.
-    public func describe(_ ref: ValueRef) -> String {
-        guard ref.output > 0, let node = graph.node(named: ref.node) else { return ref.node }
-        return "\(ref.node):\(node.op.contract.outputNames[ref.output])"
     }
 }

@@ -2,6 +2,7 @@
 // It collects every problem it can find in one pass (a node whose inputs failed is skipped, not
 // reported again) and positions each at the YAML of the element at fault. The same code infers
 // concrete shapes at run time: binding the symbols turns every Dim into a constant.
+import HeapModule
 
 public struct TypedGraph: Sendable {
     public let graph: Graph
@@ -39,7 +40,7 @@ public enum Verifier {
         var locationOf: [String: SourceLocation?] = [:]
 
         for s in graph.symbols where s.multipleOf < 1 || s.multipleOf > 4096 {
-            diags.append(Diagnostic("symbol \(s.name): multiple_of must be in 1...4096, got \(s.multipleOf)"))
+            diags.append(Diagnostic("symbol \(s.name): multiple_of must be in 1...4096, got \(s.multipleOf)", at: graph.location))
         }
         for (sym, value) in bindings {
             let step = symbols.step(of: sym)
@@ -98,9 +99,11 @@ public enum Verifier {
             }
         }
         if Set(graph.outputs.map(\.name)).count != graph.outputs.count {
-            diags.append(Diagnostic("output names must be unique: \(graph.outputs.map(\.name))"))
+            diags.append(Diagnostic("output names must be unique: \(graph.outputs.map(\.name))", at: graph.location))
         }
-        if graph.outputs.isEmpty { diags.append(Diagnostic("the graph declares no outputs", hint: "add an outputs: section")) }
+        if graph.outputs.isEmpty {
+            diags.append(Diagnostic("the graph declares no outputs", at: graph.location, hint: "add an outputs: section"))
+        }
 
         let order = topologicalOrder(graph, &diags)
 
@@ -151,10 +154,10 @@ public enum Verifier {
         for (i, n) in graph.nodes.enumerated() {
             for r in n.inputs { if let j = index[r.node] { pending[i] += 1; users[j].append(i) } }
         }
-        var ready = Set(pending.indices.filter { pending[$0] == 0 })
+        var ready = Heap(pending.indices.filter { pending[$0] == 0 })
         var order: [Int] = []
-        while let i = ready.min() {
-            ready.remove(i)
+        order.reserveCapacity(graph.nodes.count)
+        while let i = ready.popMin() {
             order.append(i)
             for u in users[i] {
                 pending[u] -= 1

@@ -52,6 +52,8 @@ struct GraphSource {
     var outputs = OrderedEntries()
     /// Nodes a variant removed, and where, to explain references left dangling.
     var removed: [String: SourceLocation] = [:]
+    /// The start of the last file applied (the variant's own file).
+    var location: SourceLocation?
 }
 
 enum GraphFileParser {
@@ -113,11 +115,13 @@ enum GraphFileParser {
 
     static func nodeList(_ node: YAMLNode, _ what: String) throws -> [NodeDecl] {
         var out: [NodeDecl] = []
+        var seen: [String: SourceLocation] = [:]
         for item in try sequence(node, what) {
             let d = try nodeDecl(item, what)
-            if let prev = out.first(where: { $0.name == d.name }) {
-                throw Diagnostic("node name '\(d.name)' is used twice in \(what) (first at line \(prev.location.line))", at: d.location)
+            if let prev = seen[d.name] {
+                throw Diagnostic("node name '\(d.name)' is used twice in \(what) (first at line \(prev.line))", at: d.location)
             }
+            seen[d.name] = d.location
             out.append(d)
         }
         return out
@@ -170,6 +174,7 @@ enum GraphFileParser {
         }
         let fallbackName = String(file.split(separator: "/").last ?? "graph").replacingOccurrences(of: ".yaml", with: "")
         var g = base ?? GraphSource(name: fallbackName)
+        g.location = root.location
         if let n = byKey["name"] { g.name = try name(n.value, "the graph name") } else if base != nil { g.name = fallbackName }
         for (section, target) in [("params", \GraphSource.params), ("symbols", \.symbols), ("inputs", \.inputs), ("outputs", \.outputs)] {
             if let s = byKey[section] { for e in try entries(s.value, section).items { g[keyPath: target][e.name] = e.value } }
@@ -179,9 +184,10 @@ enum GraphFileParser {
         }
         try applyEdits(byKey, &g)
         if let n = byKey["nodes"] {
+            let existing = Dictionary(g.nodes.map { ($0.name, $0.location) }, uniquingKeysWith: { a, _ in a })
             for d in try nodeList(n.value, "nodes") {
-                if let prev = g.nodes.first(where: { $0.name == d.name }) {
-                    throw Diagnostic("node '\(d.name)' already exists (at \(prev.location))", at: d.location,
+                if let prev = existing[d.name] {
+                    throw Diagnostic("node '\(d.name)' already exists (at \(prev))", at: d.location,
                                      hint: base == nil ? nil : "use patch: or replace: to change a node of the base graph")
                 }
                 g.nodes.append(d)

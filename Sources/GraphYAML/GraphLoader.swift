@@ -114,6 +114,7 @@ public enum GraphLoader {
             } catch let e as Diagnostic { expander.diags.append(e) }
         }
         if !expander.diags.isEmpty { throw DiagnosticList(expander.diags) }
-        return Graph(name: source.name, symbols: symbols, inputs: inputs, nodes: expander.nodes, outputs: outputs)
+        return Graph(name: source.name, symbols: symbols, inputs: inputs, nodes: expander.nodes, outputs: outputs,
+                     location: source.location)
     }
 }

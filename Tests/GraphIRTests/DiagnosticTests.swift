@@ -56,7 +56,7 @@ final class DiagnosticTests: XCTestCase {
         assertError(graph("  - {name: y, op: conv2d, in: x, out: 6, kernel: 3, dilaton: 2}"), "unknown field 'dilaton'\n  hint: did you mean 'dilation'?")
         assertError(graph("  - {name: y, op: conv2d, in: xx, out: 6, kernel: 3}"), "g.yaml:7:31: error: node 'y': in: unknown value 'xx'\n  hint: did you mean 'x'?")
         assertError(graph("  - {name: y, op: relu, in: x}", outputs: "outputs: {y: z}"), "unknown value 'z'")
-        assertError(graph("  - {name: y, op: relu, in: x}", outputs: "outputs: {}"), "the graph declares no outputs")
+        assertError(graph("  - {name: y, op: relu, in: x}", outputs: "outputs: {}"), "g.yaml:1:1: error: the graph declares no outputs")
     }
 
     func testAttributeRangesAndTypes() {
@@ -147,5 +147,19 @@ final class DiagnosticTests: XCTestCase {
         var text = "fillgraph: 1\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
         for i in 1..<8 { text += "a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]\n" }
         assertError(text, "YAML nested or aliased too deeply")
+    }
+
+    func testLargeGraphsLoadAndVerify() throws {
+        // 20,000 nodes: a long chain and a wide fan-in, so no step of loading or verifying may be
+        // quadratic or recursive in the node count.
+        var text = Self.header + "nodes:\n"
+        for i in 0..<10_000 { text += "  - {name: c\(i), op: relu, in: \(i == 0 ? "x" : "c\(i - 1)")}\n" }
+        for i in 0..<10_000 { text += "  - {name: w\(i), op: sigmoid, in: x}\n" }
+        text += "  - {name: y, op: concat, in: [" + (0..<10_000).map { "w\($0)" }.joined(separator: ", ") + ", c9999]}\n"
+        text += "outputs: {y: y}\n"
+        let g = try Verifier.verify(try GraphLoader.load(text: text, file: "big.yaml").graph)
+        XCTAssertEqual(g.order.count, 20_001)
+        XCTAssertEqual(g.type(of: ValueRef("y")).description, "float32[N, 40004, H, W]")
+        XCTAssertEqual(g.order.last, 20_000)
     }
 }

@@ -88,7 +88,12 @@ public struct Conv2D: OpContract {
     public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
         let x = inputs[0]
         try Check.image(x, "input")
-        _ = try Check.channels(x, "input")
+        let cin = try Check.channels(x, "input")
+        let weights = outChannels.multipliedReportingOverflow(by: cin * kernel[0] * kernel[1])
+        guard !weights.overflow, weights.partialValue <= 1 << 31 else {
+            throw OpError("the weight [\(outChannels), \(cin), \(kernel[0]), \(kernel[1])] would hold more than 2^31 values",
+                          hint: "check the channel counts and kernel size")
+        }
         let oh = outDim(x.shape[2], axis: 0, symbols), ow = outDim(x.shape[3], axis: 1, symbols)
         for (name, d) in [("height", oh), ("width", ow)] {
             if let v = d.constantValue, v < 1 {
