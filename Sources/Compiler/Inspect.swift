@@ -46,6 +46,7 @@ public enum Inspector {
             lines.append("")
             lines.append("tensors (\(file.tensorInfo.count), float32, 64-byte aligned):")
             let width = max(24, (file.tensorInfo.map(\.name.count).max() ?? 0) + 2)
+            lines.append("  " + pad("name", width) + pad("shape", 20) + lpad("offset", 10) + lpad("bytes", 12) + "  xxh64")
             for t in file.tensorInfo {
                 lines.append("  " + pad(t.name, width) + pad("\(t.shape)", 20) + lpad(String(t.offset), 10)
                              + lpad(grouped(t.length), 12) + "  " + XXHash64.hex(t.checksum))
@@ -64,6 +65,7 @@ public enum Inspector {
             lines.append("")
             lines.append("multiply-accumulates at \(h)x\(w), batch 1 (\(costs.count) nodes with arithmetic):")
             let width = max(24, (costs.map(\.node.count).max() ?? 0) + 2)
+            lines.append("  " + pad("node", width) + pad("op", 22) + pad("output", 22) + lpad("MACs", 14) + lpad("share", 8))
             for c in costs {
                 let share = total > 0 ? Double(c.macs) / Double(total) * 100 : 0
                 lines.append("  " + pad(c.node, width) + pad(c.op, 22) + pad("\(c.outputShape)", 22)

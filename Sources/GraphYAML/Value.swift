@@ -49,6 +49,7 @@ struct ExpressionParser {
     static let limit = 1 << 30
     private let chars: [Character]
     private var pos = 0
+    private var depth = 0
     private let scope: Scope
 
     /// Whether the text is a bare identifier (a candidate for scope lookup or a literal name).
@@ -100,6 +101,9 @@ struct ExpressionParser {
     }
 
     private mutating func unary() throws -> Value {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= 64 else { throw ExpressionError.message("expression nested more than 64 deep") }
         if peek("-") { pos += 1; return try Self.arith(.number(Rational(0)), try unary(), "-") }
         if peek("+") { pos += 1; return try unary() }
         return try primary()

@@ -97,6 +97,9 @@ final class DiagnosticTests: XCTestCase {
         XCTAssertTrue(zero?.contains("division by zero") == true, zero ?? "")
         let huge = errors(p + "nodes:\n  - {name: y, op: conv2d, in: x, out: 99999*99999*99999, kernel: 3}\noutputs: {y: y}\n")
         XCTAssertTrue(huge?.contains("number too large") == true, huge ?? "")
+        let deep = errors(p + "nodes:\n  - {name: y, op: conv2d, in: x, out: " + String(repeating: "(", count: 5000) + "1"
+                          + String(repeating: ")", count: 5000) + ", kernel: 3}\noutputs: {y: y}\n")
+        XCTAssertTrue(deep?.contains("expression nested more than 64 deep") == true, deep ?? "")
     }
 
     static let blocks = """
