@@ -74,7 +74,7 @@ enum GraphFileParser {
     }
 
     static func name(_ node: YAMLNode, _ what: String) throws -> String {
-        guard let s = node.scalar, ExpressionParser.isIdentifier(s) || s.contains("/") && !s.isEmpty else {
+        guard let s = node.scalar, ExpressionParser.isIdentifier(s) else {
             throw Diagnostic("\(what) must be a name (letters, digits, _), found \(node.scalar.map { "'\($0)'" } ?? node.kindName)",
                              at: node.location)
         }
