@@ -161,7 +161,17 @@ final class GraphRunTests: CLIBase {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        Thread.sleep(forTimeInterval: 1.0)  // past start-up, well inside the multi-second run
+        // Wait until graphrun has installed its SIGINT handler (SigCgt in /proc), then a little
+        // more so the run is under way; the whole run takes seconds.
+        func catchesInterrupt() -> Bool {
+            guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+                  let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+                  let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+            return mask & (1 << (UInt64(SIGINT) - 1)) != 0
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while !catchesInterrupt() && process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        Thread.sleep(forTimeInterval: 0.3)
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
         XCTAssertEqual(process.terminationReason, .exit)
