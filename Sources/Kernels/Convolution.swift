@@ -128,6 +128,12 @@ public enum Im2Col {
 }
 
 public enum Convolution {
+    /// Bytes of scratch `forward` allocates: one column tile per worker thread.
+    public static func scratchBytes(_ g: ConvGeometry, threads: Int) -> Int {
+        let T = g.tilePixels
+        return 4 * g.columnRows * T * max(1, min(threads, g.batch * ((g.outPixels + T - 1) / max(T, 1))))
+    }
+
     /// output[n, co, :, :] = bias[co] + Σ weight[co, ci, ky, kx] · input[n, ci, iy, ix].
     /// `weight` is OIHW, i.e. a row-major outChannels × columnRows matrix.
     public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,

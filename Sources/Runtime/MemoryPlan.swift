@@ -36,22 +36,17 @@ struct MemoryPlan {
         }
     }
 
+    /// What the node's kernel allocates for itself while it runs (the kernels' own formulas).
     static func scratchBytes(_ node: Node, _ typed: TypedGraph, threads: Int) -> Int {
         let ins = typed.inputTypes(of: node).map { $0.concreteShape! }
         switch node.op {
         case .conv2d(let c):
-            let x = ins[0], outs = typed.outputTypes(of: node)[0].concreteShape!
-            let k = x[1] * c.kernel[0] * c.kernel[1], pixels = outs[2] * outs[3]
-            let tile = min(pixels, max(16, ((1 << 18) / max(k, 1)) / 16 * 16))
-            return 4 * k * tile * min(threads, x[0] * ((pixels + tile - 1) / tile)) + 4 * c.outChannels * k
+            let g = c.geometry(input: ins[0])
+            let normalisedWeight = c.spectralNorm ? 4 * c.outChannels * g.columnRows : 0
+            return Convolution.scratchBytes(g, threads: threads) + normalisedWeight
         case .contextualAttention(let a):
-            let f = ins[0], b = ins[1], channels = f[1]
-            let positions = (f[2] / a.rate) * (f[3] / a.rate)
-            let patches = ((b[2] / a.rate + a.stride - 1) / a.stride) * ((b[3] / a.rate + a.stride - 1) / a.stride)
-            let raw = channels * 4 * a.rate * a.rate, match = channels * a.ksize * a.ksize
-            let floats = patches * positions * (a.fuse ? 2 : 1) + raw * (patches + positions) + match * (patches + positions)
-                + channels * (b[2] * b[3] + f[2] * f[3]) / (a.rate * a.rate)
-            return 4 * floats
+            let f = ins[0], b = ins[1]
+            return ContextualAttentionKernel.scratchBytes(a.parameters, channels: f[1], fh: f[2], fw: f[3], bh: b[2], bw: b[3])
         default:
             return 0
         }

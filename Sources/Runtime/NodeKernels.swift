@@ -16,6 +16,22 @@ extension Activation {
     }
 }
 
+extension Conv2D {
+    /// The kernel geometry of this convolution on an input of concrete shape [N, C, H, W].
+    func geometry(input x: [Int]) -> ConvGeometry {
+        let (pt, pb) = pads(axis: 0, input: x[2]), (pl, pr) = pads(axis: 1, input: x[3])
+        return ConvGeometry(batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3], outChannels: outChannels,
+                            kernel: (kernel[0], kernel[1]), stride: (stride[0], stride[1]),
+                            dilation: (dilation[0], dilation[1]), padding: (pt, pb, pl, pr), reflect: padding == .reflect)
+    }
+}
+
+extension GraphIR.ContextualAttention {
+    var parameters: AttentionParameters {
+        AttentionParameters(ksize: ksize, stride: stride, rate: rate, fuseK: fuseK, softmaxScale: softmaxScale, fuse: fuse)
+    }
+}
+
 extension Executor {
     func execute(_ node: Node, _ typed: TypedGraph, _ ins: [Buffer], _ outs: [Buffer], threads: Int) {
         let inShapes = typed.inputTypes(of: node).map { $0.concreteShape! }
@@ -24,10 +40,7 @@ extension Executor {
         let y = outs[0]
         switch node.op {
         case .conv2d(let c):
-            let (pt, pb) = c.pads(axis: 0, input: x[2]), (pl, pr) = c.pads(axis: 1, input: x[3])
-            let g = ConvGeometry(batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3], outChannels: c.outChannels,
-                                 kernel: (c.kernel[0], c.kernel[1]), stride: (c.stride[0], c.stride[1]),
-                                 dilation: (c.dilation[0], c.dilation[1]), padding: (pt, pb, pl, pr), reflect: c.padding == .reflect)
+            let g = c.geometry(input: x)
             precondition(g.outHeight == outShape[2] && g.outWidth == outShape[3], "conv geometry disagrees with shape inference")
             let weight = weights["\(node.name).weight"]!
             let bias = c.bias ? weights["\(node.name).bias"] : nil
@@ -64,11 +77,9 @@ extension Executor {
             if f.order == .chw { y.bits.update(from: ins[0].bits, count: y.count) }
             else { Layout.flattenHWC(ins[0].bits, y.bits, batch: x[0], channels: x[1], pixels: x[2] * x[3]) }
         case .contextualAttention(let a):
-            let b = inShapes[1]
-            let p = AttentionParameters(ksize: a.ksize, stride: a.stride, rate: a.rate, fuseK: a.fuseK,
-                                        softmaxScale: a.softmaxScale, fuse: a.fuse)
+            let b = inShapes[1], p = a.parameters
             outs[1].pointer.withMemoryRebound(to: Int32.self, capacity: outs[1].count) { argmax in
-                ContextualAttention.forward(p, f: ins[0].pointer, b: ins[1].pointer, mask: ins.count > 2 ? UnsafePointer(ins[2].pointer) : nil,
+                ContextualAttentionKernel.forward(p, f: ins[0].pointer, b: ins[1].pointer, mask: ins.count > 2 ? UnsafePointer(ins[2].pointer) : nil,
                                             batch: x[0], channels: x[1], fh: x[2], fw: x[3], bh: b[2], bw: b[3],
                                             y: y.pointer, argmax: argmax, threads: threads)
             }

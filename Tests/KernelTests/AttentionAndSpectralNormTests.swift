@@ -29,7 +29,7 @@ final class AttentionAndSpectralNormTests: XCTestCase {
         f.data.withUnsafeBufferPointer { fp in
             b.data.withUnsafeBufferPointer { bp in
                 m.data.withUnsafeBufferPointer { mp in
-                    ContextualAttention.forward(p, f: fp.baseAddress!, b: bp.baseAddress!, mask: t.mask ? mp.baseAddress! : nil,
+                    ContextualAttentionKernel.forward(p, f: fp.baseAddress!, b: bp.baseAddress!, mask: t.mask ? mp.baseAddress! : nil,
                                                 batch: t.n, channels: t.c, fh: t.fh, fw: t.fw, bh: b.h, bw: b.w,
                                                 y: &y, argmax: &argmax, threads: 2)
                 }

@@ -28,7 +28,7 @@ public struct AttentionParameters: Sendable, Equatable {
     }
 }
 
-public enum ContextualAttention {
+public enum ContextualAttentionKernel {
     /// TF 'SAME' geometry of a patch extraction with the given kernel and stride.
     static func patches(channels: Int, height: Int, width: Int, kernel: Int, stride: Int) -> ConvGeometry {
         func pads(_ n: Int) -> (Int, Int) {
@@ -68,6 +68,16 @@ public enum ContextualAttention {
                 if lo < hi { for c in lo..<hi { o[c] += src[c + shift] } }
             }
         }
+    }
+
+    /// Bytes of scratch `forward` allocates: the score matrix (twice with fuse), raw patches and
+    /// their pasted columns, the matching kernels and foreground columns, the downscaled f and b.
+    public static func scratchBytes(_ p: AttentionParameters, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int) -> Int {
+        let L = patches(channels: C, height: bh, width: bw, kernel: 2 * p.rate, stride: p.rate * p.stride).outPixels
+        let P = (fh / p.rate) * (fw / p.rate)
+        let kr = C * 4 * p.rate * p.rate, kd = C * p.ksize * p.ksize
+        let floats = L * P * (p.fuse ? 2 : 1) + kr * (L + P) + kd * (L + P) + C * (bh * bw + fh * fw) / (p.rate * p.rate)
+        return 4 * floats
     }
 
     /// f [N, C, fh, fw], b [N, C, bh, bw], mask [≥1, 1, bh, bw] (element 0 used) or nil.
