@@ -35,6 +35,17 @@ final class ShippedGraphTests: XCTestCase {
         XCTAssertEqual(Double(macs) / 1e9, 27.73, accuracy: 0.01)  // spec §2.3: 27.73 GMAC at 256²
     }
 
+    func testCostsMatchTheSpecTotals() throws {
+        // Spec §2.3: 141.36 GMAC at 512², 205.4 at 512x680; the discriminator 2.333 GMAC at 256².
+        let gmac = { (g: TypedGraph) in Double(g.costs().reduce(0) { $0 + $1.macs }) / 1e9 }
+        XCTAssertEqual(gmac(try load("deepfill_v2.yaml", bindings: ["N": 1, "H": 512, "W": 512])), 141.36, accuracy: 0.005)
+        XCTAssertEqual(gmac(try load("deepfill_v2.yaml", bindings: ["N": 1, "H": 512, "W": 680])), 205.4, accuracy: 0.05)
+        let disc = try load("sn_patchgan.yaml", bindings: ["N": 1, "H": 256, "W": 256])
+        XCTAssertEqual(gmac(disc), 2.333, accuracy: 0.0005)
+        XCTAssertEqual(disc.parameterCount, 5_946_816)
+        XCTAssertEqual(disc.type(of: ValueRef("logits")).concreteShape, [1, 4096])
+    }
+
     func testSymbolicShapesStayExact() throws {
         let g = try load("deepfill_v2.yaml")
         XCTAssertEqual(g.type(of: ValueRef("conv6/gate")).description, "float32[N, 96, H/4, W/4]")
