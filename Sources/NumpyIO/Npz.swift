@@ -14,6 +14,10 @@ public enum Npz {
             throw NumpyError(path, "not a readable .npz (zip) archive: \(error)")
         }
         var out: [(name: String, array: NpyArray)] = []
+        if archive.contains(where: { $0.path.hasSuffix("data.pkl") }) {
+            throw NumpyError(path, "this is a PyTorch checkpoint (torch.save zip), not an .npz of NumPy arrays; "
+                             + "export the state dict with numpy.savez(file, **{key: tensor.numpy()}) under Fillgraph's key names")
+        }
         for entry in archive where entry.type == .file {
             guard entry.uncompressedSize <= UInt64(Npy.maxElements) * 8 else {
                 throw NumpyError(path, "entry \(entry.path) claims \(entry.uncompressedSize) bytes")

@@ -3,6 +3,7 @@ import Foundation
 import ModelFormat
 import NumpyIO
 import XCTest
+import ZIPFoundation
 
 /// Weight files: .npy/.npz parsing (robust to damage) and the compile-time fit check.
 final class WeightsAndNumpyTests: XCTestCase {
@@ -71,6 +72,14 @@ final class WeightsAndNumpyTests: XCTestCase {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try Npz.read(path: path)) { XCTAssertTrue("\($0)".contains("not a readable .npz (zip) archive"), "\($0)") }
         XCTAssertThrowsError(try Npz.read(path: dir.appendingPathComponent("none.npz").path)) { XCTAssertTrue("\($0)".contains("no such file")) }
+        // A PyTorch checkpoint is a zip too; it gets its own explanation.
+        let pth = dir.appendingPathComponent("g.pth")
+        let archive = try Archive(url: pth, accessMode: .create)
+        let pickle = Data([0x80, 0x02, 0x7D, 0x71, 0x00, 0x2E])
+        try archive.addEntry(with: "archive/data.pkl", type: .file, uncompressedSize: Int64(pickle.count)) { pos, size in
+            pickle.subdata(in: Int(pos)..<Int(pos) + size)
+        }
+        XCTAssertThrowsError(try Npz.read(path: pth.path)) { XCTAssertTrue("\($0)".contains("this is a PyTorch checkpoint"), "\($0)") }
     }
 
     func testMisfittingWeightsAreListedInFull() throws {
