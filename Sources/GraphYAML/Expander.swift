@@ -30,10 +30,15 @@ struct Expander {
     }
 
     let source: GraphSource
+    /// The graph's parameters, evaluated once.
+    let params: Scope
     var nodes: [Node] = []
     var diags: [Diagnostic] = []
 
-    init(_ source: GraphSource) { self.source = source }
+    init(_ source: GraphSource, params: Scope) {
+        self.source = source
+        self.params = params
+    }
 
     static func split(_ text: String) -> (String, String?) {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
@@ -146,14 +151,14 @@ struct Expander {
             throw Diagnostic("\(frame.context(d)): block '\(blockName)' takes \(block.inputs.count) input(s) "
                              + "(\(block.inputs.joined(separator: ", "))), got \(inputs.count)", at: d.fields["in"]?.location ?? d.location)
         }
-        var scope = source.paramScope
+        var scope = params
         for (name, def) in block.args.items {
             if let given = d.fields[name] {
                 scope.values[name] = try FieldReader.resolve(given, frame.scope)
             } else if def.isNull {
                 throw Diagnostic("\(frame.context(d)): block '\(blockName)' needs argument '\(name)'", at: d.location)
             } else {
-                scope.values[name] = try FieldReader.resolve(def, source.paramScope)
+                scope.values[name] = try FieldReader.resolve(def, params)
             }
         }
         for item in d.fields.items where !["use", "in"].contains(item.name) && block.args[item.name] == nil {
@@ -171,19 +176,9 @@ struct Expander {
 
 extension GraphSource {
     /// Parameters evaluated in order; each may use the ones before it.
-    var paramScope: Scope {
+    func evaluateParams() throws -> Scope {
         var scope = Scope(values: [:])
-        for (name, node) in params.items {
-            scope.values[name] = (try? FieldReader.resolve(node, scope)) ?? .null
-        }
+        for (name, node) in params.items { scope.values[name] = try FieldReader.resolve(node, scope) }
         return scope
-    }
-
-    func checkParams() throws {
-        var scope = Scope(values: [:])
-        for (name, node) in params.items {
-            let v = try FieldReader.resolve(node, scope)
-            scope.values[name] = v
-        }
     }
 }

@@ -66,8 +66,7 @@ public enum GraphLoader {
     }
 
     static func build(_ source: GraphSource) throws -> Graph {
-        try source.checkParams()
-        let scope = source.paramScope
+        let scope = try source.evaluateParams()
         var symbols: [SymbolDecl] = []
         for (name, node) in source.symbols.items {
             var step = 1
@@ -100,7 +99,7 @@ public enum GraphLoader {
             }
             inputs.append(GraphInput(name: name, dims: dims, location: node.location))
         }
-        var expander = Expander(source)
+        var expander = Expander(source, params: scope)
         let top = Expander.Frame(instance: nil, block: nil,
                                  decls: Dictionary(source.nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
                                  inputs: Dictionary(inputs.map { ($0.name, ValueRef($0.name)) }, uniquingKeysWith: { a, _ in a }),
