@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "ImageIO", dependencies: ["PNGCodec"]),
         .target(name: "Runtime", dependencies: ["GraphIR", "ModelFormat", "Kernels"]),
         .target(name: "Compiler", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "ModelFormat", "NumpyIO"]),
-        .target(name: "Inpainting", dependencies: ["GraphIR", "Runtime", "ImageIO", "NumpyIO"]),
+        .target(name: "Inpainting", dependencies: ["GraphIR", "Runtime", "Kernels", "ImageIO", "NumpyIO"]),
 
         .target(name: "CLISupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "graphc", dependencies: [

@@ -44,7 +44,8 @@ public enum Compiler {
         let description: String
         switch weights {
         case .npz(let path):
-            let arrays = try Npz.read(path: path)
+            let bytes = try Npz.bytes(path: path)
+            let arrays = try Npz.decode(bytes, name: path)
             var byName: [String: NpyArray] = [:]
             for (name, array) in arrays { byName[name] = array }
             let mismatch = typed.checkWeights(byName.mapValues(\.shape), source: path)
@@ -56,8 +57,8 @@ public enum Compiler {
                 }
                 tensors.append(Tensor(name: name, shape: spec.shape, values: values))
             }
-            let hash = (try? Data(contentsOf: URL(fileURLWithPath: path))).map { XXHash64.hex(XXHash64.hash([UInt8]($0))) } ?? "?"
-            description = "\((path as NSString).lastPathComponent) (xxh64 \(hash))"
+            let hash = bytes.withUnsafeBytes { XXHash64.hash($0) }
+            description = "\((path as NSString).lastPathComponent) (xxh64 \(XXHash64.hex(hash)))"
         case .random(let seed):
             var rng = SplitMix64(seed: seed)
             for (name, spec, _) in typed.weightSpecs {

@@ -53,13 +53,7 @@ public enum Inspector {
             }
         }
         if let (h, w) = size {
-            var bindings = ["N": 1]
-            for input in model.graph.inputs {
-                for (axis, dim) in input.dims.enumerated() {
-                    if case .symbol(let s) = dim { bindings[s] = axis == 1 ? h : w }
-                }
-            }
-            let typed = try Verifier.verify(model.graph, bindings: bindings)
+            let typed = try Verifier.verify(model.graph, bindings: model.graph.bindings(height: h, width: w))
             let costs = typed.costs().filter { $0.macs > 0 }
             let total = costs.reduce(0) { $0 + $1.macs }
             lines.append("")

@@ -116,4 +116,14 @@ public struct Graph: Hashable, Codable, Sendable {
     }
 
     public func node(named name: String) -> Node? { nodes.first { $0.name == name } }
+
+    /// Symbol values for running the graph on one image of height × width (batch 1): every
+    /// symbol in an input's height position gets `height`, in its width position `width`.
+    public func bindings(height: Int, width: Int) -> [String: Int] {
+        var b = [Graph.batchSymbol: 1]
+        for input in inputs {
+            for (axis, dim) in input.dims.enumerated() { if case .symbol(let s) = dim { b[s] = axis == 1 ? height : width } }
+        }
+        return b
+    }
 }

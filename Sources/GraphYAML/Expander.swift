@@ -135,7 +135,7 @@ struct Expander {
                 inputs.append(try resolve(s, frame, at: like.location))
             }
             let built = try OpBuilder.build(op, &reader, inputCount: inputs.count)
-            try reader.finish(extra: ["op", "in", "like"])
+            reader.assertAllRead(extra: ["op", "in", "like"])
             nodes.append(Node(name: frame.fullName(d.name), op: built, inputs: inputs, location: frame.callSite ?? d.location))
             return
         }

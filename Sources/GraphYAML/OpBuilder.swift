@@ -106,14 +106,11 @@ struct FieldReader {
         return t
     }
 
-    /// Fails on any field no read asked for.
-    func finish(extra allowed: [String]) throws {
-        for item in fields.items where !used.contains(item.name) && !allowed.contains(item.name) {
-            let known = (Array(used) + allowed).sorted()
-            throw Diagnostic("\(what): unknown field '\(item.name)'", at: fields.location(of: item.name),
-                             hint: Verifier.closest(item.name, known).map { "did you mean '\($0)'?" }
-                                 ?? "fields: \(known.joined(separator: ", "))")
-        }
+    /// The builder must read every field the op's table allows (checkFields has already
+    /// rejected the others); a field left unread means the two disagree.
+    func assertAllRead(extra allowed: [String]) {
+        assert(fields.items.allSatisfy { used.contains($0.name) || allowed.contains($0.name) },
+               "\(what): OpBuilder.fields and OpBuilder.build disagree")
     }
 }
 

@@ -3,6 +3,7 @@
 // sample is above half scale: > 127 for 8-bit), mirror padding to the graph's size step, and
 // back to pixels with rounding half up.
 import ImageIO
+import Kernels
 
 public enum ChannelOrder: String, CaseIterable, Sendable {
     case rgb  // as decoded (the oracle fixtures, PyTorch ports)
@@ -10,14 +11,6 @@ public enum ChannelOrder: String, CaseIterable, Sendable {
 }
 
 enum Conversion {
-    /// Mirror index without repeating the edge (numpy 'reflect'), for any overshoot.
-    static func mirror(_ i: Int, _ n: Int) -> Int {
-        guard n > 1 else { return 0 }
-        let period = 2 * (n - 1)
-        let m = ((i % period) + period) % period
-        return m < n ? m : period - m
-    }
-
     /// [3, H', W'] in [-1, 1]; gray photos are replicated to three channels; the area beyond the
     /// photo (H' ≥ H, W' ≥ W) is a mirror image of it.
     static func photoTensor(_ image: Image, paddedHeight: Int, paddedWidth: Int, order: ChannelOrder) -> [Float] {
@@ -26,9 +19,9 @@ enum Conversion {
         let plane = paddedHeight * paddedWidth
         var out = [Float](repeating: 0, count: 3 * plane)
         for y in 0..<paddedHeight {
-            let sy = mirror(y, h)
+            let sy = Im2Col.mirror(y, h)
             for x in 0..<paddedWidth {
-                let base = (sy * w + mirror(x, w)) * cc
+                let base = (sy * w + Im2Col.mirror(x, w)) * cc
                 for c in 0..<3 {
                     let source = image.colorChannels == 1 ? 0 : (order == .rgb ? c : 2 - c)
                     out[c * plane + y * paddedWidth + x] = Float(image.samples[base + source]) / half - 1

@@ -52,11 +52,12 @@ public struct ConvGeometry: Sendable, Equatable {
 }
 
 public enum Im2Col {
-    @inline(__always) static func mirror(_ i: Int, _ n: Int) -> Int {
-        if n == 1 { return 0 }
-        var i = i
-        while i < 0 || i >= n { i = i < 0 ? -i : 2 * (n - 1) - i }
-        return i
+    /// Mirror index without repeating the edge (numpy 'reflect'), for any overshoot.
+    @inline(__always) public static func mirror(_ i: Int, _ n: Int) -> Int {
+        guard n > 1 else { return 0 }
+        let period = 2 * (n - 1)
+        let m = ((i % period) + period) % period
+        return m < n ? m : period - m
     }
 
     /// Fills col[row * width + j] for output pixels p0 ..< p0+width of one image.

@@ -5,12 +5,22 @@ import ZIPFoundation
 public enum Npz {
     /// Entries in archive order, keyed without the ".npy" suffix.
     public static func read(path: String) throws -> [(name: String, array: NpyArray)] {
+        try decode(try bytes(path: path), name: path)
+    }
+
+    /// The file's bytes (so a caller that also hashes them reads the file once).
+    public static func bytes(path: String) throws -> Data {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
-            throw NumpyError(path, "no such file")
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
+              let data = FileManager.default.contents(atPath: path) else {
+            throw NumpyError(path, isDir.boolValue ? "is a directory" : "no such file")
         }
+        return data
+    }
+
+    public static func decode(_ data: Data, name path: String) throws -> [(name: String, array: NpyArray)] {
         let archive: Archive
-        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
+        do { archive = try Archive(data: data, accessMode: .read) } catch {
             throw NumpyError(path, "not a readable .npz (zip) archive: \(error)")
         }
         var out: [(name: String, array: NpyArray)] = []

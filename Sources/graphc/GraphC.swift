@@ -79,11 +79,7 @@ struct Dump: ParsableCommand {
         var typed = compiled.typed
         if let size {
             guard let (h, w) = Inspector.parseSize(size) else { throw ValidationError("--size must look like 256x256") }
-            var bindings = ["N": 1]
-            for input in typed.graph.inputs {
-                for (axis, dim) in input.dims.enumerated() { if case .symbol(let s) = dim { bindings[s] = axis == 1 ? h : w } }
-            }
-            typed = try Verifier.verify(typed.graph, bindings: bindings)
+            typed = try Verifier.verify(typed.graph, bindings: typed.graph.bindings(height: h, width: w))
         }
         print(typed.printed(showLocations: !noLocations))
     }
