@@ -2,7 +2,8 @@
 // Fillgraph: a dataflow-graph compiler (graphc) and CPU executor (graphrun) for
 // image-inpainting networks such as DeepFill v2. Module imports flow one way:
 //   GraphIR <- GraphYAML <- GraphPasses <- ModelFormat <- Runtime <- Compiler / Inpainting <- executables
-// Kernels, ImageIO and NumpyIO are leaf modules with no knowledge of the IR.
+// Kernels, ImageIO and NumpyIO are leaf modules with no knowledge of the IR; WeightImport
+// (checkpoint readers: .npz, PyTorch .pth, TensorFlow bundles) sits on NumpyIO and feeds Compiler.
 import PackageDescription
 
 let package = Package(
@@ -29,10 +30,11 @@ let package = Package(
         .target(name: "GraphPasses", dependencies: ["GraphIR"]),
         .target(name: "NumpyIO", dependencies: ["ZIPFoundation"]),
         .target(name: "ModelFormat", dependencies: ["GraphIR"]),
+        .target(name: "WeightImport", dependencies: ["NumpyIO", "ZIPFoundation"]),
         .target(name: "Kernels", dependencies: ["CBLAS"]),
         .target(name: "ImageIO", dependencies: ["PNGCodec"]),
         .target(name: "Runtime", dependencies: ["GraphIR", "ModelFormat", "Kernels"]),
-        .target(name: "Compiler", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "ModelFormat", "NumpyIO"]),
+        .target(name: "Compiler", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "ModelFormat", "NumpyIO", "WeightImport"]),
         .target(name: "Inpainting", dependencies: ["GraphIR", "Runtime", "Kernels", "ImageIO", "NumpyIO"]),
 
         .target(name: "CLISupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR", "GraphYAML", "GraphPasses"]),
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "Compiler", "NumpyIO", "ZIPFoundation"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernels"]),
+
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "Inpainting", "NumpyIO", "ImageIO"]),
         .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "graphc", "graphrun"]),

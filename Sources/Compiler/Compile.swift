@@ -6,10 +6,14 @@ import GraphPasses
 import GraphYAML
 import ModelFormat
 import NumpyIO
+@_exported import enum WeightImport.ColourOrder
 
 public enum WeightSource: Sendable {
-    case npz(path: String)
+    /// Any weight file WeightImport reads; `colour` nil means the file's default order.
+    case file(path: String, colour: ColourOrder? = nil)
     case random(seed: UInt64)
+
+    public static func npz(path: String) -> WeightSource { .file(path: path) }
 }
 
 /// A compile-time problem in the user's inputs (graph, weights): exit code 2.
@@ -41,24 +45,15 @@ public enum Compiler {
         let compiled = try load(graphPath: graphPath)
         let typed = compiled.typed
         var tensors: [Tensor] = []
+        var notes = compiled.notes
         let description: String
         switch weights {
-        case .npz(let path):
-            let bytes = try Npz.bytes(path: path)
-            let arrays = try Npz.decode(bytes, name: path)
-            var byName: [String: NpyArray] = [:]
-            for (name, array) in arrays { byName[name] = array }
-            let mismatch = typed.checkWeights(byName.mapValues(\.shape), source: path)
-            guard mismatch.isEmpty else { throw CompileError(mismatch.description) }
-            for (name, spec, _) in typed.weightSpecs {
-                let values = byName[name]!.floats
-                if let bad = values.firstIndex(where: { !$0.isFinite }) {
-                    throw CompileError("\(path): \(name) holds a non-finite value (\(values[bad])) at element \(bad)")
-                }
-                tensors.append(Tensor(name: name, shape: spec.shape, values: values))
-            }
-            let hash = bytes.withUnsafeBytes { XXHash64.hash($0) }
-            description = "\((path as NSString).lastPathComponent) (xxh64 \(XXHash64.hex(hash)))"
+        case .file(let path, let colour):
+            let imported = try WeightImporting.tensors(path: path, colour: colour, typed: typed,
+                                                       conventions: compiled.loaded.conventions, graphPath: graphPath)
+            tensors = imported.tensors
+            description = imported.description
+            notes += imported.notes
         case .random(let seed):
             var rng = SplitMix64(seed: seed)
             for (name, spec, _) in typed.weightSpecs {
@@ -69,7 +64,7 @@ public enum Compiler {
         let sources = compiled.loaded.files.map { SourceFileHash(path: $0.path, xxh64: XXHash64.hex(XXHash64.hash($0.bytes))) }
         let metadata = ModelMetadata(compiler: version, graphName: typed.graph.name, sources: sources,
                                      weights: description, parameterCount: typed.parameterCount)
-        return (Model(graph: typed.graph, metadata: metadata, tensors: tensors), compiled.notes)
+        return (Model(graph: typed.graph, metadata: metadata, tensors: tensors), notes)
     }
 }
 

@@ -54,11 +54,16 @@ struct GraphSource {
     var removed: [String: SourceLocation] = [:]
     /// The start of the last file applied (the variant's own file).
     var location: SourceLocation?
+    /// `conventions:` (official unless a file says otherwise).
+    var conventions = "official"
 }
 
 enum GraphFileParser {
     static let topKeys = ["fillgraph", "name", "extends", "params", "symbols", "inputs", "blocks", "nodes",
-                          "outputs", "remove", "patch", "replace", "remove_outputs", "description"]
+                          "outputs", "remove", "patch", "replace", "remove_outputs", "description", "conventions"]
+    /// What `conventions:` may say: whose padding/resize rules the graph follows, so an importer
+    /// can refuse weights trained under the other ones.
+    static let conventionValues = ["official", "pytorch_port"]
     static let variantOnlyKeys: Set<String> = ["remove", "patch", "replace", "remove_outputs"]
 
     static func mapping(_ node: YAMLNode, _ what: String) throws -> [(key: YAMLNode, value: YAMLNode)] {
@@ -176,6 +181,13 @@ enum GraphFileParser {
         var g = base ?? GraphSource(name: fallbackName)
         g.location = root.location
         if let n = byKey["name"] { g.name = try name(n.value, "the graph name") } else if base != nil { g.name = fallbackName }
+        if let c = byKey["conventions"] {
+            guard let v = c.value.scalar, conventionValues.contains(v) else {
+                throw Diagnostic("conventions must be one of \(conventionValues.joined(separator: ", ")), found \(c.value.scalar.map { "'\($0)'" } ?? c.value.kindName)",
+                                 at: c.value.location, hint: "pytorch_port marks graphs that reproduce the PyTorch port's model/networks.py")
+            }
+            g.conventions = v
+        }
         for (section, target) in [("params", \GraphSource.params), ("symbols", \.symbols), ("inputs", \.inputs), ("outputs", \.outputs)] {
             if let s = byKey[section] { for e in try entries(s.value, section).items { g[keyPath: target][e.name] = e.value } }
         }

@@ -7,13 +7,15 @@ public struct LoadedGraph {
     public var graph: Graph
     /// Every file read, base first.
     public var files: [(path: String, bytes: [UInt8])]
+    /// Whose conventions the graph reproduces: "official" (TF) or "pytorch_port".
+    public var conventions = "official"
 }
 
 public enum GraphLoader {
     public static func load(path: String) throws -> LoadedGraph {
         var files: [(path: String, bytes: [UInt8])] = []
         let source = try loadSource(path: path, files: &files, chain: [])
-        return LoadedGraph(graph: try build(source), files: files)
+        return LoadedGraph(graph: try build(source), files: files, conventions: source.conventions)
     }
 
     /// Loads from text; `extends` is resolved relative to `file`'s directory.
@@ -21,7 +23,7 @@ public enum GraphLoader {
         var files: [(path: String, bytes: [UInt8])] = [(file, Array(text.utf8))]
         let root = try YAMLReader.parse(Array(text.utf8), file: file)
         let source = try applyFile(root, path: file, files: &files, chain: [file])
-        return LoadedGraph(graph: try build(source), files: files)
+        return LoadedGraph(graph: try build(source), files: files, conventions: source.conventions)
     }
 
     static func readFile(_ path: String, from: SourceLocation?) throws -> [UInt8] {

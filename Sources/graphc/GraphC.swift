@@ -7,6 +7,8 @@ import Foundation
 import GraphIR
 import ModelFormat
 
+extension ColourOrder: ExpressibleByArgument {}
+
 @main
 struct GraphC: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,25 +25,31 @@ struct Compile: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compile a graph and its weights into a model file.",
         discussion: """
-            Weights come from an .npz with keys <node>.weight (float32 [out, in, kh, kw]), <node>.bias ([out]) \
-            and, for sn_conv2d nodes, <node>.u ([out]); or from --random-init (Glorot-uniform kernels, zero \
-            biases, truncated-normal u, from --seed).
+            --weights takes, recognised by content: an .npz (Fillgraph keys <node>.weight [out, in, kh, kw], \
+            <node>.bias, <node>.u, or either PyTorch-port naming); a PyTorch .pth (read without running its \
+            pickle); or a TensorFlow checkpoint (its prefix, .index, directory or 'checkpoint' file). \
+            Docs/import.md lists the names. --random-init draws Glorot-uniform kernels, zero biases and \
+            truncated-normal u from --seed.
             """)
 
     @Argument(help: ArgumentHelp("The graph file.", valueName: "graph.yaml")) var graph: String
-    @Option(name: .long, help: ArgumentHelp("Weights as .npz.", valueName: "weights.npz")) var weights: String?
+    @Option(name: .long, help: ArgumentHelp("Weights: .npz, PyTorch .pth or TensorFlow checkpoint.", valueName: "file")) var weights: String?
+    @Option(name: .customLong("color-order"),
+            help: ArgumentHelp("Colour order the weights were trained on; bgr reverses the colour layers so the model takes RGB. Default: bgr for TensorFlow checkpoints, rgb otherwise.",
+                               valueName: "bgr|rgb")) var colorOrder: ColourOrder?
     @Flag(name: .long, help: "Initialise weights randomly instead of loading them.") var randomInit = false
     @Option(name: .long, help: ArgumentHelp("Seed for --random-init.", valueName: "n")) var seed: UInt64 = 0
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The model file to write.", valueName: "model.bin")) var output = "model.bin"
 
     func validate() throws {
         if (weights == nil) == !randomInit {
-            throw ValidationError("give exactly one of --weights FILE.npz or --random-init")
+            throw ValidationError("give exactly one of --weights FILE or --random-init")
         }
+        if colorOrder != nil && randomInit { throw ValidationError("--color-order applies to --weights, not --random-init") }
     }
 
     func run() throws {
-        let source: WeightSource = randomInit ? .random(seed: seed) : .npz(path: weights!)
+        let source: WeightSource = randomInit ? .random(seed: seed) : .file(path: weights!, colour: colorOrder)
         let (model, notes) = try Compiler.compile(graphPath: graph, weights: source)
         for n in notes { CLI.note("note: \(n)") }
         if randomInit { CLI.note("note: weights are random (seed \(seed)); outputs will not look like real inpainting") }

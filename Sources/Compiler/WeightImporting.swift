@@ -1,0 +1,91 @@
+// Turning a weight file into the model's tensors: open it by content, bind its names to the
+// graph's, refuse weights trained under other conventions than the graph reproduces, apply the
+// colour order, then check every shape and value. Everything the user should know (format,
+// naming, colour decision, skipped tensors) comes back as notes that graphc prints.
+import Foundation
+import GraphIR
+import ModelFormat
+import WeightImport
+
+enum WeightImporting {
+    struct Result {
+        var tensors: [Tensor]
+        var description: String
+        var notes: [String]
+    }
+
+    static func tensors(path: String, colour: ColourOrder?, typed: TypedGraph, conventions: String, graphPath: String) throws -> Result {
+        do {
+            return try run(path: path, colour: colour, typed: typed, conventions: conventions, graphPath: graphPath)
+        } catch let e as ImportError {
+            throw CompileError(e.description)
+        }
+    }
+
+    private static func run(path: String, colour: ColourOrder?, typed: TypedGraph, conventions: String, graphPath: String) throws -> Result {
+        let file = try WeightFile.open(path)
+        let specs = typed.weightSpecs
+        var binding = try file.bind(wanted: Set(specs.map(\.name)))
+        try checkConventions(binding.naming, conventions, path: path, graphPath: graphPath)
+
+        let group = binding.group.isEmpty ? "" : " (entry '\(binding.group)')"
+        var notes = ["\(path): \(file.format.rawValue)\(group) with \(binding.naming.summary)"]
+        if !binding.otherGroups.isEmpty {
+            notes.append("\(path): not used: \(binding.otherGroups.map { "'\($0)'" }.joined(separator: ", "))")
+        }
+        if !binding.ignored.isEmpty {
+            notes.append("\(path): skipped \(binding.ignored.count) tensors that are not weights (optimiser slots, counters, constant buffers)")
+        }
+        let order = colour ?? file.defaultColourOrder
+        let why = colour != nil ? "as given" : file.format == .tensorflow
+            ? "the default for a TensorFlow checkpoint: the official networks were trained on BGR images"
+            : "the default for a \(file.format.rawValue): used as stored"
+        if order == .bgr {
+            let changed = binding.swapColourChannels()
+            notes.append("colour order: bgr (\(why)); reversed the colour channels of \(changed.count) tensors "
+                         + "(\(changed.joined(separator: ", "))) so the model takes and gives RGB; pass --color-order rgb to keep them")
+        } else {
+            notes.append("colour order: rgb (\(why)); pass --color-order bgr for weights trained on BGR images")
+        }
+
+        var mismatch = typed.checkWeights(binding.tensors.mapValues(\.shape), source: path)
+        mismatch.unexpected = mismatch.unexpected.map { name in
+            binding.sourceNames[name].map { $0 == name ? name : "\(name) (from '\($0)')" } ?? name
+        } + binding.unmapped.map { "'\($0)' (no Fillgraph name for it under \(binding.naming.rawValue) naming)" }
+        guard mismatch.isEmpty else { throw CompileError(mismatch.description) }
+
+        var tensors: [Tensor] = []
+        for (name, spec, _) in specs {
+            let values = try binding.tensors[name]!.load()
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw CompileError("\(path): \(binding.sourceNames[name] ?? name) holds a non-finite value (\(values[bad])) at element \(bad)")
+            }
+            tensors.append(Tensor(name: name, shape: spec.shape, values: values))
+        }
+        let hash = FileManager.default.contents(atPath: path).map { data in data.withUnsafeBytes { XXHash64.hex(XXHash64.hash($0)) } }
+        let description = "\((path as NSString).lastPathComponent) (\(file.format.rawValue), \(binding.naming.rawValue) names, "
+            + "colour \(order.rawValue)" + (hash.map { ", xxh64 \($0)" } ?? "") + ")"
+        return Result(tensors: tensors, description: description, notes: notes)
+    }
+
+    /// The port's own model (networks.py) was fine-tuned with symmetric padding and floor
+    /// resizing; its weights are only right in a graph that reproduces those conventions, and
+    /// official-convention weights only in one that does not.
+    private static func checkConventions(_ naming: Naming, _ conventions: String, path: String, graphPath: String) throws {
+        let graph = (graphPath as NSString).lastPathComponent
+        if naming == .portPT && conventions != "pytorch_port" {
+            throw CompileError("""
+                \(path): these are weights of \(naming.summary), fine-tuned under that model's own padding and resize \
+                conventions; \(graph) follows the official TensorFlow conventions and would give different pixels
+                  hint: compile Graphs/deepfill_v2_port.yaml instead, which reproduces the port's conventions
+                """)
+        }
+        if (naming == .tensorflow || naming == .portTF) && conventions == "pytorch_port" {
+            throw CompileError("""
+                \(path): these weights follow the official TensorFlow conventions (\(naming.summary)); \(graph) \
+                reproduces the PyTorch port's model/networks.py conventions instead
+                  hint: compile Graphs/deepfill_v2.yaml
+                """)
+        }
+    }
+}

@@ -1,0 +1,169 @@
+// PyTorch checkpoints as torch.save writes them since 1.6: a zip archive holding
+// `<prefix>/data.pkl` (the object, pickled) and `<prefix>/data/<key>` (raw little-endian
+// storages). The pickle goes through RestrictedUnpickler, so nothing in the file is executed;
+// storages are sized and bounds-checked against every tensor view before a value is read.
+import Foundation
+import ZIPFoundation
+
+enum TorchCheckpoint {
+    /// Largest single archive entry we extract (a 2 GiB storage is far beyond any inpainting net).
+    static let maxEntryBytes: UInt64 = 1 << 31
+
+    static func isTorchZip(_ archive: Archive) -> Bool {
+        archive.contains { $0.path == "data.pkl" || $0.path.hasSuffix("/data.pkl") }
+    }
+
+    static func read(_ archive: Archive, path: String) throws -> [TensorGroup] {
+        let pkls = archive.filter { $0.type == .file && ($0.path == "data.pkl" || $0.path.hasSuffix("/data.pkl")) }
+        guard pkls.count == 1, let pklEntry = pkls.first else {
+            throw ImportError(path, "a PyTorch checkpoint holds exactly one data.pkl; this archive has \(pkls.count)")
+        }
+        let prefix = String(pklEntry.path.dropLast("data.pkl".count))
+        if let order = archive[prefix + "byteorder"], let text = try? String(decoding: extract(archive, order, path), as: UTF8.self),
+           text.trimmingCharacters(in: .whitespacesAndNewlines) != "little" {
+            throw ImportError(path, "the storages are stored \(text) endian; re-save the checkpoint on a little-endian machine")
+        }
+        let pickle = try extract(archive, pklEntry, path)
+        let root: PickleValue
+        do { root = try RestrictedUnpickler.load(pickle) } catch let e as UnpickleError {
+            throw ImportError(path, "\(pklEntry.path) byte \(e.offset): \(e.message). Refused; nothing in the file was run")
+        }
+        let storages = StorageReader(archive: archive, prefix: prefix, path: path)
+        return try groups(root, path: path).map { name, dict in
+            TensorGroup(name: name, tensors: try tensors(dict, storages: storages, path: path))
+        }
+    }
+
+    static func extract(_ archive: Archive, _ entry: Entry, _ path: String) throws -> [UInt8] {
+        guard entry.uncompressedSize <= maxEntryBytes else {
+            throw ImportError(path, "archive entry \(entry.path) claims \(entry.uncompressedSize) bytes (limit \(maxEntryBytes))")
+        }
+        var data = Data()
+        data.reserveCapacity(Int(entry.uncompressedSize))
+        do { _ = try archive.extract(entry, skipCRC32: false) { data.append($0) } } catch {
+            throw ImportError(path, "archive entry \(entry.path) is damaged or truncated (\(error))")
+        }
+        return [UInt8](data)
+    }
+
+    /// The state dicts in a checkpoint: the root itself when its values are tensors, otherwise
+    /// each top-level entry that is a dict of tensors ('G', 'D', 'state_dict', ...).
+    private static func groups(_ root: PickleValue, path: String) throws -> [(String, PickleDict)] {
+        guard case .dict(let top) = root else {
+            throw ImportError(path, "the pickled object is a \(root.typeName), not a state dict")
+        }
+        if top.items.contains(where: { if case .tensor = $0.value { return true }; return false }) { return [("", top)] }
+        var out: [(String, PickleDict)] = []
+        for (key, value) in top.items {
+            if case .string(let k) = key, case .dict(let d) = value,
+               d.items.contains(where: { if case .tensor = $0.value { return true }; return false }) {
+                out.append((k, d))
+            }
+        }
+        guard !out.isEmpty else { throw ImportError(path, "the checkpoint holds no tensors") }
+        return out
+    }
+
+    private static func tensors(_ dict: PickleDict, storages: StorageReader, path: String) throws -> [SourceTensor] {
+        var out: [SourceTensor] = []
+        for (key, value) in dict.items {
+            guard case .string(let name) = key, case .tensor(let t) = value else { continue }
+            let count = t.shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
+            guard t.shape.allSatisfy({ $0 <= Int(Int32.max) }), count <= 1 << 31 else {
+                throw ImportError(path, "tensor \(name) has an absurd shape \(t.shape)")
+            }
+            // The furthest element the view touches must lie inside the storage.
+            if count > 0 {
+                var last = t.offset
+                for (n, s) in zip(t.shape, t.strides) { last += (n - 1) * s }
+                guard last < t.storage.numel else {
+                    throw ImportError(path, "tensor \(name) \(t.shape) reaches element \(last) of storage \(t.storage.key), which has \(t.storage.numel)")
+                }
+            }
+            let dtype = dtypeName(t.storage.dtype)
+            out.append(SourceTensor(name: name, shape: t.shape, dtype: dtype) {
+                let raw = try storages.bytes(t.storage)
+                return try gather(raw, t, dtype: dtype, count: count, name: name, path: path)
+            })
+        }
+        return out
+    }
+
+    private static func gather(_ raw: [UInt8], _ t: TensorRef, dtype: String, count: Int, name: String, path: String) throws -> [Float] {
+        let size = t.storage.dtype.elementSize
+        guard let all = ElementDecoding.floats(raw[...], dtype: dtype, count: t.storage.numel) else {
+            throw ImportError(path, "tensor \(name) is \(dtype); weights must be floating point")
+        }
+        _ = size
+        // Contiguous views (every state dict tensor in practice) are one slice.
+        var contiguous = true, expect = 1
+        for (n, s) in zip(t.shape, t.strides).reversed() where n > 1 {
+            if s != expect { contiguous = false }
+            expect *= n
+        }
+        if contiguous { return Array(all[t.offset..<t.offset + count]) }
+        var out = [Float](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: t.shape.count)
+        for i in 0..<count {
+            var at = t.offset
+            for d in 0..<index.count { at += index[d] * t.strides[d] }
+            out[i] = all[at]
+            var d = index.count - 1
+            while d >= 0 {
+                index[d] += 1
+                if index[d] < t.shape[d] { break }
+                index[d] = 0
+                d -= 1
+            }
+        }
+        return out
+    }
+
+    static func dtypeName(_ t: StorageType) -> String {
+        switch t {
+        case .float: return "float32"
+        case .double: return "float64"
+        case .half: return "float16"
+        case .bfloat16: return "bfloat16"
+        case .long: return "int64"
+        case .int: return "int32"
+        case .short: return "int16"
+        case .char: return "int8"
+        case .byte: return "uint8"
+        case .bool: return "bool"
+        }
+    }
+}
+
+/// Reads `<prefix>/data/<key>` once per storage and checks its length against the pickle.
+final class StorageReader {
+    let archive: Archive
+    let prefix: String
+    let path: String
+    private var cache: [String: [UInt8]] = [:]
+
+    init(archive: Archive, prefix: String, path: String) {
+        self.archive = archive
+        self.prefix = prefix
+        self.path = path
+    }
+
+    func bytes(_ s: StorageRef) throws -> [UInt8] {
+        if let hit = cache[s.key] { return hit }
+        let entryPath = prefix + "data/" + s.key
+        guard let entry = archive[entryPath] else {
+            throw ImportError(path, "storage \(s.key) is missing from the archive (no entry \(entryPath))")
+        }
+        let expected = UInt64(s.numel) * UInt64(s.dtype.elementSize)
+        guard entry.uncompressedSize == expected else {
+            throw ImportError(path, "storage \(entryPath) holds \(entry.uncompressedSize) bytes but the pickle says "
+                              + "\(s.numel) × \(s.dtype.elementSize) = \(expected): the file is truncated or corrupted")
+        }
+        let raw = try TorchCheckpoint.extract(archive, entry, path)
+        guard raw.count == Int(expected) else {
+            throw ImportError(path, "storage \(entryPath) yielded \(raw.count) of \(expected) bytes: truncated")
+        }
+        cache[s.key] = raw
+        return raw
+    }
+}

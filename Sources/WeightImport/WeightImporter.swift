@@ -1,0 +1,115 @@
+// Opens any supported weight file by its content (never its name), finds its naming, and
+// presents its tensors under Fillgraph's names in Fillgraph's layout (OIHW), with the colour
+// permutation applied when asked. Formats: NumPy .npz, PyTorch zip checkpoints (.pth, read
+// without executing the pickle), TensorFlow V2 checkpoints (tensor bundles).
+import Foundation
+import NumpyIO
+import ZIPFoundation
+
+public enum SourceFormat: String, Sendable {
+    case npz = "NumPy .npz"
+    case torch = "PyTorch checkpoint"
+    case tensorflow = "TensorFlow checkpoint"
+}
+
+/// The colour order a set of weights expects at its image inputs and produces at its RGB outputs.
+public enum ColourOrder: String, Sendable, CaseIterable {
+    case rgb, bgr
+}
+
+/// One weight file, opened: its groups of tensors, not yet matched to a graph.
+public struct WeightFile {
+    public var path: String
+    public var format: SourceFormat
+    public var groups: [TensorGroup]
+    /// The bytes that identify the file (for the model's provenance hash).
+    public var identity: String
+
+    /// The first few bytes decide: "PK\x03\x04" is a zip (.npz or torch.save), a LevelDB
+    /// table magic at the end is a TF index; a directory or the `checkpoint` text file
+    /// points at a TF prefix; a bare prefix has a `.index` next to it.
+    public static func open(_ path: String) throws -> WeightFile {
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+        if exists && isDir.boolValue { return try openTensorFlow(prefix: try checkpointPrefix(inDirectory: path), given: path) }
+        if !exists {
+            if FileManager.default.fileExists(atPath: path + ".index") { return try openTensorFlow(prefix: path, given: path) }
+            throw ImportError(path, "no such file")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ImportError(path, "cannot read the file") }
+        let head = [UInt8](data.prefix(64))
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
+            return try openZip(data, path: path)
+        }
+        let bytes = [UInt8](data)
+        if TensorBundle.looksLikeIndex(bytes) {
+            let prefix = path.hasSuffix(".index") ? String(path.dropLast(6)) : path
+            return try openTensorFlow(prefix: prefix, given: path)
+        }
+        if let text = String(data: data.prefix(4096), encoding: .utf8), text.hasPrefix("model_checkpoint_path") {
+            let dir = (path as NSString).deletingLastPathComponent
+            return try openTensorFlow(prefix: try prefix(fromCheckpointText: text, directory: dir, path: path), given: path)
+        }
+        if let range = path.range(of: ".data-", options: .backwards), FileManager.default.fileExists(atPath: String(path[..<range.lowerBound]) + ".index") {
+            return try openTensorFlow(prefix: String(path[..<range.lowerBound]), given: path)
+        }
+        if head.first == 0x80, head.count > 1, head[1] <= 5 {
+            throw ImportError(path, "a bare pickle (PyTorch's legacy format before 1.6, or a plain pickle); "
+                              + "re-save it with torch.save(obj, file) from PyTorch 1.6 or newer")
+        }
+        throw ImportError(path, "not a weight file Fillgraph reads: expected an .npz, a PyTorch .pth (zip) "
+                          + "or a TensorFlow checkpoint (.index + .data-*)")
+    }
+
+    private static func openZip(_ data: Data, path: String) throws -> WeightFile {
+        let archive: Archive
+        do { archive = try Archive(data: data, accessMode: .read) } catch {
+            throw ImportError(path, "a damaged zip archive (\(error))")
+        }
+        let identity = "xxh64 of \(data.count) bytes"
+        if TorchCheckpoint.isTorchZip(archive) {
+            return WeightFile(path: path, format: .torch, groups: try TorchCheckpoint.read(archive, path: path), identity: identity)
+        }
+        let arrays: [(name: String, array: NpyArray)]
+        do { arrays = try Npz.decode(data, name: path) } catch let e as NumpyError { throw ImportError(path, e.detail) }
+        let tensors = arrays.map { name, array in
+            SourceTensor(name: name, shape: array.shape, dtype: array.ints == nil ? "float32" : "int32") {
+                guard array.ints == nil else { throw ImportError(path, "\(name) holds integers; weights must be floating point") }
+                return array.floats
+            }
+        }
+        return WeightFile(path: path, format: .npz, groups: [TensorGroup(name: "", tensors: tensors)], identity: identity)
+    }
+
+    private static func openTensorFlow(prefix: String, given: String) throws -> WeightFile {
+        let index = prefix + ".index"
+        guard FileManager.default.fileExists(atPath: index) else {
+            throw ImportError(given, "TensorFlow checkpoint prefix \(prefix) has no \(index)")
+        }
+        return WeightFile(path: given, format: .tensorflow, groups: try TensorBundle.read(indexPath: index, prefix: prefix),
+                          identity: "TensorFlow checkpoint \(prefix)")
+    }
+
+    private static func checkpointPrefix(inDirectory dir: String) throws -> String {
+        let state = (dir as NSString).appendingPathComponent("checkpoint")
+        if let text = try? String(contentsOfFile: state, encoding: .utf8) {
+            return try prefix(fromCheckpointText: text, directory: dir, path: state)
+        }
+        let indexes = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".index") }.sorted()
+        guard indexes.count == 1 else {
+            throw ImportError(dir, indexes.isEmpty ? "a directory without a TensorFlow checkpoint (no *.index)"
+                              : "a directory with \(indexes.count) checkpoints (\(indexes.joined(separator: ", "))); name one prefix")
+        }
+        return (dir as NSString).appendingPathComponent(String(indexes[0].dropLast(6)))
+    }
+
+    /// TF's `checkpoint` state file: `model_checkpoint_path: "snap-0"`, relative to its directory.
+    private static func prefix(fromCheckpointText text: String, directory: String, path: String) throws -> String {
+        for line in text.split(separator: "\n") where line.hasPrefix("model_checkpoint_path:") {
+            let value = line.dropFirst("model_checkpoint_path:".count).trimmingCharacters(in: .whitespaces)
+                .trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            return value.hasPrefix("/") ? value : (directory as NSString).appendingPathComponent(value)
+        }
+        throw ImportError(path, "a TensorFlow 'checkpoint' file without model_checkpoint_path")
+    }
+}
