@@ -132,7 +132,7 @@ enum OpBuilder {
         case "concat": return ["axis"]
         case "slice": return ["axis", "start", "end"]
         case "fill": return ["value", "channels", "like"]
-        case "contextual_attention": return ["ksize", "stride", "rate", "fuse_k", "softmax_scale", "fuse"]
+        case "contextual_attention": return ["ksize", "stride", "rate", "fuse_k", "softmax_scale", "fuse", "align_corners"]
         case "flatten": return ["order"]
         default: return nil
         }
@@ -195,7 +195,8 @@ enum OpBuilder {
         case "contextual_attention":
             return .contextualAttention(ContextualAttention(
                 ksize: try r.int("ksize", 3), stride: try r.int("stride", 1), rate: try r.int("rate", 2),
-                fuseK: try r.int("fuse_k", 3), softmaxScale: try r.float("softmax_scale", 10), fuse: try r.bool("fuse", true)))
+                fuseK: try r.int("fuse_k", 3), softmaxScale: try r.float("softmax_scale", 10), fuse: try r.bool("fuse", true),
+                alignCorners: try r.bool("align_corners", true)))
         case "flatten": return .flatten(Flatten(order: try r.choice("order", .chw)))
         default:
             throw r.fail("op", "unknown op '\(op)'", hint: Verifier.closest(op, opNames).map { "did you mean '\($0)'?" }

@@ -17,14 +17,18 @@ public struct AttentionParameters: Sendable, Equatable {
     public var fuseK: Int
     public var softmaxScale: Float
     public var fuse: Bool
+    /// Downscale rule: TF1 align-corners nearest (official) or floor (PyTorch nearest).
+    public var alignCorners: Bool
 
-    public init(ksize: Int = 3, stride: Int = 1, rate: Int = 2, fuseK: Int = 3, softmaxScale: Float = 10, fuse: Bool = true) {
+    public init(ksize: Int = 3, stride: Int = 1, rate: Int = 2, fuseK: Int = 3, softmaxScale: Float = 10, fuse: Bool = true,
+                alignCorners: Bool = true) {
         self.ksize = ksize
         self.stride = stride
         self.rate = rate
         self.fuseK = fuseK
         self.softmaxScale = softmaxScale
         self.fuse = fuse
+        self.alignCorners = alignCorners
     }
 }
 
@@ -41,13 +45,13 @@ public enum ContextualAttentionKernel {
                             kernel: (kernel, kernel), stride: (stride, stride), padding: (t, b, l, r))
     }
 
-    static func downscale(_ x: UnsafePointer<Float>, planes: Int, _ h: Int, _ w: Int, _ oh: Int, _ ow: Int) -> [Float] {
+    static func downscale(_ x: UnsafePointer<Float>, planes: Int, _ h: Int, _ w: Int, _ oh: Int, _ ow: Int, alignCorners: Bool) -> [Float] {
         var out = [Float](repeating: 0, count: planes * oh * ow)
         x.withMemoryRebound(to: UInt32.self, capacity: planes * h * w) { src in
             out.withUnsafeMutableBufferPointer { dst in
                 dst.baseAddress!.withMemoryRebound(to: UInt32.self, capacity: dst.count) {
                     Layout.resizeNearest(src, $0, planes: planes, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow,
-                                         alignCorners: true, threads: 1)
+                                         alignCorners: alignCorners, threads: 1)
                 }
             }
         }
@@ -98,7 +102,7 @@ public enum ContextualAttentionKernel {
         // Mask validity: a background patch is usable only if it touches no hole.
         var mm = [Float](repeating: 1, count: L)
         if let mask {
-            let md = downscale(mask, planes: 1, bh, bw, bdh, bdw)
+            let md = downscale(mask, planes: 1, bh, bw, bdh, bdw, alignCorners: p.alignCorners)
             let mGeo = patches(channels: 1, height: bdh, width: bdw, kernel: p.ksize, stride: p.stride)
             var col = [Float](repeating: 0, count: mGeo.columnRows * L)
             md.withUnsafeBufferPointer { Im2Col.expand(mGeo, image: $0.baseAddress!, firstPixel: 0, width: L, into: &col) }
@@ -120,8 +124,8 @@ public enum ContextualAttentionKernel {
         for n in 0..<batch {
             let fi = f + n * C * fh * fw, bi = b + n * C * bh * bw
             Im2Col.expand(rawGeo, image: bi, firstPixel: 0, width: L, into: raw)
-            let bd = downscale(bi, planes: C, bh, bw, bdh, bdw)
-            let fd = downscale(fi, planes: C, fh, fw, fdh, fdw)
+            let bd = downscale(bi, planes: C, bh, bw, bdh, bdw, alignCorners: p.alignCorners)
+            let fd = downscale(fi, planes: C, fh, fw, fdh, fdw, alignCorners: p.alignCorners)
             bd.withUnsafeBufferPointer { Im2Col.expand(matchGeo, image: $0.baseAddress!, firstPixel: 0, width: L, into: &w) }
             fd.withUnsafeBufferPointer { Im2Col.expand(fGeo, image: $0.baseAddress!, firstPixel: 0, width: P, into: &fcol) }
             var norms = [Double](repeating: 0, count: L)

@@ -28,7 +28,8 @@ extension Conv2D {
 
 extension GraphIR.ContextualAttention {
     var parameters: AttentionParameters {
-        AttentionParameters(ksize: ksize, stride: stride, rate: rate, fuseK: fuseK, softmaxScale: softmaxScale, fuse: fuse)
+        AttentionParameters(ksize: ksize, stride: stride, rate: rate, fuseK: fuseK, softmaxScale: softmaxScale, fuse: fuse,
+                            alignCorners: alignCorners)
     }
 }
 

@@ -115,14 +115,16 @@ enum NameMapping {
             default: return nil
             }
         case .portTF, .portPT:
+            // Several endings can match (".conv.conv.weight" also ends in ".conv.weight"); the
+            // first that leaves a known module wins.
             for (suffix, role, transform) in portSuffixes where name.hasSuffix(suffix) {
                 let module = String(name.dropLast(suffix.count))
-                if naming == .portTF {
-                    guard !module.isEmpty, !module.contains(".") else { return nil }
+                if naming == .portTF, !module.isEmpty, !module.contains(".") {
                     return Mapped(target: module + role, transform: transform)
                 }
-                guard let scope = portModuleIndex[module] else { return nil }
-                return Mapped(target: scope + role, transform: transform)
+                if naming == .portPT, let scope = portModuleIndex[module] {
+                    return Mapped(target: scope + role, transform: transform)
+                }
             }
             return nil
         }

@@ -11,14 +11,30 @@ public struct ContextualAttention: OpContract {
     public var fuseK: Int
     public var softmaxScale: Float
     public var fuse: Bool
+    /// The 1/rate downscale of f, b and the mask: TF1's align-corners nearest rule (official), or
+    /// floor(dst·in/out) as PyTorch's F.interpolate(nearest) does in the port's networks.py.
+    public var alignCorners: Bool
 
-    public init(ksize: Int = 3, stride: Int = 1, rate: Int = 2, fuseK: Int = 3, softmaxScale: Float = 10, fuse: Bool = true) {
+    public init(ksize: Int = 3, stride: Int = 1, rate: Int = 2, fuseK: Int = 3, softmaxScale: Float = 10, fuse: Bool = true,
+                alignCorners: Bool = true) {
         self.ksize = ksize
         self.stride = stride
         self.rate = rate
         self.fuseK = fuseK
         self.softmaxScale = softmaxScale
         self.fuse = fuse
+        self.alignCorners = alignCorners
+    }
+
+    enum CodingKeys: String, CodingKey { case ksize, stride, rate, fuseK, softmaxScale, fuse, alignCorners }
+
+    /// Model files written before align_corners existed decode with the official rule.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(ksize: try c.decode(Int.self, forKey: .ksize), stride: try c.decode(Int.self, forKey: .stride),
+                  rate: try c.decode(Int.self, forKey: .rate), fuseK: try c.decode(Int.self, forKey: .fuseK),
+                  softmaxScale: try c.decode(Float.self, forKey: .softmaxScale), fuse: try c.decode(Bool.self, forKey: .fuse),
+                  alignCorners: try c.decodeIfPresent(Bool.self, forKey: .alignCorners) ?? true)
     }
 
     public var opName: String { "contextual_attention" }
@@ -76,5 +92,6 @@ public struct ContextualAttention: OpContract {
 
     public var attributeSummary: [String] {
         ["ksize=\(ksize)", "stride=\(stride)", "rate=\(rate)", "fuse_k=\(fuseK)", "softmax_scale=\(softmaxScale)", "fuse=\(fuse)"]
+            + (alignCorners ? [] : ["align_corners=false"])
     }
 }
