@@ -48,6 +48,7 @@ let package = Package(
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR", "GraphYAML", "GraphPasses"]),
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "Compiler", "NumpyIO", "ZIPFoundation"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernels"]),
+        .testTarget(name: "WeightImportTests", dependencies: ["WeightImport", "Compiler", "NumpyIO", "ZIPFoundation"]),
 
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "Inpainting", "NumpyIO", "ImageIO"]),

@@ -28,7 +28,7 @@ enum WeightImporting {
         var binding = try file.bind(wanted: Set(specs.map(\.name)))
         try checkConventions(binding.naming, conventions, path: path, graphPath: graphPath)
 
-        let group = binding.group.isEmpty ? "" : " (entry '\(binding.group)')"
+        let group = binding.group.isEmpty ? "" : file.format == .tensorflow ? " (scope '\(binding.group)/')" : " (entry '\(binding.group)')"
         var notes = ["\(path): \(file.format.rawValue)\(group) with \(binding.naming.summary)"]
         if !binding.otherGroups.isEmpty {
             notes.append("\(path): not used: \(binding.otherGroups.map { "'\($0)'" }.joined(separator: ", "))")
@@ -42,8 +42,8 @@ enum WeightImporting {
             : "the default for a \(file.format.rawValue): used as stored"
         if order == .bgr {
             let changed = binding.swapColourChannels()
-            notes.append("colour order: bgr (\(why)); reversed the colour channels of \(changed.count) tensors "
-                         + "(\(changed.joined(separator: ", "))) so the model takes and gives RGB; pass --color-order rgb to keep them")
+            notes.append("colour order: bgr (\(why)); reversed the colour channels of \(changed.joined(separator: ", ")) "
+                         + "so the model takes and gives RGB; pass --color-order rgb to keep them as stored")
         } else {
             notes.append("colour order: rgb (\(why)); pass --color-order bgr for weights trained on BGR images")
         }
@@ -52,6 +52,10 @@ enum WeightImporting {
         mismatch.unexpected = mismatch.unexpected.map { name in
             binding.sourceNames[name].map { $0 == name ? name : "\(name) (from '\($0)')" } ?? name
         } + binding.unmapped.map { "'\($0)' (no Fillgraph name for it under \(binding.naming.rawValue) naming)" }
+        for i in mismatch.misshaped.indices {
+            let name = mismatch.misshaped[i].name
+            if let original = binding.sourceNames[name], original != name { mismatch.misshaped[i].name = "\(name) (from '\(original)')" }
+        }
         guard mismatch.isEmpty else { throw CompileError(mismatch.description) }
 
         var tensors: [Tensor] = []

@@ -33,9 +33,12 @@ public enum Npz {
                 throw NumpyError(path, "entry \(entry.path) claims \(entry.uncompressedSize) bytes")
             }
             var data = Data()
-            do { _ = try archive.extract(entry) { data.append($0) } } catch {
+            let crc: CRC32
+            do { crc = try archive.extract(entry) { data.append($0) } } catch {
                 throw NumpyError(path, "entry \(entry.path) is damaged: \(error)")
             }
+            // extract(_:consumer:) returns the checksum without comparing it.
+            guard crc == entry.checksum else { throw NumpyError(path, "entry \(entry.path) fails its CRC-32 check: the archive is corrupted") }
             let key = entry.path.hasSuffix(".npy") ? String(entry.path.dropLast(4)) : entry.path
             out.append((key, try Npy.decode([UInt8](data), name: "\(path)[\(entry.path)]")))
         }

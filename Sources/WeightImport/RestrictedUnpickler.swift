@@ -7,7 +7,7 @@
 
 /// A decoded pickle value. Dicts and lists are reference types because pickle mutates them in
 /// place after memoising them (SETITEMS after BINPUT).
-indirect enum PickleValue {
+public indirect enum PickleValue {
     case none
     case bool(Bool)
     case int(Int)
@@ -22,7 +22,7 @@ indirect enum PickleValue {
     case storage(StorageRef)
     case tensor(TensorRef)
 
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .none: return "None"
         case .bool: return "bool"
@@ -40,27 +40,27 @@ indirect enum PickleValue {
     }
 }
 
-final class PickleList { var items: [PickleValue] = [] }
+public final class PickleList { public var items: [PickleValue] = [] }
 
-final class PickleDict {
-    var items: [(key: PickleValue, value: PickleValue)] = []
+public final class PickleDict {
+    public var items: [(key: PickleValue, value: PickleValue)] = []
 }
 
-struct StorageRef {
-    var dtype: StorageType
-    var key: String
-    var numel: Int
+public struct StorageRef {
+    public var dtype: StorageType
+    public var key: String
+    public var numel: Int
 }
 
-struct TensorRef {
-    var storage: StorageRef
-    var offset: Int
-    var shape: [Int]
-    var strides: [Int]
+public struct TensorRef {
+    public var storage: StorageRef
+    public var offset: Int
+    public var shape: [Int]
+    public var strides: [Int]
 }
 
 /// The element types torch.save names through `torch.<Type>Storage`.
-enum StorageType: String, CaseIterable {
+public enum StorageType: String, CaseIterable {
     case float = "FloatStorage", double = "DoubleStorage", half = "HalfStorage", bfloat16 = "BFloat16Storage"
     case long = "LongStorage", int = "IntStorage", short = "ShortStorage", char = "CharStorage"
     case byte = "ByteStorage", bool = "BoolStorage"
@@ -75,12 +75,12 @@ enum StorageType: String, CaseIterable {
     }
 }
 
-struct UnpickleError: Error {
-    var offset: Int
-    var message: String
+public struct UnpickleError: Error {
+    public var offset: Int
+    public var message: String
 }
 
-struct RestrictedUnpickler {
+public struct RestrictedUnpickler {
     /// The only callables a state dict needs.
     static let allowedGlobals = Set(["collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter"]
         + StorageType.allCases.map { "torch.\($0.rawValue)" })
@@ -101,7 +101,7 @@ struct RestrictedUnpickler {
 
     init(_ bytes: [UInt8]) { reader = ByteReader(bytes) }
 
-    static func load(_ bytes: [UInt8]) throws -> PickleValue {
+    public static func load(_ bytes: [UInt8]) throws -> PickleValue {
         var u = RestrictedUnpickler(bytes)
         return try u.run()
     }
@@ -185,7 +185,9 @@ struct RestrictedUnpickler {
             case 0x2E: // STOP
                 guard stack.count == 1, marks.isEmpty else { throw fail("STOP with \(stack.count) values on the stack") }
                 return stack[0]
-            case 0x28: marks.append(stack.count) // MARK
+            case 0x28: // MARK
+                guard marks.count < Self.maxStack else { throw fail("more than \(Self.maxStack) open MARKs") }
+                marks.append(stack.count)
             case 0x30: _ = try pop() // POP
             case 0x31: _ = try popToMark() // POP_MARK
             case 0x32: // DUP

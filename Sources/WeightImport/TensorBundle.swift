@@ -6,7 +6,7 @@
 // are verified before a value is used.
 import Foundation
 
-enum TensorBundle {
+public enum TensorBundle {
     static let tableMagic: UInt64 = 0xDB47_7524_8B80_FB57
     static let footerSize = 48
 
@@ -29,10 +29,7 @@ enum TensorBundle {
     static func read(indexPath: String, prefix: String) throws -> [TensorGroup] {
         guard let data = FileManager.default.contents(atPath: indexPath) else { throw ImportError(indexPath, "cannot read the file") }
         let bytes = [UInt8](data)
-        let table: [(String, [UInt8])]
-        do { table = try readTable(bytes, path: indexPath) } catch let e as ByteReader.Overrun {
-            throw ImportError(indexPath, "the table is truncated or corrupted: a read at byte \(e.offset) runs past its block")
-        }
+        let table = try readTable(bytes, path: indexPath)
         var shards = 1
         var entries: [(String, Entry)] = []
         for (key, value) in table {
@@ -45,6 +42,9 @@ enum TensorBundle {
             }
         }
         let files = ShardFiles(prefix: prefix, count: shards, indexPath: indexPath)
+        // Every tensor's bytes are checked against its CRC-32C now, used or not: a damaged
+        // checkpoint is reported as such even if the damage is in a part this graph skips.
+        for (name, e) in entries { try files.verify(e, name: name) }
         var groups: [String: [SourceTensor]] = [:]
         var order: [String] = []
         for (name, e) in entries {
@@ -63,8 +63,14 @@ enum TensorBundle {
          14: "bfloat16", 19: "float16"][code] ?? "dtype \(code)"
     }
 
-    /// All key/value pairs of a LevelDB table, in order.
-    static func readTable(_ bytes: [UInt8], path: String) throws -> [(String, [UInt8])] {
+    /// All key/value pairs of a LevelDB table, in order (public for tests and tools).
+    public static func readTable(_ bytes: [UInt8], path: String) throws -> [(String, [UInt8])] {
+        do { return try entries(bytes, path: path) } catch let e as ByteReader.Overrun {
+            throw ImportError(path, "the table is truncated or corrupted: a read at byte \(e.offset) runs past its block")
+        }
+    }
+
+    private static func entries(_ bytes: [UInt8], path: String) throws -> [(String, [UInt8])] {
         guard looksLikeIndex(bytes) else {
             throw ImportError(path, "not a TensorFlow checkpoint index (no table magic in the last 8 bytes)")
         }
@@ -206,6 +212,11 @@ final class ShardFiles {
 
     func shardPath(_ i: Int) -> String { prefix + ".data-" + String(format: "%05d-of-%05d", i, count) }
 
+    func verify(_ e: TensorBundle.Entry, name: String) throws {
+        guard !e.sliced, e.size > 0 else { return }
+        _ = try bytes(e, name: name)
+    }
+
     func floats(_ e: TensorBundle.Entry, name: String, dtype: String) throws -> [Float] {
         guard !e.sliced else { throw ImportError(indexPath, "\(name) is stored as slices (a partitioned variable); re-save it unpartitioned") }
         let elements = e.shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
@@ -214,6 +225,11 @@ final class ShardFiles {
         guard e.shape.allSatisfy({ $0 >= 0 }), elements <= 1 << 31, e.size == elements * width else {
             throw ImportError(indexPath, "\(name): shape \(e.shape) of \(dtype) needs \(elements * width) bytes, the index says \(e.size)")
         }
+        return ElementDecoding.floats(try bytes(e, name: name)[...], dtype: dtype, count: elements)!
+    }
+
+    /// The tensor's bytes, range- and CRC-checked.
+    private func bytes(_ e: TensorBundle.Entry, name: String) throws -> [UInt8] {
         guard e.shard < count else { throw ImportError(indexPath, "\(name) lives in shard \(e.shard) of \(count)") }
         let path = shardPath(e.shard)
         if handles[e.shard] == nil {
@@ -237,6 +253,6 @@ final class ShardFiles {
                                   + "the data gives 0x\(String(actual, radix: 16))); the checkpoint is corrupted")
             }
         }
-        return ElementDecoding.floats(raw[...], dtype: dtype, count: elements)!
+        return raw
     }
 }

@@ -40,11 +40,18 @@ enum TorchCheckpoint {
         }
         var data = Data()
         data.reserveCapacity(Int(entry.uncompressedSize))
-        do { _ = try archive.extract(entry, skipCRC32: false) { data.append($0) } } catch {
+        let crc: CRC32
+        do { crc = try archive.extract(entry, skipCRC32: false) { data.append($0) } } catch {
             throw ImportError(path, "archive entry \(entry.path) is damaged or truncated (\(error))")
+        }
+        // extract(_:consumer:) returns the checksum without comparing it.
+        guard crc == entry.checksum else {
+            throw ImportError(path, "archive entry \(entry.path) fails its CRC-32 check (stored \(hex(entry.checksum)), computed \(hex(crc))): the file is corrupted")
         }
         return [UInt8](data)
     }
+
+    private static func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
 
     /// The state dicts in a checkpoint: the root itself when its values are tensors, otherwise
     /// each top-level entry that is a dict of tensors ('G', 'D', 'state_dict', ...).
@@ -90,11 +97,9 @@ enum TorchCheckpoint {
     }
 
     private static func gather(_ raw: [UInt8], _ t: TensorRef, dtype: String, count: Int, name: String, path: String) throws -> [Float] {
-        let size = t.storage.dtype.elementSize
         guard let all = ElementDecoding.floats(raw[...], dtype: dtype, count: t.storage.numel) else {
             throw ImportError(path, "tensor \(name) is \(dtype); weights must be floating point")
         }
-        _ = size
         // Contiguous views (every state dict tensor in practice) are one slice.
         var contiguous = true, expect = 1
         for (n, s) in zip(t.shape, t.strides).reversed() where n > 1 {

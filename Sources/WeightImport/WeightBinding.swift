@@ -32,20 +32,19 @@ extension WeightFile {
     public var defaultColourOrder: ColourOrder { format == .tensorflow ? .bgr : .rgb }
 
     public func bind(wanted: Set<String>) throws -> WeightBinding {
-        var best: WeightBinding?
-        var bestScore = -1
-        for group in groups {
-            let binding = try Self.bind(group, path: path)
-            let score = binding.tensors.keys.filter(wanted.contains).count
-            if score > bestScore { best = binding; bestScore = score }
+        let bindings = try groups.map { try Self.bind($0, path: path, tensorflow: format == .tensorflow) }
+        // The group that supplies most of what the graph needs (ties: the first, the generator).
+        let scores = bindings.map { $0.tensors.keys.filter(wanted.contains).count }
+        guard let best = scores.indices.max(by: { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) }) else {
+            throw ImportError(path, "the file holds no tensors")
         }
-        guard var chosen = best else { throw ImportError(path, "the file holds no tensors") }
-        chosen.otherGroups = groups.map(\.name).filter { $0 != chosen.group }
+        var chosen = bindings[best]
+        chosen.otherGroups = bindings.indices.filter { $0 != best && !bindings[$0].tensors.isEmpty }.map { bindings[$0].group }
         return chosen
     }
 
-    private static func bind(_ group: TensorGroup, path: String) throws -> WeightBinding {
-        let naming = NameMapping.detect(group.tensors.map(\.name))
+    private static func bind(_ group: TensorGroup, path: String, tensorflow: Bool) throws -> WeightBinding {
+        let naming = tensorflow ? .tensorflow : NameMapping.detect(group.tensors.map(\.name))
         var out = WeightBinding(naming: naming, group: group.name, tensors: [:], sourceNames: [:], unmapped: [], ignored: [], otherGroups: [])
         for tensor in group.tensors {
             if NameMapping.isIgnorable(tensor.name, naming) { out.ignored.append(tensor.name); continue }

@@ -41,7 +41,7 @@ final class GraphCTests: CLIBase {
         XCTAssertEqual(i.status, 0, i.stderr)
         for fragment in ["Fillgraph model, format 1.0", "parameters 4,052,478", "sections (all checksums verified):",
                          "tensors (84, float32, 64-byte aligned):", "conv1.weight", "[48, 5, 5, 5]",
-                         "contextual_attention", "total 27.73 GMAC (55.5 GFLOP)", "weights    generator.npz (xxh64 "] {
+                         "contextual_attention", "total 27.73 GMAC (55.5 GFLOP)", "weights    generator.npz (NumPy .npz, fillgraph names, colour rgb, xxh64 "] {
             XCTAssertTrue(i.stdout.contains(fragment), "inspect lacks '\(fragment)'")
         }
         let d = try Tool.run("graphc", ["dump", Tool.graph("deepfill_v2.yaml"), "--size", "64x64", "--no-locations"])
@@ -54,7 +54,7 @@ final class GraphCTests: CLIBase {
     }
 
     func testBadArguments() throws {
-        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml")], ["Error: give exactly one of --weights FILE.npz or --random-init"])
+        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml")], ["Error: give exactly one of --weights FILE or --random-init"])
         try assertBadInput("graphc", ["inspect", "m.bin", "--size", "big"], ["--size must look like 256x256, got 'big'"])
         try assertBadInput("graphc", ["frobnicate"], ["Error: Unexpected argument 'frobnicate'"])
     }
@@ -78,12 +78,45 @@ final class GraphCTests: CLIBase {
         try assertBadInput("graphc", ["check", shapes], ["\(shapes):6:5: error: node 'b' (mul): shapes float32[N, 4, ceil(H/2), ceil(W/2)] and float32[N, 3, H, W] do not agree in dimension 1"])
     }
 
+    func testImportsCheckpointsAndSaysWhatItDid() throws {
+        let graph = Tool.fixture("import/graphs/deepfill_v2_cnum8.yaml")
+        let tf = try Tool.run("graphc", ["compile", graph, "--weights", Tool.fixture("import/tf_cnum8"), "-o", path("tf.bin")])
+        XCTAssertEqual(tf.status, 0, tf.stderr)
+        for fragment in ["TensorFlow checkpoint (scope 'inpaint_net/') with the official TensorFlow variable names",
+                         "not used: 'discriminator'", "skipped 84 tensors that are not weights",
+                         "colour order: bgr (the default for a TensorFlow checkpoint: the official networks were trained on BGR images); "
+                         + "reversed the colour channels of conv1.weight, xconv1.weight, pmconv1.weight, conv17.weight, conv17.bias, allconv17.weight, allconv17.bias"] {
+            XCTAssertTrue(tf.stderr.contains(fragment), "lacks '\(fragment)':\n\(tf.stderr)")
+        }
+        XCTAssertTrue(tf.stdout.contains("weights: tf_cnum8 (TensorFlow checkpoint, tensorflow names, colour bgr)"), tf.stdout)
+        let pth = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", Tool.fixture("oracle/generator_port.pth"), "-o", path("p.bin")])
+        XCTAssertEqual(pth.status, 0, pth.stderr)
+        XCTAssertTrue(pth.stderr.contains("PyTorch checkpoint (entry 'G') with the PyTorch port's TF-compatible model (model/networks_tf.py"), pth.stderr)
+        XCTAssertTrue(pth.stderr.contains("colour order: rgb (the default for a PyTorch checkpoint: used as stored)"), pth.stderr)
+    }
+
+    func testRefusesUnsafeOrDamagedCheckpoints() throws {
+        let graph = Tool.fixture("import/graphs/deepfill_v2_port_cnum8.yaml")
+        try assertBadInput("graphc", ["compile", graph, "--weights", Tool.fixture("import/bad/evil_os_system.pth"), "-o", path("e.bin")],
+                           ["evil_os_system.pth: archive/data.pkl byte 40: GLOBAL 'posix system' is not allowed", "nothing in the file was run"])
+        try assertBadInput("graphc", ["compile", graph, "--weights", Tool.fixture("import/bad/truncated_storage.pth")],
+                           ["storage generator_port_pt/data/0 holds 2000 bytes but the pickle says 1000 × 4 = 4000"])
+        try assertBadInput("graphc", ["compile", graph, "--weights", Tool.fixture("import/bad/wrong_shape.pth")],
+                           ["mis-shaped  conv1.weight (from 'stage1.conv1.conv.weight'): expected [8, 5, 5, 5], found [8, 4, 5, 5]"])
+        try assertBadInput("graphc", ["compile", Tool.fixture("import/graphs/deepfill_v2_cnum8.yaml"), "--weights", Tool.fixture("import/port_cnum8/generator_port_pt.pth")],
+                           ["model/networks.py", "hint: compile Graphs/deepfill_v2_port.yaml instead"])
+        try assertBadInput("graphc", ["compile", graph, "--weights", Tool.fixture("import/tf_cnum8"), "--color-order", "grb"],
+                           ["Error: The value 'grb' is invalid for '--color-order <bgr|rgb>'"])
+        try assertBadInput("graphc", ["compile", graph, "--random-init", "--color-order", "bgr"], ["--color-order applies to --weights"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("e.bin")))
+    }
+
     func testBadWeightsAndModels() throws {
         try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2_no_attention.yaml"), "--weights", Tool.fixture("oracle/generator.npz"), "-o", path("m.bin")],
                            ["(0 missing, 16 unexpected, 1 mis-shaped)", "mis-shaped  allconv11.weight: expected [192, 96, 3, 3], found [192, 192, 3, 3]"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("m.bin")), "no model may be written on error")
         try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", Tool.fixture("oracle/case_64x64/mask.png")],
-                           ["not a readable .npz (zip) archive"])
+                           ["mask.png: not a weight file Fillgraph reads: expected an .npz, a PyTorch .pth (zip) or a TensorFlow checkpoint"])
         try assertBadInput("graphc", ["inspect", Tool.fixture("oracle/case_64x64/mask.png")], ["not a Fillgraph model", "(this is a PNG image)"])
         try assertBadInput("graphc", ["inspect", path("missing.bin")], ["no such file"])
         // A truncated model.

@@ -1,0 +1,142 @@
+import Compiler
+import Foundation
+import WeightImport
+import XCTest
+
+/// TensorFlow bundles and PyTorch zips: every corruption is caught with a message that names
+/// the file and what is wrong, and nothing crashes.
+final class CheckpointFileTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/import")
+    static let graph = fixtures.appendingPathComponent("graphs/deepfill_v2_cnum8.yaml").path
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("fillgraph-import-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("tf_cnum8"), to: dir)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func compileError(_ weights: String, file: StaticString = #filePath, line: UInt = #line) -> String {
+        do {
+            _ = try Compiler.compile(graphPath: Self.graph, weights: .file(path: weights))
+            XCTFail("compiled", file: file, line: line)
+            return ""
+        } catch let e as CompileError { return e.description } catch {
+            XCTFail("unexpected \(error)", file: file, line: line)
+            return ""
+        }
+    }
+
+    func testTheIndexLists84GeneratorTensorsWithTheirSlots() throws {
+        let bytes = [UInt8](try Data(contentsOf: dir.appendingPathComponent("snap-0.index")))
+        let table = try TensorBundle.readTable(bytes, path: "snap-0.index")
+        let names = table.map(\.0)
+        XCTAssertEqual(names.first, "", "the header entry sorts first")
+        XCTAssertEqual(names.filter { $0.hasPrefix("inpaint_net/") && ($0.hasSuffix("/kernel") || $0.hasSuffix("/bias")) }.count, 84)
+        XCTAssertTrue(names.contains("inpaint_net/conv13_upsample/conv13_upsample_conv/kernel"))
+        XCTAssertTrue(names.contains("discriminator/sn_patch_gan/conv6/kernel_sn/u"))
+        XCTAssertEqual(names, names.sorted())
+    }
+
+    /// Every single-byte change of the index is refused or harmless (footer padding), never a crash.
+    func testEveryByteFlipOfTheIndexIsCaught() throws {
+        let bytes = [UInt8](try Data(contentsOf: dir.appendingPathComponent("snap-0.index")))
+        let good = try TensorBundle.readTable(bytes, path: "i")
+        var refused = 0, unchanged = 0
+        for i in bytes.indices {
+            var b = bytes
+            b[i] ^= 0x5A
+            do {
+                let t = try TensorBundle.readTable(b, path: "i")
+                XCTAssertTrue(t.map(\.0) == good.map(\.0) && t.map(\.1) == good.map(\.1), "byte \(i) changed the table silently")
+                unchanged += 1
+            } catch is ImportError { refused += 1 }
+        }
+        XCTAssertGreaterThan(refused, bytes.count - 64, "only footer padding/unused handle bytes may pass (\(unchanged) passed)")
+        for n in [0, 10, 47, bytes.count / 2, bytes.count - 1] {
+            XCTAssertThrowsError(try TensorBundle.readTable(Array(bytes.prefix(n)), path: "i"))
+        }
+    }
+
+    func testCorruptedDataIsRefusedByItsChecksum() throws {
+        let data = dir.appendingPathComponent("snap-0.data-00000-of-00001")
+        var bytes = try Data(contentsOf: data)
+        bytes[100] ^= 1
+        try bytes.write(to: data)
+        let m = compileError(dir.path)
+        XCTAssertTrue(m.contains("CRC-32C mismatch"), m)
+        XCTAssertTrue(m.contains("snap-0.data-00000-of-00001"), m)
+        XCTAssertTrue(m.contains("discriminator/sn_patch_gan/"), m) // checked although the generator does not use it
+    }
+
+    func testTruncatedOrMissingDataIsRefused() throws {
+        let data = dir.appendingPathComponent("snap-0.data-00000-of-00001")
+        let bytes = try Data(contentsOf: data)
+        try bytes.prefix(bytes.count / 3).write(to: data)
+        XCTAssertTrue(compileError(dir.path).contains("truncated"))
+        try FileManager.default.removeItem(at: data)
+        XCTAssertTrue(compileError(dir.path).contains("cannot open the checkpoint's data file"))
+    }
+
+    func testCorruptedIndexNamesTheBlock() throws {
+        let index = dir.appendingPathComponent("snap-0.index")
+        var bytes = try Data(contentsOf: index)
+        bytes[200] ^= 0xFF
+        try bytes.write(to: index)
+        let m = compileError(index.path)
+        XCTAssertTrue(m.contains("checksum mismatch") || m.contains("corrupted"), m)
+    }
+
+    func testNotAWeightFileAtAll() throws {
+        let p = dir.appendingPathComponent("notes.txt")
+        try Data("hello".utf8).write(to: p)
+        XCTAssertTrue(compileError(p.path).contains("not a weight file Fillgraph reads"))
+        let legacy = dir.appendingPathComponent("legacy.pth")
+        try Data([0x80, 0x02, 0x8A, 0x0A] + [UInt8](repeating: 0, count: 20)).write(to: legacy)
+        XCTAssertTrue(compileError(legacy.path).contains("legacy format before 1.6"))
+        XCTAssertTrue(compileError(dir.appendingPathComponent("nothing.pth").path).contains("no such file"))
+    }
+
+    func testPyTorchCheckpointsThatMustBeRefused() throws {
+        let bad = Self.fixtures.appendingPathComponent("bad")
+        let evil = compileError(bad.appendingPathComponent("evil_os_system.pth").path)
+        XCTAssertTrue(evil.contains("GLOBAL 'posix system' is not allowed"), evil)
+        XCTAssertTrue(evil.contains("nothing in the file was run"), evil)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/fillgraph_pwned"))
+        // These two have port-networks names: compiled into the port graph they fail on their own fault.
+        let portGraph = Self.fixtures.appendingPathComponent("graphs/deepfill_v2_port_cnum8.yaml").path
+        for (file, expected) in [("truncated_storage.pth", "holds 2000 bytes but the pickle says 1000 × 4 = 4000"),
+                                 ("wrong_shape.pth", "(0 missing, 0 unexpected, 1 mis-shaped)"),
+                                 ("wrong_shape.pth", "conv1.weight (from 'stage1.conv1.conv.weight'): expected [8, 5, 5, 5], found [8, 4, 5, 5]")] {
+            do {
+                _ = try Compiler.compile(graphPath: portGraph, weights: .file(path: bad.appendingPathComponent(file).path))
+                XCTFail("compiled \(file)")
+            } catch let e as CompileError {
+                XCTAssertTrue(e.description.contains(expected), e.description)
+            }
+        }
+    }
+
+    /// Random damage anywhere in a real .pth never crashes the importer.
+    func testSurvivesDamageToAPthFile() throws {
+        let source = [UInt8](try Data(contentsOf: Self.fixtures.appendingPathComponent("port_cnum8/generator_port_pt.pth")))
+        let target = dir.appendingPathComponent("damaged.pth")
+        var rng = SystemRandomNumberGenerator()
+        var refused = 0
+        for round in 0..<60 {
+            var b = source
+            if round % 3 == 0 {
+                b.removeLast(Int.random(in: 1..<b.count, using: &rng))
+            } else {
+                for _ in 0..<(round % 5 + 1) { b[Int.random(in: 0..<b.count, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng) }
+            }
+            try Data(b).write(to: target)
+            do {
+                _ = try WeightFile.open(target.path).groups.map { try $0.tensors.map { try $0.load() } }
+            } catch is ImportError { refused += 1 }
+        }
+        XCTAssertGreaterThan(refused, 45, "nearly every change lands in CRC-checked bytes")
+    }
+}
