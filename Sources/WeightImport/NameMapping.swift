@@ -12,6 +12,9 @@ public enum Naming: String, Sendable {
     /// nipponjo/deepfillv2-pytorch model/networks.py: stage1.conv1.conv.weight (its states_pt_*.pth).
     case portPT = "port-networks"
 
+    /// The Fillgraph name of a tensor called `name` in a file with this naming, or nil.
+    public func fillgraphName(for name: String) -> String? { NameMapping.map(name, self)?.target }
+
     public var summary: String {
         switch self {
         case .fillgraph: return "Fillgraph's own names"
