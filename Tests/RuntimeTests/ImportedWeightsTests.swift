@@ -109,4 +109,27 @@ final class ImportedWeightsTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("hint: compile Graphs/deepfill_v2.yaml"), "\(e)")
         }
     }
+
+    /// A port training snapshot {'G', 'D', 'G_optim', 'D_optim', 'n_iter'}: each graph takes its network.
+    func testTrainingSnapshotSuppliesGeneratorOrDiscriminator() throws {
+        let snapshot = "import/port_cnum8/training_snapshot.pth"
+        XCTAssertEqual(try Self.tensors(Self.port8, snapshot), try Self.tensors(Self.port8, "import/port_cnum8/generator_port_pt.pth"))
+        XCTAssertEqual(try Self.tensors(Self.disc8, snapshot), try Self.tensors(Self.disc8, "import/tf_cnum8/discriminator_cnum8.npz"))
+    }
+
+    /// An .npz under the port's networks_tf.py names is recognised like the .pth.
+    func testNpzWithPortNames() throws {
+        let source = try Npz.read(path: Fixtures.path("oracle/generator.npz"))
+        let renamed = source.map { entry -> (name: String, array: NpyArray) in
+            let scope = entry.name.split(separator: ".")[0], role = entry.name.split(separator: ".")[1]
+            return ("\(scope)\(scope.hasSuffix("_upsample") ? ".conv.conv" : ".conv").\(role)", entry.array)
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fillgraph-portnames-\(UUID().uuidString).npz").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Npz.write(renamed, to: path)
+        let graph = Fixtures.graph("deepfill_v2.yaml")
+        let (model, notes) = try Compiler.compile(graphPath: graph, weights: .file(path: path))
+        XCTAssertTrue(notes.contains { $0.contains("NumPy .npz with the PyTorch port's TF-compatible model") }, "\(notes)")
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: model.tensors.map { ($0.name, $0) }), try Self.tensors(graph, "oracle/generator.npz"))
+    }
 }
