@@ -31,7 +31,9 @@ let package = Package(
         .target(name: "NumpyIO", dependencies: ["ZIPFoundation"]),
         .target(name: "ModelFormat", dependencies: ["GraphIR"]),
         .target(name: "WeightImport", dependencies: ["NumpyIO", "ZIPFoundation"]),
-        .target(name: "Kernels", dependencies: ["CBLAS"]),
+        // Elementwise math built for both AVX2+FMA and the baseline ISA, chosen at load time.
+        .target(name: "CKernels"),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "ImageIO", dependencies: ["PNGCodec"]),
         .target(name: "Runtime", dependencies: ["GraphIR", "ModelFormat", "Kernels"]),
         .target(name: "Compiler", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "ModelFormat", "NumpyIO", "WeightImport"]),
@@ -47,7 +49,7 @@ let package = Package(
 
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR", "GraphYAML", "GraphPasses"]),
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "Compiler", "NumpyIO", "ZIPFoundation"]),
-        .testTarget(name: "KernelTests", dependencies: ["Kernels"]),
+        .testTarget(name: "KernelTests", dependencies: ["Kernels", "CKernels"]),
         .testTarget(name: "WeightImportTests", dependencies: ["WeightImport", "Compiler", "NumpyIO", "ZIPFoundation"]),
 
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),

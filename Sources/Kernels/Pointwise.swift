@@ -1,5 +1,6 @@
 // Elementwise kernels: activations, the DeepFill gate, broadcasting add/sub/mul, the mask
 // composite and constant fill. Large tensors are cut into fixed chunks spread over threads.
+import CKernels
 import Foundation
 
 public enum ActivationFunction: Sendable, Equatable {
@@ -9,6 +10,31 @@ public enum ActivationFunction: Sendable, Equatable {
     case sigmoid
     case tanh
     case identity
+
+    /// The C kernels' code and parameter for this function.
+    var code: (Int32, Float) {
+        switch self {
+        case .elu(let a): return (Int32(FG_ELU.rawValue), a)
+        case .relu: return (Int32(FG_RELU.rawValue), 0)
+        case .leakyRelu(let a): return (Int32(FG_LEAKY_RELU.rawValue), a)
+        case .sigmoid: return (Int32(FG_SIGMOID.rawValue), 0)
+        case .tanh: return (Int32(FG_TANH.rawValue), 0)
+        case .identity: return (Int32(FG_IDENTITY.rawValue), 0)
+        }
+    }
+
+    /// y[i] = f(x[i] + bias) (x and y may be the same buffer).
+    @inline(__always) public func apply(_ x: UnsafePointer<Float>, bias: Float = 0, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        let (c, a) = code
+        fg_activate(c, a, x, bias, y, count)
+    }
+
+    /// out[i] = f(feature[i] + fb) · sigmoid(gate[i] + gb) (out may be the feature buffer).
+    @inline(__always) public func gate(feature: UnsafePointer<Float>, bias fb: Float = 0, gate: UnsafePointer<Float>, bias gb: Float = 0,
+                                       _ out: UnsafeMutablePointer<Float>, count: Int) {
+        let (c, a) = code
+        fg_gate(c, a, feature, fb, gate, gb, out, count)
+    }
 
     @inline(__always) public func apply(_ x: Float) -> Float {
         switch self {
@@ -34,7 +60,7 @@ public enum Pointwise {
 
     public static func activation(_ f: ActivationFunction, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                   count: Int, threads: Int) {
-        chunked(count, threads: threads) { r in for i in r { y[i] = f.apply(x[i]) } }
+        chunked(count, threads: threads) { r in f.apply(x + r.lowerBound, y + r.lowerBound, count: r.count) }
     }
 
     /// y[n, c] = act(x[n, c]) · sigmoid(x[n, c + C]) for C = channels/2 feature channels.
@@ -43,7 +69,7 @@ public enum Pointwise {
         Parallel.forEach(pieces: batch * C, threads: threads) { piece, _ in
             let n = piece / C, c = piece % C
             let feat = x + (n * 2 * C + c) * P, gates = feat + C * P, out = y + (n * C + c) * P
-            for i in 0..<P { out[i] = f.apply(feat[i]) * sigmoid(gates[i]) }
+            f.gate(feature: feat, gate: gates, out, count: P)
         }
     }
 

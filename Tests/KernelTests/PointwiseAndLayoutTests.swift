@@ -1,3 +1,5 @@
+import CKernels
+import Foundation
 import Kernels
 import XCTest
 
@@ -16,6 +18,21 @@ final class PointwiseAndLayoutTests: XCTestCase {
             x.withUnsafeBufferPointer { Pointwise.activation(f, $0.baseAddress!, &y, count: x.count, threads: 2) }
             XCTAssertLessThan(relativeError(y, x.map(reference)), 1e-6, "\(f)")
         }
+    }
+
+    /// The kernels' exp is within 3 ulp of libm's over its whole range, and clamps outside it.
+    func testVectorExpAgreesWithLibm() {
+        var worst: Float = 0
+        var x: Float = -87.3
+        while x < 88.3 {
+            let e = expf(x)
+            worst = max(worst, abs(fg_exp(x) - e) / e)
+            x += 0.0173
+        }
+        XCTAssertLessThan(worst, 3 * Float.ulpOfOne / 2, "worst relative error \(worst)")
+        XCTAssertEqual(fg_exp(0), 1)
+        XCTAssertTrue(fg_exp(-1000) > 0 && fg_exp(-1000) < 1e-37)
+        XCTAssertTrue(fg_exp(1000).isFinite)
     }
 
     func testGateSplitsFeaturesAndGates() {
