@@ -41,7 +41,7 @@ let package = Package(
 
         .target(name: "CLISupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "graphc", dependencies: [
-            "Compiler", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Compiler", "GraphPasses", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphrun", dependencies: [
             "Inpainting", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),

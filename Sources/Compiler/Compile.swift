@@ -34,15 +34,18 @@ public enum Compiler {
 
     /// Parses, verifies and optimises a graph file.
     public static func load(graphPath: String, runPasses: Bool = true) throws -> CompiledGraph {
+        try load(graphPath: graphPath, passes: runPasses ? .standard : PassPipeline([]))
+    }
+
+    public static func load(graphPath: String, passes: PassPipeline) throws -> CompiledGraph {
         let loaded = try GraphLoader.load(path: graphPath)
         let typed = try Verifier.verify(loaded.graph)
-        guard runPasses else { return CompiledGraph(loaded: loaded, typed: typed, notes: []) }
-        let (optimised, notes) = try PassPipeline.standard.run(typed)
+        let (optimised, notes) = try passes.run(typed)
         return CompiledGraph(loaded: loaded, typed: optimised, notes: notes)
     }
 
-    public static func compile(graphPath: String, weights: WeightSource) throws -> (Model, [String]) {
-        let compiled = try load(graphPath: graphPath)
+    public static func compile(graphPath: String, weights: WeightSource, passes: PassPipeline = .standard) throws -> (Model, [String]) {
+        let compiled = try load(graphPath: graphPath, passes: passes)
         let typed = compiled.typed
         var tensors: [Tensor] = []
         var notes = compiled.notes
@@ -111,5 +114,22 @@ public enum RandomInit {
         default:
             return [Float](repeating: 0, count: count)
         }
+    }
+}
+
+/// Which compile passes run: all by default; `--no-opt` keeps only the clean-up pass (dead-node
+/// elimination), `--disable ID` drops single passes, `--after ID` stops after one.
+public enum PassSelection {
+    public static var ids: [String] { PassPipeline.standard.ids }
+    static let cleanup: Set<String> = ["dead-node-elimination"]
+
+    public static func pipeline(noOpt: Bool = false, disabled: [String] = [], after: String? = nil) throws -> PassPipeline {
+        for id in disabled + (after.map { [$0] } ?? []) where !ids.contains(id) {
+            throw CompileError("unknown pass '\(id)'; the passes are \(ids.joined(separator: ", "))")
+        }
+        var pipeline = PassPipeline.standard
+        if let after { pipeline = pipeline.through(after)! }
+        if noOpt { pipeline = PassPipeline(pipeline.passes.filter { cleanup.contains($0.id) }) }
+        return pipeline.removing(Set(disabled))
     }
 }

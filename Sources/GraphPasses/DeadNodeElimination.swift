@@ -5,6 +5,7 @@ import GraphIR
 
 public struct DeadNodeElimination: GraphPass {
     public init() {}
+    public var id: String { "dead-node-elimination" }
     public var name: String { "dead-node elimination" }
 
     public func run(_ typed: TypedGraph) throws -> (Graph, [String]) {

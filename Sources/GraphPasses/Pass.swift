@@ -5,6 +5,8 @@
 import GraphIR
 
 public protocol GraphPass {
+    /// The identifier users type (`--after gate-fusion`, `--disable gate-fusion`).
+    var id: String { get }
     var name: String { get }
     /// Returns the rewritten graph and human-readable notes on what changed.
     func run(_ graph: TypedGraph) throws -> (Graph, [String])
@@ -15,8 +17,18 @@ public struct PassPipeline {
 
     public init(_ passes: [any GraphPass]) { self.passes = passes }
 
-    /// The passes every compile runs.
-    public static let standard = PassPipeline([DeadNodeElimination()])
+    /// The passes every compile runs, in order.
+    public static let standard = PassPipeline([DeadNodeElimination(), GateFusion(), ActivationFusion()])
+
+    public var ids: [String] { passes.map(\.id) }
+
+    /// The pipeline without the named passes (`--disable`), or cut after one (`--after`).
+    public func removing(_ ids: Set<String>) -> PassPipeline { PassPipeline(passes.filter { !ids.contains($0.id) }) }
+
+    public func through(_ id: String) -> PassPipeline? {
+        guard let i = passes.firstIndex(where: { $0.id == id }) else { return nil }
+        return PassPipeline(Array(passes[...i]))
+    }
 
     public func run(_ typed: TypedGraph) throws -> (TypedGraph, [String]) {
         var current = typed

@@ -128,40 +128,73 @@ public enum Im2Col {
     }
 }
 
+/// What a convolution does to its GEMM result before writing it (the fused epilogue): add the
+/// bias only, add it and apply an activation, or — for DeepFill's gated convolutions — treat the
+/// outChannels rows as C features and C gates and write act(feature)·sigmoid(gate), C rows.
+public enum ConvEpilogue: Sendable, Equatable {
+    case none
+    case activation(ActivationFunction)
+    case gate(ActivationFunction)
+
+    /// Channels the convolution writes.
+    public func outputChannels(_ g: ConvGeometry) -> Int {
+        if case .gate = self { return g.outChannels / 2 }
+        return g.outChannels
+    }
+}
+
 public enum Convolution {
-    /// Bytes of scratch `forward` allocates: one column tile per worker thread.
-    public static func scratchBytes(_ g: ConvGeometry, threads: Int) -> Int {
+    /// Bytes of scratch `forward` allocates: per worker thread, one column tile, plus the
+    /// 2C × tile GEMM result when the gate is fused (it never reaches the output tensor).
+    public static func scratchBytes(_ g: ConvGeometry, epilogue: ConvEpilogue = .none, threads: Int) -> Int {
         let T = g.tilePixels
-        return 4 * g.columnRows * T * max(1, min(threads, g.batch * ((g.outPixels + T - 1) / max(T, 1))))
+        let workers = max(1, min(threads, g.batch * ((g.outPixels + T - 1) / max(T, 1))))
+        var perWorker = g.columnRows * T
+        if case .gate = epilogue { perWorker += g.outChannels * T }
+        return 4 * perWorker * workers
     }
 
-    /// output[n, co, :, :] = bias[co] + Σ weight[co, ci, ky, kx] · input[n, ci, iy, ix].
-    /// `weight` is OIHW, i.e. a row-major outChannels × columnRows matrix.
+    /// output[n, co, :, :] = epilogue(bias[co] + Σ weight[co, ci, ky, kx] · input[n, ci, iy, ix]).
+    /// `weight` is OIHW, i.e. a row-major outChannels × columnRows matrix. With a gate epilogue
+    /// `output` has outChannels/2 channels.
     public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, threads: Int) {
-        let K = g.columnRows, P = g.outPixels, T = g.tilePixels
-        guard P > 0, g.outChannels > 0 else { return }
+                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+                               epilogue: ConvEpilogue = .none, threads: Int) {
+        let K = g.columnRows, P = g.outPixels, T = g.tilePixels, M = g.outChannels
+        guard P > 0, M > 0 else { return }
         let tilesPerImage = (P + T - 1) / T
         let pointwise = g.kernelH == 1 && g.kernelW == 1 && g.strideH == 1 && g.strideW == 1
             && g.padTop == 0 && g.padLeft == 0 && g.outHeight == g.inHeight && g.outWidth == g.inWidth
         let workers = max(1, min(threads, g.batch * tilesPerImage))
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : workers * K * T)
+        var gated = false
+        if case .gate = epilogue { gated = true }
+        let columns = pointwise ? 0 : K * T, staged = gated ? M * T : 0
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, workers * (columns + staged)))
         defer { scratch.deallocate() }
+        let outC = epilogue.outputChannels(g)
         Parallel.forEach(pieces: g.batch * tilesPerImage, threads: workers) { piece, thread in
             let n = piece / tilesPerImage, p0 = (piece % tilesPerImage) * T, width = min(T, P - p0)
             let image = input + n * g.inChannels * g.inHeight * g.inWidth
-            let out = output + n * g.outChannels * P + p0
+            let out = output + n * outC * P + p0
+            let mine = scratch + thread * (columns + staged)
+            // A gated tile goes to the staging buffer (ld = width) and only its C results to `out`.
+            let (c, ldc) = gated ? (mine + columns, width) : (out, P)
             if pointwise {
-                GEMM.multiply(m: g.outChannels, n: width, k: K, a: weight, lda: K, b: image + p0, ldb: P, c: out, ldc: P)
+                GEMM.multiply(m: M, n: width, k: K, a: weight, lda: K, b: image + p0, ldb: P, c: c, ldc: ldc)
             } else {
-                let col = scratch + thread * K * T
-                Im2Col.expand(g, image: image, firstPixel: p0, width: width, into: col)
-                GEMM.multiply(m: g.outChannels, n: width, k: K, a: weight, lda: K, b: col, ldb: width, c: out, ldc: P)
+                Im2Col.expand(g, image: image, firstPixel: p0, width: width, into: mine)
+                GEMM.multiply(m: M, n: width, k: K, a: weight, lda: K, b: mine, ldb: width, c: c, ldc: ldc)
             }
-            if let bias {
-                for co in 0..<g.outChannels {
-                    let row = out + co * P, b = bias[co]
-                    for j in 0..<width { row[j] += b }
+            switch epilogue {
+            case .none:
+                if let bias { for co in 0..<M { ActivationFunction.identity.apply(out + co * P, bias: bias[co], out + co * P, count: width) } }
+            case .activation(let f):
+                for co in 0..<M { f.apply(out + co * P, bias: bias?[co] ?? 0, out + co * P, count: width) }
+            case .gate(let f):
+                let C = M / 2
+                for co in 0..<C {
+                    f.gate(feature: c + co * width, bias: bias?[co] ?? 0, gate: c + (C + co) * width, bias: bias?[C + co] ?? 0,
+                           out + co * P, count: width)
                 }
             }
         }

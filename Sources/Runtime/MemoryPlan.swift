@@ -43,7 +43,7 @@ struct MemoryPlan {
         case .conv2d(let c):
             let g = c.geometry(input: ins[0])
             let normalisedWeight = c.spectralNorm ? 4 * c.outChannels * g.columnRows : 0
-            return Convolution.scratchBytes(g, threads: threads) + normalisedWeight
+            return Convolution.scratchBytes(g, epilogue: c.fused.epilogue, threads: threads) + normalisedWeight
         case .contextualAttention(let a):
             let f = ins[0], b = ins[1]
             return ContextualAttentionKernel.scratchBytes(a.parameters, channels: f[1], fh: f[2], fw: f[3], bh: b[2], bw: b[3])

@@ -26,6 +26,16 @@ extension Conv2D {
     }
 }
 
+extension ConvFusion {
+    var epilogue: ConvEpilogue {
+        switch self {
+        case .none: return .none
+        case .activation(let a): return .activation(a.function)
+        case .gate(let a): return .gate(a.function)
+        }
+    }
+}
+
 extension GraphIR.ContextualAttention {
     var parameters: AttentionParameters {
         AttentionParameters(ksize: ksize, stride: stride, rate: rate, fuseK: fuseK, softmaxScale: softmaxScale, fuse: fuse,
@@ -48,10 +58,12 @@ extension Executor {
             weight.withUnsafeBufferPointer { w in
                 if let bias {
                     bias.withUnsafeBufferPointer { b in
-                        Convolution.forward(g, input: ins[0].pointer, weight: w.baseAddress!, bias: b.baseAddress!, output: y.pointer, threads: threads)
+                        Convolution.forward(g, input: ins[0].pointer, weight: w.baseAddress!, bias: b.baseAddress!, output: y.pointer,
+                                            epilogue: c.fused.epilogue, threads: threads)
                     }
                 } else {
-                    Convolution.forward(g, input: ins[0].pointer, weight: w.baseAddress!, bias: nil, output: y.pointer, threads: threads)
+                    Convolution.forward(g, input: ins[0].pointer, weight: w.baseAddress!, bias: nil, output: y.pointer,
+                                        epilogue: c.fused.epilogue, threads: threads)
                 }
             }
         case .gate(let gate):

@@ -5,6 +5,7 @@ import CLISupport
 import Compiler
 import Foundation
 import GraphIR
+import GraphPasses
 import ModelFormat
 
 extension ColourOrder: ExpressibleByArgument {}
@@ -19,6 +20,17 @@ struct GraphC: ParsableCommand {
         subcommands: [Compile.self, Check.self, Dump.self, Inspect.self])
 
     static func main() { CLI.run(GraphC.self) }
+}
+
+/// The pass switches shared by compile and dump.
+struct PassOptions: ParsableArguments {
+    @Flag(name: .long, help: "Run no optimising pass (only dead-node elimination).") var noOpt = false
+    @Option(name: .long, help: ArgumentHelp("Skip one pass (repeatable): \(PassSelection.ids.joined(separator: ", ")).", valueName: "pass"))
+    var disable: [String] = []
+
+    func pipeline(after: String? = nil) throws -> PassPipeline {
+        try PassSelection.pipeline(noOpt: noOpt, disabled: disable, after: after)
+    }
 }
 
 struct Compile: ParsableCommand {
@@ -40,6 +52,7 @@ struct Compile: ParsableCommand {
     @Flag(name: .long, help: "Initialise weights randomly instead of loading them.") var randomInit = false
     @Option(name: .long, help: ArgumentHelp("Seed for --random-init.", valueName: "n")) var seed: UInt64 = 0
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The model file to write.", valueName: "model.bin")) var output = "model.bin"
+    @OptionGroup var passes: PassOptions
 
     func validate() throws {
         if (weights == nil) == !randomInit {
@@ -50,7 +63,7 @@ struct Compile: ParsableCommand {
 
     func run() throws {
         let source: WeightSource = randomInit ? .random(seed: seed) : .file(path: weights!, colour: colorOrder)
-        let (model, notes) = try Compiler.compile(graphPath: graph, weights: source)
+        let (model, notes) = try Compiler.compile(graphPath: graph, weights: source, passes: try passes.pipeline())
         for n in notes { CLI.note("note: \(n)") }
         if randomInit { CLI.note("note: weights are random (seed \(seed)); outputs will not look like real inpainting") }
         try ModelWriter.write(model, to: output)
@@ -81,9 +94,11 @@ struct Dump: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Bind the sizes (batch 1) to print concrete shapes.", valueName: "HxW")) var size: String?
     @Flag(name: .long, help: "Omit the YAML positions.") var noLocations = false
     @Flag(name: .long, help: "Print the graph as written, before the compile passes.") var raw = false
+    @Option(name: .long, help: ArgumentHelp("Print the graph as it is after this pass.", valueName: "pass")) var after: String?
+    @OptionGroup var passes: PassOptions
 
     func run() throws {
-        let compiled = try Compiler.load(graphPath: graph, runPasses: !raw)
+        let compiled = try Compiler.load(graphPath: graph, passes: raw ? PassPipeline([]) : try passes.pipeline(after: after))
         var typed = compiled.typed
         if let size {
             guard let (h, w) = Inspector.parseSize(size) else { throw ValidationError("--size must look like 256x256") }

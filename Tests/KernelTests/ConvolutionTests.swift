@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 import XCTest
 
@@ -118,6 +119,56 @@ final class ConvolutionTests: XCTestCase {
             let lhs = zip(col, y).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             let rhs = zip(x, back).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             XCTAssertEqual(lhs, rhs, accuracy: 1e-3 * max(1, abs(lhs)))
+        }
+    }
+
+    /// The fused epilogues equal convolution, then the activation or gate, done naively.
+    func testFusedGateAndActivationEpilogues() {
+        var rng = SeededRandom(77)
+        let shapes: [(n: Int, cin: Int, h: Int, w: Int, features: Int, k: Int, s: Int, d: Int)] = [
+            (1, 5, 17, 23, 7, 3, 1, 1), (2, 3, 9, 8, 13, 5, 1, 1), (1, 6, 31, 30, 5, 3, 2, 1), (1, 4, 40, 36, 3, 3, 1, 4),
+            (1, 9, 20, 20, 6, 1, 1, 1), (1, 2, 64, 64, 1, 3, 1, 16), (3, 7, 11, 5, 9, 3, 2, 1),
+        ]
+        for (index, c) in shapes.enumerated() {
+            for epilogue in [ConvEpilogue.gate(.elu(alpha: 1)), .gate(.relu), .activation(.tanh), .activation(.leakyRelu(alpha: 0.2))] {
+                var gated = false
+                if case .gate = epilogue { gated = true }
+                let cout = gated ? 2 * c.features : c.features
+                let x = Tensor4(c.n, c.cin, c.h, c.w, rng.floats(c.n * c.cin * c.h * c.w))
+                let weight = rng.floats(cout * c.cin * c.k * c.k, -0.5, 0.5), bias = rng.floats(cout)
+                let conv = naiveConv2D(x, weight: weight, bias: bias, cout: cout, k: (c.k, c.k), stride: (c.s, c.s),
+                                       dilation: (c.d, c.d), padding: .same)
+                var expected: [Float] = []
+                let plane = conv.h * conv.w
+                for b in 0..<c.n {
+                    for ch in 0..<c.features {
+                        for i in 0..<plane {
+                            let v = conv.data[(b * cout + ch) * plane + i]
+                            switch epilogue {
+                            case .gate(let f):
+                                let g = conv.data[(b * cout + c.features + ch) * plane + i]
+                                let a: Float = f == .relu ? max(v, 0) : naiveElu(v, 1)
+                                expected.append(a * naiveSigmoid(g))
+                            case .activation(let f):
+                                expected.append(f == .tanh ? Float(Foundation.tanh(Double(v))) : (v > 0 ? v : 0.2 * v))
+                            case .none:
+                                expected.append(v)
+                            }
+                        }
+                    }
+                }
+                let a = naiveSamePads(c.h, k: c.k, s: c.s, d: c.d), bpad = naiveSamePads(c.w, k: c.k, s: c.s, d: c.d)
+                let g = ConvGeometry(batch: c.n, inChannels: c.cin, inHeight: c.h, inWidth: c.w, outChannels: cout,
+                                     kernel: (c.k, c.k), stride: (c.s, c.s), dilation: (c.d, c.d), padding: (a.0, a.1, bpad.0, bpad.1))
+                var out = [Float](repeating: .nan, count: c.n * c.features * plane)
+                for threads in [1, 3] {
+                    x.data.withUnsafeBufferPointer { xp in weight.withUnsafeBufferPointer { wp in bias.withUnsafeBufferPointer { bp in
+                        Convolution.forward(g, input: xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!,
+                                            output: &out, epilogue: epilogue, threads: threads)
+                    } } }
+                    XCTAssertLessThan(relativeError(out, expected), 2e-5, "case \(index) \(epilogue) threads \(threads)")
+                }
+            }
         }
     }
 }

@@ -63,4 +63,26 @@ final class OracleTests: XCTestCase {
             XCTAssertEqual(one.outputs[name], three.outputs[name], "\(name) differs between 1 and 3 threads")
         }
     }
+
+    /// With every optimisation off (no fusion) the outputs agree with the optimised model's, and
+    /// two runs of one model with the same thread count are byte-identical.
+    func testOptimisationsDoNotChangeResults() throws {
+        let (plain, _) = try Compiler.compile(graphPath: Fixtures.graph("deepfill_v2.yaml"),
+                                              weights: .npz(path: Fixtures.path("oracle/generator.npz")),
+                                              passes: try PassSelection.pipeline(noOpt: true))
+        XCTAssertTrue(plain.graph.nodes.contains { if case .gate = $0.op { return true }; return false })
+        XCTAssertFalse(Self.generator.model.graph.nodes.contains { if case .gate = $0.op { return true }; return false })
+        let image = try Fixtures.npy("oracle/case_128x96/image.npy"), mask = try Fixtures.npy("oracle/case_128x96/mask.npy")
+        let inputs = ["image": HostTensor(shape: [1, 3, 128, 96], floats: image.floats),
+                      "mask": HostTensor(shape: [1, 1, 128, 96], floats: mask.floats)]
+        let optimised = try Self.generator.run(inputs, options: RunOptions(threads: 2))
+        let again = try Self.generator.run(inputs, options: RunOptions(threads: 2))
+        let unoptimised = try Executor(model: plain).run(inputs, options: RunOptions(threads: 2))
+        for name in ["stage1", "stage2", "completed"] {
+            XCTAssertEqual(optimised.outputs[name], again.outputs[name], "\(name): two runs differ")
+            let d = Difference(optimised.outputs[name]!.floats!, unoptimised.outputs[name]!.floats!)
+            XCTAssertLessThanOrEqual(d.max, 1e-6, "\(name) optimised vs not: \(d)")
+        }
+        XCTAssertEqual(optimised.outputs["attention"], unoptimised.outputs["attention"])
+    }
 }

@@ -26,6 +26,23 @@ public enum Padding: Hashable, Codable, Sendable, CustomStringConvertible {
     }
 }
 
+/// What a compile pass folded into a convolution's output (GateFusion, ActivationFusion): an
+/// activation, or DeepFill's gate — then the convolution writes act(first half)·sigmoid(second
+/// half) of its outChannels, i.e. outChannels/2 channels. Never written in YAML.
+public enum ConvFusion: Hashable, Codable, Sendable, CustomStringConvertible {
+    case none
+    case activation(Activation)
+    case gate(Activation)
+
+    public var description: String {
+        switch self {
+        case .none: return "none"
+        case .activation(let a): return a.description
+        case .gate(let a): return "gate(\(a))"
+        }
+    }
+}
+
 public struct Conv2D: OpContract {
     public var outChannels: Int
     public var kernel: [Int]    // [kh, kw]
@@ -34,6 +51,7 @@ public struct Conv2D: OpContract {
     public var padding: Padding
     public var bias: Bool
     public var spectralNorm: Bool
+    public var fused: ConvFusion = .none
 
     public init(outChannels: Int, kernel: [Int], stride: [Int] = [1, 1], dilation: [Int] = [1, 1],
                 padding: Padding = .tfSame, bias: Bool = true, spectralNorm: Bool = false) {
@@ -44,6 +62,24 @@ public struct Conv2D: OpContract {
         self.padding = padding
         self.bias = bias
         self.spectralNorm = spectralNorm
+    }
+
+    enum CodingKeys: String, CodingKey { case outChannels, kernel, stride, dilation, padding, bias, spectralNorm, fused }
+
+    /// Model files written before fusion existed decode unfused.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(outChannels: try c.decode(Int.self, forKey: .outChannels), kernel: try c.decode([Int].self, forKey: .kernel),
+                  stride: try c.decode([Int].self, forKey: .stride), dilation: try c.decode([Int].self, forKey: .dilation),
+                  padding: try c.decode(Padding.self, forKey: .padding), bias: try c.decode(Bool.self, forKey: .bias),
+                  spectralNorm: try c.decode(Bool.self, forKey: .spectralNorm))
+        fused = try c.decodeIfPresent(ConvFusion.self, forKey: .fused) ?? .none
+    }
+
+    /// Channels of the output value: outChannels, or half of them with a fused gate.
+    public var producedChannels: Int {
+        if case .gate = fused { return outChannels / 2 }
+        return outChannels
     }
 
     public var opName: String { spectralNorm ? "sn_conv2d" : "conv2d" }
@@ -60,6 +96,7 @@ public struct Conv2D: OpContract {
         if case .explicit(let t, let b, let l, let r) = padding, [t, b, l, r].contains(where: { $0 < 0 || $0 > 4096 }) {
             errors.append("explicit padding must be in 0...4096, got \(padding)")
         }
+        if case .gate = fused, outChannels % 2 != 0 { errors.append("a fused gate needs an even out, got \(outChannels)") }
         return errors
     }
 
@@ -109,7 +146,7 @@ public struct Conv2D: OpContract {
                 }
             }
         }
-        return [TensorType(.float32, [x.shape[0], .constant(outChannels), oh, ow])]
+        return [TensorType(.float32, [x.shape[0], .constant(producedChannels), oh, ow])]
     }
 
     public func weightSpecs(_ inputs: [TensorType]) -> [WeightSpec] {
@@ -121,14 +158,15 @@ public struct Conv2D: OpContract {
     }
 
     public func macs(inputs: [[Int]], outputs: [[Int]]) -> Int {
-        let o = outputs[0]
-        return o[0] * o[1] * o[2] * o[3] * inputs[0][1] * kernel[0] * kernel[1]
+        let o = outputs[0]  // a fused gate halves the output, not the work: count outChannels
+        return o[0] * outChannels * o[2] * o[3] * inputs[0][1] * kernel[0] * kernel[1]
     }
 
     public var attributeSummary: [String] {
         var a = ["out=\(outChannels)", "kernel=\(Conv2D.pair(kernel))", "stride=\(Conv2D.pair(stride))",
                  "dilation=\(Conv2D.pair(dilation))", "padding=\(padding)"]
         if !bias { a.append("bias=false") }
+        if fused != .none { a.append("fused=\(fused)") }
         return a
     }
 
