@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "graphc", targets: ["graphc"]),
         .executable(name: "graphrun", targets: ["graphrun"]),
+        .executable(name: "graphbench", targets: ["graphbench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -36,12 +37,15 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "ImageIO", dependencies: ["PNGCodec"]),
         .target(name: "Runtime", dependencies: ["GraphIR", "ModelFormat", "Kernels"]),
-        .target(name: "Compiler", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "ModelFormat", "NumpyIO", "WeightImport"]),
+        .target(name: "Compiler", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "ModelFormat", "NumpyIO", "WeightImport", "Runtime"]),
         .target(name: "Inpainting", dependencies: ["GraphIR", "Runtime", "Kernels", "ImageIO", "NumpyIO"]),
 
         .target(name: "CLISupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "graphc", dependencies: [
             "Compiler", "GraphPasses", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "graphbench", dependencies: [
+            "Compiler", "Runtime", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphrun", dependencies: [
             "Inpainting", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -124,3 +124,12 @@ float fg_scaled_exp(const float *x, float scale, float shift, float *y, size_t n
     }
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
+
+FG_CLONES
+void fg_exp_row_accumulate(float *x, float scale, const float *shift, float *sum, size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        float e = exp_approx(x[j] * scale - shift[j]);
+        x[j] = e;
+        sum[j] += e;
+    }
+}

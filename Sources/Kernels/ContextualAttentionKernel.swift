@@ -8,6 +8,14 @@
 //   attn   = softmax over L of scale·(scores·mm), then ·mm                [L, P]
 //   y      = col2im(raw · attn, stride rate, SAME) / 4
 // The mask validity mm uses batch element 0 only, as the official op does.
+//
+// Two things keep it fast and bounded (AttentionPlan.swift): foreground positions are processed
+// in chunks, so the score matrices never exceed about 32 MiB at any image size (the official op
+// holds L×L, 64 MiB at 512², 1 GiB at 1024²); and background patches the mask disables are
+// neither matched nor pasted, except where the fuse step needs their scores for a usable
+// neighbour. Their softmax terms, exp(0 − max) each, are added to the denominator analytically,
+// so the result is the official one.
+import CKernels
 import Foundation
 
 public struct AttentionParameters: Sendable, Equatable {
@@ -58,29 +66,25 @@ public enum ContextualAttentionKernel {
         return out
     }
 
-    /// out[r][c] = Σ_a x[r + a − pad][c + a − pad] for a in 0..<k (zero outside).
-    static func diagonalSum(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, cols: Int, k: Int, threads: Int) {
-        let pad = (k - 1) / 2
-        Parallel.forEach(pieces: rows, threads: threads) { r, _ in
-            let o = out + r * cols
-            o.update(repeating: 0, count: cols)
-            for a in 0..<k {
-                let rr = r + a - pad
-                if rr < 0 || rr >= rows { continue }
-                let src = x + rr * cols, shift = a - pad
-                let lo = max(0, -shift), hi = min(cols, cols - shift)
-                if lo < hi { for c in lo..<hi { o[c] += src[c + shift] } }
-            }
-        }
+    /// The score budget per chunk in floats (32 MiB). Tests lower it to force many chunks.
+    nonisolated(unsafe) public static var chunkFloats = 8 << 20
+
+    /// Foreground positions per chunk: whole rows of the attention grid, so that the three score
+    /// matrices (raw, first fuse pass, second) of all L patches stay within about 32 MiB.
+    static func chunkPositions(L: Int, P: Int, rowLength: Int) -> Int {
+        let rows = max(1, chunkFloats / max(1, 3 * L * rowLength))
+        return min(P, rows * rowLength)
     }
 
-    /// Bytes of scratch `forward` allocates: the score matrix (twice with fuse), raw patches and
-    /// their pasted columns, the matching kernels and foreground columns, the downscaled f and b.
+    /// Bytes of scratch `forward` allocates (an upper bound: every patch usable).
     public static func scratchBytes(_ p: AttentionParameters, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int) -> Int {
         let L = patches(channels: C, height: bh, width: bw, kernel: 2 * p.rate, stride: p.rate * p.stride).outPixels
-        let P = (fh / p.rate) * (fw / p.rate)
+        let fdh = fh / p.rate, fdw = fw / p.rate, P = fdh * fdw
         let kr = C * 4 * p.rate * p.rate, kd = C * p.ksize * p.ksize
-        let floats = L * P * (p.fuse ? 2 : 1) + kr * (L + P) + kd * (L + P) + C * (bh * bw + fh * fw) / (p.rate * p.rate)
+        let chunk = chunkPositions(L: L, P: P, rowLength: fdw)
+        let pad = p.fuse ? (p.fuseK - 1) / 2 : 0
+        let halo = min(P, chunk + 4 * pad * (fdw + 1) + 2 * pad * fdh)
+        let floats = 3 * L * halo + kr * L + kd * L + kd * halo + kr * chunk + C * (bh * bw + fh * fw) / (p.rate * p.rate)
         return 4 * floats
     }
 
@@ -89,18 +93,17 @@ public enum ContextualAttentionKernel {
     public static func forward(_ p: AttentionParameters, f: UnsafePointer<Float>, b: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
                                batch: Int, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int,
                                y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>, threads: Int) {
-        let rate = p.rate, K = 2 * rate
-        let rawGeo = patches(channels: C, height: bh, width: bw, kernel: K, stride: rate * p.stride)
+        let rate = p.rate
+        let rawGeo = patches(channels: C, height: bh, width: bw, kernel: 2 * rate, stride: rate * p.stride)
         let L = rawGeo.outPixels
-        let fdh = fh / rate, fdw = fw / rate, bdh = bh / rate, bdw = bw / rate
-        let P = fdh * fdw
+        let fdh = fh / rate, fdw = fw / rate, bdh = bh / rate, bdw = bw / rate, P = fdh * fdw
         let matchGeo = patches(channels: C, height: bdh, width: bdw, kernel: p.ksize, stride: p.stride)
         precondition(matchGeo.outPixels == L, "contextual attention: \(matchGeo.outPixels) matching vs \(L) raw patches")
         let fGeo = patches(channels: C, height: fdh, width: fdw, kernel: p.ksize, stride: 1)
         let kd = matchGeo.columnRows, kr = rawGeo.columnRows
 
-        // Mask validity: a background patch is usable only if it touches no hole.
-        var mm = [Float](repeating: 1, count: L)
+        // A background patch is usable only if it touches no hole (official mm).
+        var usable = [Bool](repeating: true, count: L)
         if let mask {
             let md = downscale(mask, planes: 1, bh, bw, bdh, bdw, alignCorners: p.alignCorners)
             let mGeo = patches(channels: 1, height: bdh, width: bdw, kernel: p.ksize, stride: p.stride)
@@ -109,105 +112,61 @@ public enum ContextualAttentionKernel {
             for l in 0..<L {
                 var sum: Float = 0
                 for r in 0..<mGeo.columnRows { sum += col[r * L + l] }
-                mm[l] = sum == 0 ? 1 : 0
+                usable[l] = sum == 0
             }
         }
+        let plan = AttentionPlan(usable: usable, background: (matchGeo.outHeight, matchGeo.outWidth), foreground: (fdh, fdw),
+                                 pad: p.fuse ? (p.fuseK - 1) / 2 : 0)
+        let Lv = plan.valid.count, Ln = plan.needed.count
+        let chunk = chunkPositions(L: L, P: P, rowLength: fdw)
 
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: L * P)
-        let spare = UnsafeMutablePointer<Float>.allocate(capacity: p.fuse ? L * P : 1)
-        let raw = UnsafeMutablePointer<Float>.allocate(capacity: kr * L)
-        let pasted = UnsafeMutablePointer<Float>.allocate(capacity: kr * P)
-        defer { scores.deallocate(); spare.deallocate(); raw.deallocate(); pasted.deallocate() }
-        var w = [Float](repeating: 0, count: kd * L)
-        var fcol = [Float](repeating: 0, count: kd * P)
+        let w = UnsafeMutablePointer<Float>.allocate(capacity: max(1, kd * Ln))
+        let raw = UnsafeMutablePointer<Float>.allocate(capacity: max(1, kr * Lv))
+        let pasted = UnsafeMutablePointer<Float>.allocate(capacity: kr * chunk)
+        defer { w.deallocate(); raw.deallocate(); pasted.deallocate() }
+        var scores = AttentionScores(plan: plan, chunk: chunk)
+        defer { scores.release() }
 
         for n in 0..<batch {
             let fi = f + n * C * fh * fw, bi = b + n * C * bh * bw
-            Im2Col.expand(rawGeo, image: bi, firstPixel: 0, width: L, into: raw)
+            // Raw patches of the usable background (pasting), matching kernels of the needed one.
+            for run in plan.validRuns { Im2Col.expand(rawGeo, image: bi, firstPixel: run.start, width: run.count, into: raw + run.offset, ld: Lv) }
             let bd = downscale(bi, planes: C, bh, bw, bdh, bdw, alignCorners: p.alignCorners)
             let fd = downscale(fi, planes: C, fh, fw, fdh, fdw, alignCorners: p.alignCorners)
-            bd.withUnsafeBufferPointer { Im2Col.expand(matchGeo, image: $0.baseAddress!, firstPixel: 0, width: L, into: &w) }
-            fd.withUnsafeBufferPointer { Im2Col.expand(fGeo, image: $0.baseAddress!, firstPixel: 0, width: P, into: &fcol) }
-            var norms = [Double](repeating: 0, count: L)
-            for r in 0..<kd { for l in 0..<L { norms[l] += Double(w[r * L + l]) * Double(w[r * L + l]) } }
-            let inv = norms.map { Float(1 / max($0.squareRoot(), 1e-4)) }
-            for r in 0..<kd { for l in 0..<L { w[r * L + l] *= inv[l] } }
-            w.withUnsafeBufferPointer { wp in
-                fcol.withUnsafeBufferPointer { fp in
-                    GEMM.multiplyParallel(m: L, n: P, k: kd, a: wp.baseAddress!, lda: L, transA: true,
-                                          b: fp.baseAddress!, ldb: P, c: scores, ldc: P, threads: threads)
-                }
+            bd.withUnsafeBufferPointer { src in
+                for run in plan.neededRuns { Im2Col.expand(matchGeo, image: src.baseAddress!, firstPixel: run.start, width: run.count, into: w + run.offset, ld: Ln) }
             }
-            if p.fuse { fuse(scores, spare, L: L, P: P, k: p.fuseK, bg: (bdh, bdw), fg: (fdh, fdw), threads: threads) }
-            softmax(scores, mm: mm, L: L, P: P, scale: p.softmaxScale, argmax: argmax + n * P, threads: threads)
-            GEMM.multiplyParallel(m: kr, n: P, k: L, a: raw, lda: L, b: scores, ldb: P, c: pasted, ldc: P, threads: threads)
-            // Paste: transposed convolution = col2im of the forward geometry y → attention grid.
+            normaliseColumns(w, rows: kd, columns: Ln)
             let yi = y + n * C * fh * fw
             yi.update(repeating: 0, count: C * fh * fw)
-            var pasteGeo = patches(channels: C, height: fh, width: fw, kernel: K, stride: rate)
+            var pasteGeo = patches(channels: C, height: fh, width: fw, kernel: 2 * rate, stride: rate)
             pasteGeo.outHeight = fdh
             pasteGeo.outWidth = fdw
+            fd.withUnsafeBufferPointer { fdp in
+                for o0 in stride(from: 0, to: P, by: chunk) {
+                    let o1 = min(P, o0 + chunk)
+                    scores.compute(positions: o0..<o1, matching: w, kd: kd, foreground: fdp.baseAddress!, geometry: fGeo, fuse: p.fuse, threads: threads)
+                    scores.softmax(scale: p.softmaxScale, argmax: argmax + n * P + o0, threads: threads)
+                    // Paste: weighted raw patches, then col2im of these grid positions.
+                    GEMM.multiplyParallel(m: kr, n: o1 - o0, k: Lv, a: raw, lda: Lv, b: scores.weights, ldb: o1 - o0,
+                                          c: pasted, ldc: o1 - o0, threads: threads)
+                    Parallel.forEach(pieces: C, threads: threads) { c, _ in
+                        Im2Col.accumulate(pasteGeo, col: pasted, channels: c..<c + 1, firstPixel: o0, width: o1 - o0, into: yi)
+                    }
+                }
+            }
             Parallel.forEach(pieces: C, threads: threads) { c, _ in
-                Im2Col.accumulate(pasteGeo, col: pasted, channels: c..<c + 1, into: yi)
                 let plane = yi + c * fh * fw
                 for i in 0..<fh * fw { plane[i] /= 4 }
             }
         }
     }
 
-    /// Both fuse passes of the official op on scores[l][p] (the identity kernel is symmetric,
-    /// so the transposed layout is equivalent).
-    static func fuse(_ s: UnsafeMutablePointer<Float>, _ tmp: UnsafeMutablePointer<Float>, L: Int, P: Int, k: Int,
-                     bg: (Int, Int), fg: (Int, Int), threads: Int) {
-        diagonalSum(s, tmp, rows: L, cols: P, k: k, threads: threads)
-        // Row-major (y, x) → column-major index x·height + y, on both grids.
-        let permL = (0..<L).map { ($0 % bg.1) * bg.0 + $0 / bg.1 }
-        let permP = (0..<P).map { ($0 % fg.1) * fg.0 + $0 / fg.1 }
-        Parallel.forEach(pieces: L, threads: threads) { l, _ in
-            let src = tmp + l * P, dst = s + permL[l] * P
-            for q in 0..<P { dst[permP[q]] = src[q] }
-        }
-        diagonalSum(s, tmp, rows: L, cols: P, k: k, threads: threads)
-        Parallel.forEach(pieces: L, threads: threads) { l, _ in
-            let src = tmp + permL[l] * P, dst = s + l * P
-            for q in 0..<P { dst[q] = src[permP[q]] }
-        }
-    }
-
-    /// In place: s[l][p] ← softmax_l(scale·s[l][p]·mm[l])·mm[l]; argmax[p] = first l with the
-    /// largest weight.
-    static func softmax(_ s: UnsafeMutablePointer<Float>, mm: [Float], L: Int, P: Int, scale: Float,
-                        argmax: UnsafeMutablePointer<Int32>, threads: Int) {
-        let block = 64
-        Parallel.forEach(pieces: (P + block - 1) / block, threads: threads) { piece, _ in
-            let p0 = piece * block, width = min(block, P - p0)
-            var maxv = [Float](repeating: -.infinity, count: width)
-            var sum = [Float](repeating: 0, count: width)
-            var best = [Float](repeating: -.infinity, count: width)
-            var bestIndex = [Int32](repeating: 0, count: width)
-            for l in 0..<L {
-                let row = s + l * P + p0, m = mm[l]
-                for j in 0..<width {
-                    row[j] = row[j] * m * scale
-                    maxv[j] = max(maxv[j], row[j])
-                }
-            }
-            for l in 0..<L {
-                let row = s + l * P + p0
-                for j in 0..<width {
-                    row[j] = expf(row[j] - maxv[j])
-                    sum[j] += row[j]
-                }
-            }
-            for l in 0..<L {
-                let row = s + l * P + p0, m = mm[l]
-                for j in 0..<width {
-                    let v = row[j] / sum[j] * m
-                    row[j] = v
-                    if v > best[j] { best[j] = v; bestIndex[j] = Int32(l) }
-                }
-            }
-            for j in 0..<width { argmax[p0 + j] = bestIndex[j] }
-        }
+    /// Divides each column by max(its L2 norm, 1e-4), the norm accumulated in double.
+    static func normaliseColumns(_ w: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        var norms = [Double](repeating: 0, count: columns)
+        for r in 0..<rows { for l in 0..<columns { norms[l] += Double(w[r * columns + l]) * Double(w[r * columns + l]) } }
+        let inv = norms.map { Float(1 / max($0.squareRoot(), 1e-4)) }
+        for r in 0..<rows { for l in 0..<columns { w[r * columns + l] *= inv[l] } }
     }
 }

@@ -60,16 +60,17 @@ public enum Im2Col {
         return m < n ? m : period - m
     }
 
-    /// Fills col[row * width + j] for output pixels p0 ..< p0+width of one image.
+    /// Fills col[row * ld + j] for output pixels p0 ..< p0+width of one image (ld defaults to width;
+    /// a larger ld writes these columns into a wider matrix).
     public static func expand(_ g: ConvGeometry, image: UnsafePointer<Float>, firstPixel p0: Int, width: Int,
-                              into col: UnsafeMutablePointer<Float>) {
-        let H = g.inHeight, W = g.inWidth, OW = g.outWidth
+                              into col: UnsafeMutablePointer<Float>, ld: Int? = nil) {
+        let H = g.inHeight, W = g.inWidth, OW = g.outWidth, stride = ld ?? width
         var row = 0
         for ci in 0..<g.inChannels {
             let plane = image + ci * H * W
             for ky in 0..<g.kernelH {
                 for kx in 0..<g.kernelW {
-                    let dst = col + row * width
+                    let dst = col + row * stride
                     var j = 0
                     while j < width {
                         let p = p0 + j
@@ -104,23 +105,22 @@ public enum Im2Col {
         }
     }
 
-    /// The adjoint of `expand` for a whole image (zero padding): image[...] += col[...].
-    /// Channels are independent, so the caller may run disjoint channel ranges in parallel.
+    /// The adjoint of `expand` (zero padding): image[...] += col[...], for the output pixels
+    /// p0 ..< p0+width (default: all) held in col's columns 0 ..< width. Channels are
+    /// independent, so the caller may run disjoint channel ranges in parallel.
     public static func accumulate(_ g: ConvGeometry, col: UnsafePointer<Float>, channels: Range<Int>,
-                                  into image: UnsafeMutablePointer<Float>) {
-        let H = g.inHeight, W = g.inWidth, OW = g.outWidth, P = g.outPixels
+                                  firstPixel p0: Int = 0, width: Int? = nil, into image: UnsafeMutablePointer<Float>) {
+        let H = g.inHeight, W = g.inWidth, OW = g.outWidth, n = width ?? g.outPixels
         for ci in channels {
             let plane = image + ci * H * W
             for ky in 0..<g.kernelH {
                 for kx in 0..<g.kernelW {
-                    let src = col + ((ci * g.kernelH + ky) * g.kernelW + kx) * P
-                    for oy in 0..<g.outHeight {
+                    let src = col + ((ci * g.kernelH + ky) * g.kernelW + kx) * n
+                    for j in 0..<n {
+                        let oy = (p0 + j) / OW, ox = (p0 + j) % OW
                         let iy = oy * g.strideH - g.padTop + ky * g.dilationH
-                        if iy < 0 || iy >= H { continue }
-                        for ox in 0..<OW {
-                            let ix = ox * g.strideW - g.padLeft + kx * g.dilationW
-                            if ix >= 0 && ix < W { plane[iy * W + ix] += src[oy * OW + ox] }
-                        }
+                        let ix = ox * g.strideW - g.padLeft + kx * g.dilationW
+                        if iy >= 0 && iy < H && ix >= 0 && ix < W { plane[iy * W + ix] += src[j] }
                     }
                 }
             }

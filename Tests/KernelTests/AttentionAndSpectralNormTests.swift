@@ -10,6 +10,20 @@ final class AttentionAndSpectralNormTests: XCTestCase {
         }
     }
 
+    /// The same cases with the score budget cut to one attention-grid row per chunk (and less),
+    /// so the fuse halos cross chunk boundaries and the grid wrap-around spans chunks.
+    func testChunkedScoresEqualTheReference() {
+        let saved = ContextualAttentionKernel.chunkFloats
+        defer { ContextualAttentionKernel.chunkFloats = saved }
+        for budget in [1, 200] {
+            ContextualAttentionKernel.chunkFloats = budget
+            check(Case(c: 4, fh: 16, fw: 24, bh: 16, bw: 24), seed: 91)
+            check(Case(c: 3, fh: 20, fw: 12, bh: 20, bw: 12, fuseK: 5), seed: 92)
+            check(Case(n: 2, c: 2, fh: 12, fw: 16, bh: 12, bw: 16, fuse: false), seed: 93)
+            check(Case(c: 3, fh: 16, fw: 16, bh: 12, bw: 20, sameTensor: false), seed: 94)
+        }
+    }
+
     func check(_ t: Case, seed: UInt64) {
         var rng = SeededRandom(seed)
         let f = Tensor4(t.n, t.c, t.fh, t.fw, rng.floats(t.n * t.c * t.fh * t.fw))

@@ -28,6 +28,10 @@ void fg_gate(int act, float alpha, const float *feature, float feature_bias,
 /// y[i] = exp(x[i] * scale - shift); returns the sum of y in a fixed order.
 float fg_scaled_exp(const float *x, float scale, float shift, float *y, size_t n);
 
+/// Softmax numerators over one row of a column block: x[j] = exp(x[j]·scale − shift[j]) in
+/// place, and sum[j] += x[j].
+void fg_exp_row_accumulate(float *x, float scale, const float *shift, float *sum, size_t n);
+
 /// exp(x), the same function the kernels above use (for tests).
 float fg_exp(float x);
 

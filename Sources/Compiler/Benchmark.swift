@@ -1,0 +1,46 @@
+// What graphbench and the peer comparison share: the synthetic inputs (so Fillgraph, PyTorch and
+// ONNX Runtime see the same image) and the process's peak resident memory.
+import Foundation
+import GraphIR
+import ModelFormat
+import Runtime
+
+public enum Benchmark {
+    public static func parseSize(_ s: String) -> (Int, Int)? {
+        let parts = s.lowercased().split(separator: "x")
+        guard parts.count == 2, let h = Int(parts[0]), let w = Int(parts[1]), h > 0, w > 0, h <= 16384, w <= 16384 else { return nil }
+        return (h, w)
+    }
+
+    /// A smooth photo-like image in [-1, 1] (sum of sines per channel) and a centred hole of
+    /// half the height and width. Tools/peers/bench_peers.py builds exactly the same arrays.
+    public static func inputs(height h: Int, width w: Int) -> [String: HostTensor] {
+        var image = [Float](repeating: 0, count: 3 * h * w), mask = [Float](repeating: 0, count: h * w)
+        for c in 0..<3 {
+            for y in 0..<h {
+                for x in 0..<w {
+                    let v = 0.6 * sin(Double(x) / Double(11 + 4 * c)) * cos(Double(y) / Double(17 + 3 * c)) + 0.2 * sin(Double(x + y) / 29)
+                    image[(c * h + y) * w + x] = Float(v)
+                }
+            }
+        }
+        for y in (h / 4)..<(h / 4 + h / 2) { for x in (w / 4)..<(w / 4 + w / 2) { mask[y * w + x] = 1 } }
+        return ["image": HostTensor(shape: [1, 3, h, w], floats: image), "mask": HostTensor(shape: [1, 1, h, w], floats: mask)]
+    }
+
+    /// VmHWM from /proc/self/status, in bytes (0 where unavailable).
+    public static func peakRSS() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
+    }
+}
+
+extension Benchmark {
+    /// Multiply-accumulates of one run of `model` at h × w, batch 1.
+    public static func macs(model: Model, height h: Int, width w: Int) throws -> Int {
+        let typed = try Verifier.verify(model.graph, bindings: model.graph.bindings(height: h, width: w))
+        return typed.costs().reduce(0) { $0 + $1.macs }
+    }
+}

@@ -1,0 +1,236 @@
+// Which scores contextual attention actually needs, and computing them a chunk at a time.
+//
+// The official fuse is two identity-kernel passes over the L × P score matrix: first along
+// diagonals of the row-major flattening of both grids, then along diagonals of the column-major
+// flattening (wrapping at row and column ends, as the original reshapes do). So the fused score
+// of (patch l, position o) depends on raw scores within `pad` steps of l and o in both
+// flattenings. AttentionPlan works out, from the mask, which patches are usable (the only ones
+// the softmax and the paste keep), which need first-pass values (usable ones and their
+// column-major neighbours) and which need raw scores (those and their row-major neighbours).
+// AttentionScores does the same for the foreground positions of one chunk, computes just those
+// scores, and applies the softmax with the disabled patches' terms added analytically.
+import CKernels
+
+struct AttentionPlan {
+    struct Run {
+        var start: Int
+        var count: Int
+        /// Index of `start` in the compacted list.
+        var offset: Int
+    }
+
+    let L: Int, P: Int, pad: Int
+    let background: (h: Int, w: Int), foreground: (h: Int, w: Int)
+    let valid: [Int], needed: [Int], firstPass: [Int]
+    let neededRow: [Int32], firstPassRow: [Int32]
+    let validRuns: [Run], neededRuns: [Run]
+    /// Per first-pass patch and tap a: the needed-row of patch l + a (−1 outside); per usable
+    /// patch and tap: the first-pass row of its column-major neighbour a (−1 outside).
+    let firstPassTaps: [Int32], validTaps: [Int32]
+
+    init(usable: [Bool], background: (Int, Int), foreground: (Int, Int), pad: Int) {
+        L = usable.count
+        P = foreground.0 * foreground.1
+        self.pad = pad
+        self.background = background
+        self.foreground = foreground
+        valid = usable.indices.filter { usable[$0] }
+        var first = [Bool](repeating: false, count: L), need = usable
+        if pad > 0 {
+            let grid = background
+            for l in valid { Self.neighbours(columnMajor: l, pad: pad, grid: grid, count: L) { first[$0] = true } }
+            for l in 0..<L where first[l] { for a in -pad...pad where l + a >= 0 && l + a < L { need[l + a] = true } }
+        }
+        firstPass = first.indices.filter { first[$0] }
+        needed = need.indices.filter { need[$0] }
+        neededRow = Self.index(needed, count: L)
+        firstPassRow = Self.index(firstPass, count: L)
+        validRuns = Self.runs(valid)
+        neededRuns = Self.runs(needed)
+        let taps = 2 * pad + 1, count = L
+        var ft = [Int32](repeating: -1, count: firstPass.count * taps)
+        var vt = [Int32](repeating: -1, count: pad > 0 ? valid.count * taps : 0)
+        if pad > 0 {
+            for (i, l) in firstPass.enumerated() {
+                for a in -pad...pad where l + a >= 0 && l + a < count { ft[i * taps + a + pad] = neededRow[l + a] }
+            }
+            for (v, l) in valid.enumerated() {
+                let q = Self.columnMajor(l, background)
+                for a in -pad...pad where q + a >= 0 && q + a < count {
+                    vt[v * taps + a + pad] = firstPassRow[Self.rowMajor(q + a, background)]
+                }
+            }
+        }
+        firstPassTaps = ft
+        validTaps = vt
+    }
+
+    /// Row-major index → column-major index on a (h, w) grid, and back.
+    @inline(__always) static func columnMajor(_ i: Int, _ grid: (h: Int, w: Int)) -> Int { (i % grid.w) * grid.h + i / grid.w }
+    @inline(__always) static func rowMajor(_ q: Int, _ grid: (h: Int, w: Int)) -> Int { (q % grid.h) * grid.w + q / grid.h }
+
+    /// Calls body(row-major index) for the column-major neighbours within ±pad of i (itself included).
+    @inline(__always) static func neighbours(columnMajor i: Int, pad: Int, grid: (h: Int, w: Int), count: Int, _ body: (Int) -> Void) {
+        let q = columnMajor(i, grid)
+        for a in -pad...pad where q + a >= 0 && q + a < count { body(rowMajor(q + a, grid)) }
+    }
+
+    static func index(_ list: [Int], count: Int) -> [Int32] {
+        var map = [Int32](repeating: -1, count: count)
+        for (k, i) in list.enumerated() { map[i] = Int32(k) }
+        return map
+    }
+
+    /// Maximal runs of consecutive indices in a sorted list.
+    static func runs(_ list: [Int]) -> [Run] {
+        var out: [Run] = []
+        for (k, i) in list.enumerated() {
+            if let last = out.last, last.start + last.count == i { out[out.count - 1].count += 1 } else { out.append(Run(start: i, count: 1, offset: k)) }
+        }
+        return out
+    }
+}
+
+/// Score buffers for one chunk of foreground positions, reused across chunks.
+struct AttentionScores {
+    let plan: AttentionPlan
+    private var capacity = (columns: 0, raw: 0, first: 0)
+    private var matchColumns = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var raw = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var first = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    /// [valid patches, positions of the chunk]: fused scores, then softmax weights.
+    private(set) var weights: UnsafeMutablePointer<Float>
+    private var width = 0
+    private var rawColumn: [Int32], firstColumn: [Int32]
+
+    init(plan: AttentionPlan, chunk: Int) {
+        self.plan = plan
+        weights = .allocate(capacity: max(1, plan.valid.count * chunk))
+        rawColumn = [Int32](repeating: -1, count: plan.P)
+        firstColumn = [Int32](repeating: -1, count: plan.P)
+    }
+
+    func release() {
+        matchColumns.deallocate(); raw.deallocate(); first.deallocate(); weights.deallocate()
+    }
+
+    private static func grow(_ p: inout UnsafeMutablePointer<Float>, _ have: inout Int, _ need: Int) {
+        guard need > have else { return }
+        p.deallocate()
+        p = .allocate(capacity: need)
+        have = need
+    }
+
+    /// Fused (if `fuse`) but not yet masked or normalised scores of every usable patch against
+    /// foreground positions `positions`, into `weights`.
+    mutating func compute(positions: Range<Int>, matching w: UnsafePointer<Float>, kd: Int, foreground: UnsafePointer<Float>,
+                          geometry fGeo: ConvGeometry, fuse: Bool, threads: Int) {
+        let plan = self.plan, pad = fuse ? plan.pad : 0, P = plan.P, L = plan.L, fg = plan.foreground
+        width = positions.count
+        // Foreground positions needing first-pass values, then raw scores (sorted, unique).
+        var firstSet: [Int] = [], rawSet: [Int] = []
+        if pad > 0 {
+            var mark = [Bool](repeating: false, count: P)
+            for o in positions { AttentionPlan.neighbours(columnMajor: o, pad: pad, grid: fg, count: P) { mark[$0] = true } }
+            firstSet = mark.indices.filter { mark[$0] }
+            var rawMark = [Bool](repeating: false, count: P)
+            for q in firstSet { for a in -pad...pad where q + a >= 0 && q + a < P { rawMark[q + a] = true } }
+            rawSet = rawMark.indices.filter { rawMark[$0] }
+        } else {
+            rawSet = Array(positions)
+        }
+        for (k, q) in rawSet.enumerated() { rawColumn[q] = Int32(k) }
+        for (k, q) in firstSet.enumerated() { firstColumn[q] = Int32(k) }
+        defer {
+            for q in rawSet { rawColumn[q] = -1 }
+            for q in firstSet { firstColumn[q] = -1 }
+        }
+        let R = rawSet.count, Ln = plan.needed.count
+        Self.grow(&matchColumns, &capacity.columns, kd * R)
+        Self.grow(&raw, &capacity.raw, Ln * R)
+        for run in AttentionPlan.runs(rawSet) {
+            Im2Col.expand(fGeo, image: foreground, firstPixel: run.start, width: run.count, into: matchColumns + run.offset, ld: R)
+        }
+        GEMM.multiplyParallel(m: Ln, n: R, k: kd, a: w, lda: Ln, transA: true, b: matchColumns, ldb: R, c: raw, ldc: R, threads: threads)
+
+        let raw = UnsafePointer(self.raw), out = weights, W = width, taps = 2 * pad + 1
+        let rawColumn = self.rawColumn, firstColumn = self.firstColumn
+        guard pad > 0 else {
+            let columns = positions.map { Int(rawColumn[$0]) }
+            Parallel.forEach(pieces: plan.valid.count, threads: threads) { v, _ in
+                let src = raw + Int(plan.neededRow[plan.valid[v]]) * R
+                for j in 0..<W { out[v * W + j] = src[columns[j]] }
+            }
+            return
+        }
+        // Column tables per tap a (−1 = outside the grid), so the sums below are plain gathers.
+        // First pass: diagonals of the row-major flattenings (patch l + a, position q + a).
+        let Q = firstSet.count, F = plan.firstPass.count
+        var firstTaps = [Int32](repeating: -1, count: taps * Q)
+        for (j, q) in firstSet.enumerated() {
+            for a in -pad...pad where q + a >= 0 && q + a < P { firstTaps[(a + pad) * Q + j] = rawColumn[q + a] }
+        }
+        Self.grow(&first, &capacity.first, F * Q)
+        let firstPass = first
+        Parallel.forEach(pieces: F, threads: threads) { i, _ in
+            let row = firstPass + i * Q
+            row.update(repeating: 0, count: Q)
+            for t in 0..<taps {
+                let r = plan.firstPassTaps[i * taps + t]
+                if r < 0 { continue }
+                let src = raw + Int(r) * R
+                firstTaps.withUnsafeBufferPointer { cols in
+                    let c = cols.baseAddress! + t * Q
+                    for j in 0..<Q where c[j] >= 0 { row[j] += src[Int(c[j])] }
+                }
+            }
+        }
+        // Second pass: diagonals of the column-major flattenings, for usable patches only.
+        var secondTaps = [Int32](repeating: -1, count: taps * W)
+        for (j, o) in positions.enumerated() {
+            let qo = AttentionPlan.columnMajor(o, fg)
+            for a in -pad...pad where qo + a >= 0 && qo + a < P {
+                secondTaps[(a + pad) * W + j] = firstColumn[AttentionPlan.rowMajor(qo + a, fg)]
+            }
+        }
+        Parallel.forEach(pieces: plan.valid.count, threads: threads) { v, _ in
+            let row = out + v * W
+            row.update(repeating: 0, count: W)
+            for t in 0..<taps {
+                let r = plan.validTaps[v * taps + t]
+                if r < 0 { continue }
+                let src = UnsafePointer(firstPass) + Int(r) * Q
+                secondTaps.withUnsafeBufferPointer { cols in
+                    let c = cols.baseAddress! + t * W
+                    for j in 0..<W where c[j] >= 0 { row[j] += src[Int(c[j])] }
+                }
+            }
+        }
+    }
+
+    /// In place on `weights`: softmax over all L patches of scale·score·mm, times mm, where the
+    /// disabled patches (mm = 0, not stored) each contribute exp(0 − max) to the denominator.
+    /// argmax[j] = the first patch with the largest weight (0 if every weight is 0).
+    func softmax(scale: Float, argmax: UnsafeMutablePointer<Int32>, threads: Int) {
+        let plan = self.plan, V = plan.valid.count, masked = plan.L - V, W = width, s = weights
+        let block = 64
+        Parallel.forEach(pieces: (W + block - 1) / block, threads: threads) { piece, _ in
+            let j0 = piece * block, n = min(block, W - j0)
+            var shift = [Float](repeating: masked > 0 || V == 0 ? 0 : -.infinity, count: n)
+            for v in 0..<V { let row = s + v * W + j0; for j in 0..<n { shift[j] = max(shift[j], row[j] * scale) } }
+            var sum = [Float](repeating: 0, count: n)
+            for v in 0..<V { fg_exp_row_accumulate(s + v * W + j0, scale, shift, &sum, n) }
+            if masked > 0 { for j in 0..<n { sum[j] += Float(masked) * fg_exp(-shift[j]) } }
+            var best = [Float](repeating: 0, count: n), bestIndex = [Int32](repeating: 0, count: n)
+            for v in 0..<V {
+                let row = s + v * W + j0
+                for j in 0..<n {
+                    let x = row[j] / sum[j]
+                    row[j] = x
+                    if x > best[j] { best[j] = x; bestIndex[j] = Int32(plan.valid[v]) }
+                }
+            }
+            for j in 0..<n { argmax[j0 + j] = bestIndex[j] }
+        }
+    }
+}
