@@ -3,19 +3,26 @@
 // way whichever thread runs it, so results are bit-identical for any thread count.
 import CBLAS
 import Dispatch
+import Synchronization
 
 public enum Parallel {
-    /// Runs `body(piece)` for every piece in 0..<pieces, on up to `threads` threads; each thread
-    /// takes a contiguous run of pieces and gets its index (for per-thread scratch buffers).
+    /// Runs `body(piece)` for every piece in 0..<pieces, on up to `threads` threads, each given its
+    /// index (for per-thread scratch buffers). Threads claim the next piece from a shared counter,
+    /// so a thread slowed by another process on the machine does not hold the others up; which
+    /// thread runs a piece never changes what the piece computes, so results stay bit-identical.
     public static func forEach(pieces: Int, threads: Int, _ body: (_ piece: Int, _ thread: Int) -> Void) {
         let workers = max(1, min(threads, pieces))
         if workers == 1 {
             for p in 0..<pieces { body(p, 0) }
             return
         }
+        let next = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: workers) { t in
-            let lo = pieces * t / workers, hi = pieces * (t + 1) / workers
-            for p in lo..<hi { body(p, t) }
+            while true {
+                let p = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if p >= pieces { break }
+                body(p, t)
+            }
         }
     }
 }
