@@ -33,7 +33,7 @@ public struct InpaintReport {
     public var seconds = 0.0
     public var estimatedPeakBytes = 0
     public var rawFiles: [String] = []
-    public var nodeSeconds: [(node: String, op: String, seconds: Double)] = []
+    public var nodeSeconds: [NodeTiming] = []
 }
 
 /// Bad photo, mask or request: exit code 2.

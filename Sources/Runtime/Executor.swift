@@ -35,11 +35,21 @@ public struct RunCancelled: Error, CustomStringConvertible {
     public var description: String { "the run was cancelled" }
 }
 
+/// One node's share of a run: when it started (seconds from the run's start), how long it took
+/// and how many multiply-accumulates it did (for GFLOP/s).
+public struct NodeTiming: Sendable {
+    public var node: String
+    public var op: String
+    public var start: Double
+    public var seconds: Double
+    public var macs: Int
+}
+
 public struct RunResult: Sendable {
     public var outputs: [String: HostTensor]
     /// New values of state tensors (spectral-norm u) after this forward pass.
     public var stateUpdates: [String: [Float]]
-    public var nodeSeconds: [(node: String, op: String, seconds: Double)]
+    public var nodeSeconds: [NodeTiming]
     public var estimatedPeakBytes: Int
 }
 
@@ -130,7 +140,9 @@ public final class Executor {
         }
         var uses = plan.useCounts
         let keep = Set(typed.graph.outputs.map(\.value))
-        var seconds: [(node: String, op: String, seconds: Double)] = []
+        var seconds: [NodeTiming] = []
+        let macs = Dictionary(typed.costs().map { ($0.node, $0.macs) }, uniquingKeysWith: { a, _ in a })
+        let runStart = DispatchTime.now().uptimeNanoseconds
         for (step, i) in typed.order.enumerated() {
             if options.isCancelled?() == true { throw RunCancelled() }
             let node = typed.graph.nodes[i]
@@ -144,7 +156,8 @@ public final class Executor {
                 uses[r, default: 0] -= 1
                 if uses[r] == 0 && !keep.contains(r) { values[r] = nil }
             }
-            seconds.append((node.name, node.op.name, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+            seconds.append(NodeTiming(node: node.name, op: node.op.name, start: Double(start - runStart) / 1e9,
+                                      seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, macs: macs[node.name] ?? 0))
         }
         var outputs: [String: HostTensor] = [:]
         for out in typed.graph.outputs {

@@ -37,7 +37,9 @@ struct GraphRun: ParsableCommand {
     var channelOrder: ChannelOrder = .rgb
     @Option(name: .long, help: ArgumentHelp("Refuse runs estimated to need more memory, e.g. 4G or 512M (default: 80 % of RAM).", valueName: "size"))
     var maxMemory: String?
-    @Flag(name: .long, help: "Print time per node and per op type after the run.") var profile = false
+    @Flag(name: .long, help: "Print time, share and GFLOP/s per node and per op type after the run.") var profile = false
+    @Option(name: .long, help: ArgumentHelp("Write a Chrome trace (chrome://tracing, Perfetto) of the run.", valueName: "trace.json"))
+    var trace: String?
     @Flag(name: .shortAndLong, help: "Print nothing but errors.") var quiet = false
 
     static func parseBytes(_ text: String) -> Int? {
@@ -89,20 +91,40 @@ struct GraphRun: ParsableCommand {
         print(line)
         for f in report.rawFiles { print("wrote \(f)") }
         if profile { printProfile(report) }
+        if let trace { try writeTrace(report, to: trace); print("wrote trace \(trace)") }
     }
 
     func printProfile(_ report: InpaintReport) {
         let total = report.nodeSeconds.reduce(0) { $0 + $1.seconds }
-        print("\nslowest nodes:")
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-        for n in report.nodeSeconds.sorted(by: { $0.seconds > $1.seconds }).prefix(10) {
-            print("  " + pad(n.node, 28) + pad(n.op, 22) + String(format: "%8.1f ms %5.1f %%", n.seconds * 1000, 100 * n.seconds / total))
+        func rate(_ macs: Int, _ s: Double) -> String { macs > 0 && s > 0 ? String(format: "%6.1f GFLOP/s", 2 * Double(macs) / s / 1e9) : "" }
+        print("\nslowest nodes:")
+        for n in report.nodeSeconds.sorted(by: { $0.seconds > $1.seconds }).prefix(15) {
+            print("  " + pad(n.node, 28) + pad(n.op, 22) + String(format: "%8.1f ms %5.1f %%  ", n.seconds * 1000, 100 * n.seconds / total)
+                  + rate(n.macs, n.seconds))
         }
         print("by op type:")
-        var byOp: [String: Double] = [:]
-        for n in report.nodeSeconds { byOp[n.op, default: 0] += n.seconds }
-        for (op, s) in byOp.sorted(by: { $0.value > $1.value }) {
-            print("  " + pad(op, 22) + String(format: "%8.1f ms %5.1f %%", s * 1000, 100 * s / total))
+        var byOp: [String: (Double, Int)] = [:]
+        for n in report.nodeSeconds { byOp[n.op, default: (0, 0)].0 += n.seconds; byOp[n.op, default: (0, 0)].1 += n.macs }
+        for (op, (s, macs)) in byOp.sorted(by: { $0.value.0 > $1.value.0 }) {
+            print("  " + pad(op, 22) + String(format: "%8.1f ms %5.1f %%  ", s * 1000, 100 * s / total) + rate(macs, s))
+        }
+        let macs = report.nodeSeconds.reduce(0) { $0 + $1.macs }
+        print("  " + pad("total", 22) + String(format: "%8.1f ms          ", total * 1000) + rate(macs, total))
+    }
+
+    /// Chrome trace (chrome://tracing, Perfetto): one complete event per node.
+    func writeTrace(_ report: InpaintReport, to path: String) throws {
+        var events: [String] = []
+        for n in report.nodeSeconds {
+            let name = n.node.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            events.append("{\"name\": \"\(name)\", \"cat\": \"\(n.op)\", \"ph\": \"X\", \"pid\": 1, \"tid\": 1, "
+                          + String(format: "\"ts\": %.1f, \"dur\": %.1f, ", n.start * 1e6, n.seconds * 1e6)
+                          + "\"args\": {\"op\": \"\(n.op)\", \"macs\": \(n.macs)}}")
+        }
+        let text = "{\"traceEvents\": [\n" + events.joined(separator: ",\n") + "\n], \"displayTimeUnit\": \"ms\"}\n"
+        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw ValidationError("cannot write the trace to \(path): \(error.localizedDescription)")
         }
     }
 

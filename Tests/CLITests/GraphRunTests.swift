@@ -179,4 +179,20 @@ final class GraphRunTests: CLIBase {
         XCTAssertEqual(process.terminationStatus, 130)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("big_out.png")))
     }
+
+    func testProfileAndChromeTrace() throws {
+        let photo = Tool.fixture("oracle/case_64x64/image.png"), mask = Tool.fixture("oracle/case_64x64/mask.png")
+        let r = try Tool.run("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("p.png"), "--profile", "--trace", path("t.json")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for fragment in ["slowest nodes:", "by op type:", "conv2d", "GFLOP/s", "total", "wrote trace \(path("t.json"))"] {
+            XCTAssertTrue(r.stdout.contains(fragment), "lacks '\(fragment)':\n\(r.stdout)")
+        }
+        let trace = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("t.json")))) as! [String: Any]
+        let events = trace["traceEvents"] as! [[String: Any]]
+        XCTAssertEqual(events.count, 55, "one event per node of the optimised graph")
+        XCTAssertEqual(Set(events.map { $0["ph"] as! String }), ["X"])
+        XCTAssertTrue(events.contains { $0["name"] as? String == "contextual_attention" })
+        try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("q.png"), "--trace", dir.path + "/no/such/dir/t.json"],
+                           ["cannot write the trace to"])
+    }
 }
