@@ -44,7 +44,11 @@ public enum Compiler {
         return CompiledGraph(loaded: loaded, typed: optimised, notes: notes)
     }
 
-    public static func compile(graphPath: String, weights: WeightSource, passes: PassPipeline = .standard) throws -> (Model, [String]) {
+    /// Input sizes whose buffer plan the model records (graphc compile --report prints them).
+    public static let defaultPlanSizes = [(256, 256), (512, 512)]
+
+    public static func compile(graphPath: String, weights: WeightSource, passes: PassPipeline = .standard,
+                               planSizes: [(Int, Int)] = defaultPlanSizes) throws -> (Model, [String]) {
         let compiled = try load(graphPath: graphPath, passes: passes)
         let typed = compiled.typed
         var tensors: [Tensor] = []
@@ -65,9 +69,12 @@ public enum Compiler {
             description = "random-init seed \(seed) (\(RandomInit.summary))"
         }
         let sources = compiled.loaded.files.map { SourceFileHash(path: $0.path, xxh64: XXHash64.hex(XXHash64.hash($0.bytes))) }
-        let metadata = ModelMetadata(compiler: version, graphName: typed.graph.name, sources: sources,
+        var metadata = ModelMetadata(compiler: version, graphName: typed.graph.name, sources: sources,
                                      weights: description, parameterCount: typed.parameterCount)
-        return (Model(graph: typed.graph, metadata: metadata, tensors: tensors), notes)
+        var model = Model(graph: typed.graph, metadata: metadata, tensors: tensors)
+        metadata.memoryPlans = MemoryReport.plans(model, sizes: planSizes)
+        model.metadata = metadata
+        return (model, notes)
     }
 }
 

@@ -36,6 +36,7 @@ public enum Inspector {
         for s in meta.sources { lines.append("  source     \(s.path) (xxh64 \(s.xxh64))") }
         lines.append("  weights    \(meta.weights)")
         lines.append("  parameters \(grouped(file.typed.parameterCount))")
+        for plan in meta.memoryPlans ?? [] { lines.append("  memory     " + MemoryReport.line(plan)) }
         lines.append("")
         lines.append("sections (all checksums verified):")
         lines.append("  kind  " + lpad("offset", 10) + lpad("bytes", 12) + "  xxh64")

@@ -159,7 +159,7 @@ public enum Convolution {
     /// `output` has outChannels/2 channels.
     public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
-                               epilogue: ConvEpilogue = .none, threads: Int) {
+                               epilogue: ConvEpilogue = .none, scratch given: UnsafeMutablePointer<Float>? = nil, threads: Int) {
         let K = g.columnRows, P = g.outPixels, T = g.tilePixels, M = g.outChannels
         guard P > 0, M > 0 else { return }
         let tilesPerImage = (P + T - 1) / T
@@ -169,8 +169,9 @@ public enum Convolution {
         var gated = false
         if case .gate = epilogue { gated = true }
         let columns = pointwise ? 0 : K * T, staged = gated ? M * T : 0
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, workers * (columns + staged)))
-        defer { scratch.deallocate() }
+        // `given` (the runtime's arena) holds scratchBytes(g, epilogue:, threads:); else allocate.
+        let scratch = given ?? UnsafeMutablePointer<Float>.allocate(capacity: max(1, workers * (columns + staged)))
+        defer { if given == nil { scratch.deallocate() } }
         let outC = epilogue.outputChannels(g)
         Parallel.forEach(pieces: g.batch * tilesPerImage, threads: workers) { piece, thread in
             let n = piece / tilesPerImage, p0 = (piece % tilesPerImage) * T, width = min(T, P - p0)

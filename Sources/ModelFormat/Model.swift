@@ -24,6 +24,27 @@ public struct SourceFileHash: Codable, Sendable, Equatable {
     }
 }
 
+/// The buffer plan's numbers at one input size (graphc compile --report): the arena, its lower
+/// bound (the most bytes live at one step), and the scratch kernels own beside it. graphrun
+/// plans again for the actual size; these are for reading and comparison.
+public struct PlannedMemory: Codable, Sendable, Equatable {
+    public var height: Int
+    public var width: Int
+    public var threads: Int
+    public var arenaBytes: Int
+    public var lowerBoundBytes: Int
+    public var kernelOwnedBytes: Int
+
+    public init(height: Int, width: Int, threads: Int, arenaBytes: Int, lowerBoundBytes: Int, kernelOwnedBytes: Int) {
+        self.height = height
+        self.width = width
+        self.threads = threads
+        self.arenaBytes = arenaBytes
+        self.lowerBoundBytes = lowerBoundBytes
+        self.kernelOwnedBytes = kernelOwnedBytes
+    }
+}
+
 public struct ModelMetadata: Codable, Sendable, Equatable {
     public var compiler: String
     public var graphName: String
@@ -31,6 +52,8 @@ public struct ModelMetadata: Codable, Sendable, Equatable {
     /// Where the weights came from: an .npz path or "random-init seed N (...)".
     public var weights: String
     public var parameterCount: Int
+    /// Buffer plans at reference sizes (absent in files from before planning).
+    public var memoryPlans: [PlannedMemory]?
 
     public init(compiler: String, graphName: String, sources: [SourceFileHash], weights: String, parameterCount: Int) {
         self.compiler = compiler

@@ -132,11 +132,19 @@ public final class Executor {
     public func run(_ inputs: [String: HostTensor], options: RunOptions = RunOptions()) throws -> RunResult {
         let typed = try bind(inputs.mapValues(\.shape))
         let plan = try plan(typed, options)
+        // One arena for every value and every convolution's scratch, at the planned offsets.
+        let arena = UnsafeMutableRawPointer.allocate(byteCount: max(plan.arenaBytes, MemoryPlan.alignment), alignment: MemoryPlan.alignment)
+        defer { arena.deallocate() }
+        func view(_ r: ValueRef, _ count: Int) -> Buffer {
+            Buffer(view: (arena + plan.valueOffsets[r]!).assumingMemoryBound(to: Float.self), count: count)
+        }
         var values: [ValueRef: Buffer] = [:]
         for input in typed.graph.inputs {
             let t = inputs[input.name]!
             guard let f = t.floats else { throw RunError("input '\(input.name)' must be float32") }
-            values[ValueRef(input.name)] = Buffer(copying: f)
+            let b = view(ValueRef(input.name), f.count)
+            f.withUnsafeBufferPointer { b.pointer.update(from: $0.baseAddress!, count: f.count) }
+            values[ValueRef(input.name)] = b
         }
         var uses = plan.useCounts
         let keep = Set(typed.graph.outputs.map(\.value))
@@ -149,8 +157,9 @@ public final class Executor {
             options.progress?(step, typed.order.count, node.name)
             let start = DispatchTime.now().uptimeNanoseconds
             let ins = node.inputs.map { values[$0]! }
-            let outs = typed.outputTypes(of: node).map { Buffer(count: $0.concreteShape!.reduce(1, *)) }
-            execute(node, typed, ins, outs, threads: options.threads)
+            let outs = typed.outputTypes(of: node).enumerated().map { k, t in view(ValueRef(node.name, output: k), t.concreteShape!.reduce(1, *)) }
+            let scratch = plan.scratchOffsets[i].map { (arena + $0).assumingMemoryBound(to: Float.self) }
+            execute(node, typed, ins, outs, scratch: scratch, threads: options.threads)
             for (k, b) in outs.enumerated() { values[ValueRef(node.name, output: k)] = b }
             for r in node.inputs {
                 uses[r, default: 0] -= 1
@@ -168,14 +177,23 @@ public final class Executor {
     }
 }
 
-/// A value's storage: 32-bit elements (float32 or int32).
+/// A value's storage, 32-bit elements (float32 or int32): its own allocation or a view into the
+/// run's arena.
 final class Buffer {
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
+    private let owned: Bool
 
     init(count: Int) {
         self.count = count
         pointer = .allocate(capacity: max(count, 1))
+        owned = true
+    }
+
+    init(view pointer: UnsafeMutablePointer<Float>, count: Int) {
+        self.pointer = pointer
+        self.count = count
+        owned = false
     }
 
     convenience init(copying values: [Float]) {
@@ -183,7 +201,7 @@ final class Buffer {
         values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
     }
 
-    deinit { pointer.deallocate() }
+    deinit { if owned { pointer.deallocate() } }
 
     var floats: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
     var ints: [Int32] { pointer.withMemoryRebound(to: Int32.self, capacity: count) { Array(UnsafeBufferPointer(start: $0, count: count)) } }

@@ -1,59 +1,180 @@
-// The memory a run needs, estimated before anything is allocated: the peak over the execution
-// order of the bytes of live values plus the running node's scratch (im2col tiles, attention
-// score matrices). This is the "max over time of live bytes" lower bound buffer planners are
-// judged against; the executor, which frees each value after its last use, stays close to it.
+// Buffer planning: every value of a run, and each convolution's im2col/GEMM scratch, gets an
+// offset in one arena, computed before anything is allocated.
+// Why: a value per malloc leaves the allocator to guess, and fragments; an offline plan over the
+// known schedule packs values whose lifetimes do not overlap into the same bytes (TFLite's arena
+// planner, XLA's heap simulator).
+// How: liveness over the executor's order (a value lives from the step that writes it to its
+// last reader; graph inputs from the start, outputs to the end; scratch only during its node);
+// an elementwise node whose input dies there writes over that input in place (one item, the
+// lifetimes joined); then greedy by size, largest first, each item in the smallest gap that
+// fits among the already-placed items that overlap it in time, else at the top — all offsets
+// 64-byte aligned. The plan is judged against the lower bound: the largest sum of bytes live
+// at one step. Contextual attention's chunk buffers are owned by its kernel (bounded, ~32 MiB
+// of scores) and counted beside the arena.
 import GraphIR
 import Kernels
 
 struct MemoryPlan {
-    var peakBytes = 0
-    var largestNeed = ""
+    struct Item {
+        var bytes: Int
+        var first: Int
+        var last: Int
+        var offset = 0
+    }
+
+    static let alignment = 64
+
+    /// Arena offset of each value, and of each node's scratch (by node index).
+    var valueOffsets: [ValueRef: Int] = [:]
+    var scratchOffsets: [Int: Int] = [:]
+    var arenaBytes = 0
+    var lowerBoundBytes = 0
+    /// Bytes kernels allocate for themselves (attention), at their largest.
+    var kernelOwnedBytes = 0
     var useCounts: [ValueRef: Int] = [:]
+    var largestNeed = ""
+
+    /// Everything the run needs at its peak: the arena plus kernel-owned scratch.
+    var peakBytes: Int { arenaBytes + kernelOwnedBytes }
 
     init(_ typed: TypedGraph, threads: Int) {
         let graph = typed.graph
-        func bytes(_ r: ValueRef) -> Int { typed.type(of: r).concreteShape!.reduce(4, *) }
+        func bytes(_ r: ValueRef) -> Int { Self.aligned(typed.type(of: r).concreteShape!.reduce(4, *)) }
         for node in graph.nodes { for r in node.inputs { useCounts[r, default: 0] += 1 } }
         let outputs = Set(graph.outputs.map(\.value))
-        var remaining = useCounts
-        var live = graph.inputs.reduce(0) { $0 + bytes(ValueRef($1.name)) }
+        let steps = typed.order.count
+        var lastUse: [ValueRef: Int] = [:]
+        for (step, i) in typed.order.enumerated() { for r in graph.nodes[i].inputs { lastUse[r] = step } }
+
+        var items: [Item] = []
+        var itemOf: [ValueRef: Int] = [:]
+        for input in graph.inputs {
+            let r = ValueRef(input.name)
+            itemOf[r] = items.count
+            items.append(Item(bytes: bytes(r), first: 0, last: outputs.contains(r) ? steps : lastUse[r] ?? 0))
+        }
+        var scratchItem: [Int: Int] = [:]
         var largest = 0
-        for i in typed.order {
+        for (step, i) in typed.order.enumerated() {
             let node = graph.nodes[i]
-            let produced = (0..<node.op.contract.outputNames.count).reduce(0) { $0 + bytes(ValueRef(node.name, output: $1)) }
-            let scratch = MemoryPlan.scratchBytes(node, typed, threads: threads)
-            let now = live + produced + scratch
-            if now > peakBytes { peakBytes = now }
+            let scratch = Self.aligned(Self.arenaScratch(node, typed, threads: threads))
+            kernelOwnedBytes = max(kernelOwnedBytes, Self.kernelOwnedScratch(node, typed))
+            if scratch > 0 {
+                scratchItem[i] = items.count
+                items.append(Item(bytes: scratch, first: step, last: step))
+            }
+            var produced = 0
+            for k in 0..<node.op.contract.outputNames.count {
+                let r = ValueRef(node.name, output: k)
+                let end = outputs.contains(r) ? steps : lastUse[r] ?? step
+                produced += bytes(r)
+                if k == 0, let donor = Self.inPlaceDonor(node, typed, step: step, lastUse: lastUse, outputs: outputs, itemOf: itemOf, items: items) {
+                    items[donor].last = max(items[donor].last, end)
+                    itemOf[r] = donor
+                    continue
+                }
+                itemOf[r] = items.count
+                items.append(Item(bytes: bytes(r), first: step, last: end))
+            }
             if produced + scratch > largest {
                 largest = produced + scratch
-                largestNeed = "\(node.name) (\(node.op.name)) \(MemoryPlan.format(produced + scratch))"
+                largestNeed = "\(node.name) (\(node.op.name)) \(Self.format(produced + scratch))"
             }
-            live += produced
-            for r in node.inputs {
-                remaining[r, default: 0] -= 1
-                if remaining[r] == 0 && !outputs.contains(r) { live -= bytes(r) }
+        }
+        Self.place(&items)
+        arenaBytes = items.map { $0.offset + $0.bytes }.max() ?? 0
+        for step in 0...max(steps, 0) {
+            lowerBoundBytes = max(lowerBoundBytes, items.filter { $0.first <= step && step <= $0.last }.reduce(0) { $0 + $1.bytes })
+        }
+        for (r, k) in itemOf { valueOffsets[r] = items[k].offset }
+        for (i, k) in scratchItem { scratchOffsets[i] = items[k].offset }
+    }
+
+    /// The input an elementwise node may overwrite: same size as the output, read for the last
+    /// time here, not a graph input or output, and not shared with another live value.
+    static func inPlaceDonor(_ node: Node, _ typed: TypedGraph, step: Int, lastUse: [ValueRef: Int], outputs: Set<ValueRef>,
+                             itemOf: [ValueRef: Int], items: [Item]) -> Int? {
+        switch node.op {
+        case .unary, .binary, .composite: break
+        default: return nil
+        }
+        let out = typed.outputTypes(of: node)[0].concreteShape!
+        let inputs = Set(typed.graph.inputs.map { ValueRef($0.name) })
+        for r in node.inputs where lastUse[r] == step && !outputs.contains(r) && !inputs.contains(r) {
+            guard typed.type(of: r).concreteShape! == out, let k = itemOf[r], items[k].last == step,
+                  node.inputs.filter({ $0 == r }).count == 1 else { continue }
+            return k
+        }
+        return nil
+    }
+
+    /// Greedy by size with best fit (TFLite's planner): largest first; each item goes into the
+    /// smallest gap between items it overlaps in time, or above them all.
+    static func place(_ items: inout [Item]) {
+        let order = items.indices.sorted { (items[$0].bytes, -items[$0].first, -$0) > (items[$1].bytes, -items[$1].first, -$1) }
+        var placed: [Int] = []
+        for i in order {
+            let overlapping = placed.filter { items[$0].first <= items[i].last && items[i].first <= items[$0].last }
+                .sorted { items[$0].offset < items[$1].offset }
+            var best: (offset: Int, gap: Int)?
+            var cursor = 0
+            for j in overlapping {
+                let gap = items[j].offset - cursor
+                if gap >= items[i].bytes && (best == nil || gap < best!.gap) { best = (cursor, gap) }
+                cursor = max(cursor, items[j].offset + items[j].bytes)
             }
+            items[i].offset = best?.offset ?? cursor
+            placed.append(i)
         }
     }
 
-    /// What the node's kernel allocates for itself while it runs (the kernels' own formulas).
-    static func scratchBytes(_ node: Node, _ typed: TypedGraph, threads: Int) -> Int {
+    static func aligned(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
+
+    /// Scratch the node's kernel takes from the arena (convolution tiles and staged gate rows).
+    static func arenaScratch(_ node: Node, _ typed: TypedGraph, threads: Int) -> Int {
+        guard case .conv2d(let c) = node.op else { return 0 }
+        let g = c.geometry(input: typed.inputTypes(of: node)[0].concreteShape!)
+        return Convolution.scratchBytes(g, epilogue: c.fused.epilogue, threads: threads)
+    }
+
+    /// What a kernel allocates for itself while it runs (contextual attention's chunk buffers).
+    static func kernelOwnedScratch(_ node: Node, _ typed: TypedGraph) -> Int {
+        guard case .contextualAttention(let a) = node.op else { return 0 }
         let ins = typed.inputTypes(of: node).map { $0.concreteShape! }
-        switch node.op {
-        case .conv2d(let c):
-            let g = c.geometry(input: ins[0])
-            let normalisedWeight = c.spectralNorm ? 4 * c.outChannels * g.columnRows : 0
-            return Convolution.scratchBytes(g, epilogue: c.fused.epilogue, threads: threads) + normalisedWeight
-        case .contextualAttention(let a):
-            let f = ins[0], b = ins[1]
-            return ContextualAttentionKernel.scratchBytes(a.parameters, channels: f[1], fh: f[2], fw: f[3], bh: b[2], bw: b[3])
-        default:
-            return 0
-        }
+        let f = ins[0], b = ins[1]
+        return ContextualAttentionKernel.scratchBytes(a.parameters, channels: f[1], fh: f[2], fw: f[3], bh: b[2], bw: b[3])
     }
 
     static func format(_ bytes: Int) -> String {
         let mib = Double(bytes) / 1_048_576
         return mib >= 1024 ? String(format: "%.1f GiB", mib / 1024) : String(format: "%.0f MiB", max(mib, 1))
+    }
+}
+
+/// The plan's numbers for one input size, as `graphc compile --report` prints them and model.bin keeps them.
+public struct MemoryPlanSummary: Sendable {
+    public var arenaBytes: Int
+    public var lowerBoundBytes: Int
+    public var kernelOwnedBytes: Int
+    public var ratio: Double { lowerBoundBytes > 0 ? Double(arenaBytes) / Double(lowerBoundBytes) : 1 }
+}
+
+extension Executor {
+    /// Plans the arena for an input of height × width (batch 1) without running anything.
+    public func memoryPlan(height: Int, width: Int, threads: Int) throws -> MemoryPlanSummary {
+        let graph = model.graph
+        let typed = try Verifier.verify(graph, bindings: graph.bindings(height: height, width: width))
+        let plan = MemoryPlan(typed, threads: threads)
+        return MemoryPlanSummary(arenaBytes: plan.arenaBytes, lowerBoundBytes: plan.lowerBoundBytes, kernelOwnedBytes: plan.kernelOwnedBytes)
+    }
+}
+
+/// The placement on its own, for tests and tools: offsets for items given as (bytes, first step,
+/// last step), and the arena size.
+public enum ArenaPlanner {
+    public static func place(_ items: [(bytes: Int, first: Int, last: Int)]) -> (offsets: [Int], arenaBytes: Int) {
+        var planned = items.map { MemoryPlan.Item(bytes: MemoryPlan.aligned($0.bytes), first: $0.first, last: $0.last) }
+        MemoryPlan.place(&planned)
+        return (planned.map(\.offset), planned.map { $0.offset + $0.bytes }.max() ?? 0)
     }
 }

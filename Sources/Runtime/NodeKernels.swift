@@ -44,7 +44,7 @@ extension GraphIR.ContextualAttention {
 }
 
 extension Executor {
-    func execute(_ node: Node, _ typed: TypedGraph, _ ins: [Buffer], _ outs: [Buffer], threads: Int) {
+    func execute(_ node: Node, _ typed: TypedGraph, _ ins: [Buffer], _ outs: [Buffer], scratch: UnsafeMutablePointer<Float>?, threads: Int) {
         let inShapes = typed.inputTypes(of: node).map { $0.concreteShape! }
         let outShape = typed.outputTypes(of: node)[0].concreteShape!
         let x = inShapes.first ?? []
@@ -59,11 +59,11 @@ extension Executor {
                 if let bias {
                     bias.withUnsafeBufferPointer { b in
                         Convolution.forward(g, input: ins[0].pointer, weight: w.baseAddress!, bias: b.baseAddress!, output: y.pointer,
-                                            epilogue: c.fused.epilogue, threads: threads)
+                                            epilogue: c.fused.epilogue, scratch: scratch, threads: threads)
                     }
                 } else {
                     Convolution.forward(g, input: ins[0].pointer, weight: w.baseAddress!, bias: nil, output: y.pointer,
-                                        epilogue: c.fused.epilogue, threads: threads)
+                                        epilogue: c.fused.epilogue, scratch: scratch, threads: threads)
                 }
             }
         case .gate(let gate):

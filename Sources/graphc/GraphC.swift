@@ -53,6 +53,9 @@ struct Compile: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seed for --random-init.", valueName: "n")) var seed: UInt64 = 0
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The model file to write.", valueName: "model.bin")) var output = "model.bin"
     @OptionGroup var passes: PassOptions
+    @Flag(name: .long, help: "Print the buffer plan (arena, lower bound, ratio) at the planned sizes.") var report = false
+    @Option(name: .long, help: ArgumentHelp("Sizes to plan and record in the model (default 256x256,512x512).", valueName: "HxW,..."))
+    var planSizes: String?
 
     func validate() throws {
         if (weights == nil) == !randomInit {
@@ -63,13 +66,23 @@ struct Compile: ParsableCommand {
 
     func run() throws {
         let source: WeightSource = randomInit ? .random(seed: seed) : .file(path: weights!, colour: colorOrder)
-        let (model, notes) = try Compiler.compile(graphPath: graph, weights: source, passes: try passes.pipeline())
+        var sizes = Compiler.defaultPlanSizes
+        if let planSizes {
+            sizes = try planSizes.split(separator: ",").map { s in
+                guard let hw = Inspector.parseSize(String(s)) else { throw ValidationError("--plan-sizes must look like 256x256,512x512, got '\(s)'") }
+                return hw
+            }
+        }
+        let (model, notes) = try Compiler.compile(graphPath: graph, weights: source, passes: try passes.pipeline(), planSizes: sizes)
         for n in notes { CLI.note("note: \(n)") }
         if randomInit { CLI.note("note: weights are random (seed \(seed)); outputs will not look like real inpainting") }
         try ModelWriter.write(model, to: output)
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
         print("wrote \(output): \(model.graph.name), \(model.graph.nodes.count) nodes, "
               + "\(model.metadata.parameterCount) parameters, \(size) bytes; weights: \(model.metadata.weights)")
+        if report {
+            for plan in model.metadata.memoryPlans ?? [] { print("buffer plan " + MemoryReport.line(plan)) }
+        }
     }
 }
 

@@ -1,0 +1,47 @@
+import Compiler
+import ModelFormat
+import Runtime
+import XCTest
+
+/// The arena planner: no two values alive at the same time share bytes, offsets are 64-byte
+/// aligned, and for DeepFill v2 the arena is within 10 % of the live-bytes lower bound.
+final class MemoryPlanTests: XCTestCase {
+    func testPlacementNeverOverlapsLiveItems() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let items = (0..<Int.random(in: 1...40, using: &rng)).map { _ -> (bytes: Int, first: Int, last: Int) in
+                let first = Int.random(in: 0..<30, using: &rng)
+                return (Int.random(in: 1...100_000, using: &rng), first, first + Int.random(in: 0..<10, using: &rng))
+            }
+            let (offsets, arena) = ArenaPlanner.place(items)
+            var lowerBound = 0
+            for step in 0..<40 {
+                lowerBound = max(lowerBound, items.indices.filter { items[$0].first <= step && step <= items[$0].last }
+                    .reduce(0) { $0 + ($1 < 0 ? 0 : (items[$1].bytes + 63) / 64 * 64) })
+            }
+            XCTAssertGreaterThanOrEqual(arena, lowerBound)
+            for i in items.indices {
+                XCTAssertEqual(offsets[i] % 64, 0)
+                XCTAssertLessThanOrEqual(offsets[i] + items[i].bytes, arena)
+                for j in items.indices where j > i && items[i].first <= items[j].last && items[j].first <= items[i].last {
+                    let disjoint = offsets[i] + items[i].bytes <= offsets[j] || offsets[j] + items[j].bytes <= offsets[i]
+                    XCTAssertTrue(disjoint, "items \(i) and \(j) are alive together and overlap")
+                }
+            }
+        }
+    }
+
+    func testDeepFillArenaIsCloseToTheLowerBoundAndRecorded() throws {
+        let (model, _) = try Compiler.compile(graphPath: Fixtures.graph("deepfill_v2.yaml"), weights: .random(seed: 3))
+        let plans = try XCTUnwrap(model.metadata.memoryPlans)
+        XCTAssertEqual(plans.map { [$0.height, $0.width] }, [[256, 256], [512, 512]])
+        for p in plans {
+            XCTAssertLessThanOrEqual(p.lowerBoundBytes, p.arenaBytes)
+            XCTAssertLessThanOrEqual(Double(p.arenaBytes), 1.10 * Double(p.lowerBoundBytes), "\(p)")
+            XCTAssertLessThan(p.arenaBytes + p.kernelOwnedBytes, 300 << 20, "\(p)")
+        }
+        // It survives the file format.
+        let decoded = try ModelReader.decode(try ModelWriter.encode(model), path: "m").model
+        XCTAssertEqual(decoded.metadata.memoryPlans, plans)
+    }
+}
