@@ -66,13 +66,17 @@ public enum ContextualAttentionKernel {
         return out
     }
 
-    /// The score budget per chunk in floats (32 MiB). Tests lower it to force many chunks.
+    /// The score budget per chunk in floats (32 MiB), and the fewest grid rows a chunk takes:
+    /// each chunk recomputes raw scores for about 4 rows around it (the fuse's halo), so at
+    /// 1024² a one-row chunk would match every patch five times over. Tests lower both to force
+    /// many chunks.
     nonisolated(unsafe) public static var chunkFloats = 8 << 20
+    nonisolated(unsafe) public static var chunkMinimumRows = 8
 
     /// Foreground positions per chunk: whole rows of the attention grid, so that the three score
     /// matrices (raw, first fuse pass, second) of all L patches stay within about 32 MiB.
     static func chunkPositions(L: Int, P: Int, rowLength: Int) -> Int {
-        let rows = max(1, chunkFloats / max(1, 3 * L * rowLength))
+        let rows = max(max(1, chunkMinimumRows), chunkFloats / max(1, 3 * L * rowLength))
         return min(P, rows * rowLength)
     }
 

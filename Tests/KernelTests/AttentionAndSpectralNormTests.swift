@@ -13,8 +13,9 @@ final class AttentionAndSpectralNormTests: XCTestCase {
     /// The same cases with the score budget cut to one attention-grid row per chunk (and less),
     /// so the fuse halos cross chunk boundaries and the grid wrap-around spans chunks.
     func testChunkedScoresEqualTheReference() {
-        let saved = ContextualAttentionKernel.chunkFloats
-        defer { ContextualAttentionKernel.chunkFloats = saved }
+        let saved = (ContextualAttentionKernel.chunkFloats, ContextualAttentionKernel.chunkMinimumRows)
+        defer { (ContextualAttentionKernel.chunkFloats, ContextualAttentionKernel.chunkMinimumRows) = saved }
+        ContextualAttentionKernel.chunkMinimumRows = 1
         for budget in [1, 200] {
             ContextualAttentionKernel.chunkFloats = budget
             check(Case(c: 4, fh: 16, fw: 24, bh: 16, bw: 24), seed: 91)
