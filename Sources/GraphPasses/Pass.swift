@@ -20,7 +20,16 @@ public struct PassPipeline {
     /// The passes every compile runs, in order.
     public static let standard = PassPipeline([DeadNodeElimination(), GateFusion(), ActivationFusion()])
 
+    /// Passes that run only when asked for (`--enable ID`): correct and tested, but not (yet)
+    /// faster on the machines we measure (Docs/performance.md).
+    public static let optional: [any GraphPass] = [WinogradSelection()]
+
     public var ids: [String] { passes.map(\.id) }
+
+    /// This pipeline plus the named optional passes, appended in their listed order.
+    public func adding(_ ids: Set<String>) -> PassPipeline {
+        PassPipeline(passes + PassPipeline.optional.filter { ids.contains($0.id) })
+    }
 
     /// The pipeline without the named passes (`--disable`), or cut after one (`--after`).
     public func removing(_ ids: Set<String>) -> PassPipeline { PassPipeline(passes.filter { !ids.contains($0.id) }) }

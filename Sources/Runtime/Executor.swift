@@ -57,6 +57,8 @@ public final class Executor {
     public let model: Model
     let weights: [String: [Float]]
     let stateUpdates: [String: [Float]]
+    /// Winograd-transformed weights of the convolutions selected for it, by node name.
+    let winogradWeights: [String: [Float]]
 
     /// Prepares weights once: spectral-normalised kernels are divided by σ from the stored u.
     public init(model: Model) {
@@ -71,8 +73,18 @@ public final class Executor {
             w["\(node.name).weight"] = result.normalizedWeight
             updates["\(node.name).u"] = result.updatedU
         }
+        var transformed: [String: [Float]] = [:]
+        for node in model.graph.nodes {
+            guard case .conv2d(let c) = node.op, c.algorithm == .winograd, let weight = w["\(node.name).weight"],
+                  c.kernel == [3, 3] else { continue }
+            let inChannels = weight.count / (9 * c.outChannels)
+            transformed[node.name] = weight.withUnsafeBufferPointer {
+                Winograd.transformWeights($0.baseAddress!, outChannels: c.outChannels, inChannels: inChannels)
+            }
+        }
         weights = w
         stateUpdates = updates
+        winogradWeights = transformed
     }
 
     /// Binds N and the size symbols from the inputs' shapes and verifies the graph concretely.

@@ -134,6 +134,7 @@ struct MemoryPlan {
     static func arenaScratch(_ node: Node, _ typed: TypedGraph, threads: Int) -> Int {
         guard case .conv2d(let c) = node.op else { return 0 }
         let g = c.geometry(input: typed.inputTypes(of: node)[0].concreteShape!)
+        if c.algorithm == .winograd && Winograd.applies(g) { return Winograd.scratchBytes(g, threads: threads) }
         return Convolution.scratchBytes(g, epilogue: c.fused.epilogue, threads: threads)
     }
 

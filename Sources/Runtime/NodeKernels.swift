@@ -53,8 +53,18 @@ extension Executor {
         case .conv2d(let c):
             let g = c.geometry(input: x)
             precondition(g.outHeight == outShape[2] && g.outWidth == outShape[3], "conv geometry disagrees with shape inference")
-            let weight = weights["\(node.name).weight"]!
             let bias = c.bias ? weights["\(node.name).bias"] : nil
+            if c.algorithm == .winograd, Winograd.applies(g), let u = winogradWeights[node.name], let scratch {
+                u.withUnsafeBufferPointer { up in
+                    let run = { (b: UnsafePointer<Float>?) in
+                        Winograd.forward(g, input: ins[0].pointer, transformedWeight: up.baseAddress!, bias: b, output: y.pointer,
+                                         epilogue: c.fused.epilogue, scratch: scratch, threads: threads)
+                    }
+                    if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+                }
+                return
+            }
+            let weight = weights["\(node.name).weight"]!
             weight.withUnsafeBufferPointer { w in
                 if let bias {
                     bias.withUnsafeBufferPointer { b in

@@ -172,3 +172,41 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 }
+
+/// Winograd F(2×2,3×3) against the naive convolution: odd and even sizes, channel counts that are
+/// not multiples of 8, every epilogue, 1 and 3 threads.
+final class WinogradTests: XCTestCase {
+    func testMatchesNaiveConvolution() {
+        var rng = SeededRandom(5)
+        let shapes: [(n: Int, cin: Int, h: Int, w: Int, cout: Int)] = [(1, 8, 9, 7, 6), (2, 13, 16, 16, 10), (1, 3, 1, 1, 4), (1, 24, 31, 2, 14), (1, 96, 12, 20, 192)]
+        for (index, c) in shapes.enumerated() {
+            for epilogue in [ConvEpilogue.none, .activation(.elu(alpha: 1)), .gate(.elu(alpha: 1))] {
+                let x = Tensor4(c.n, c.cin, c.h, c.w, rng.floats(c.n * c.cin * c.h * c.w))
+                let weight = rng.floats(c.cout * c.cin * 9, -0.5, 0.5), bias = rng.floats(c.cout)
+                let g = ConvGeometry(batch: c.n, inChannels: c.cin, inHeight: c.h, inWidth: c.w, outChannels: c.cout,
+                                     kernel: (3, 3), padding: (1, 1, 1, 1))
+                XCTAssertTrue(Winograd.applies(g))
+                var reference = [Float](repeating: 0, count: c.n * epilogue.outputChannels(g) * c.h * c.w)
+                x.data.withUnsafeBufferPointer { xp in weight.withUnsafeBufferPointer { wp in bias.withUnsafeBufferPointer { bp in
+                    Convolution.forward(g, input: xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!, output: &reference,
+                                        epilogue: epilogue, threads: 1)
+                } } }
+                if case .none = epilogue {
+                    let naive = naiveConv2D(x, weight: weight, bias: bias, cout: c.cout, k: (3, 3), stride: (1, 1), dilation: (1, 1), padding: .same)
+                    XCTAssertLessThan(relativeError(reference, naive.data), 2e-5)
+                }
+                let u = weight.withUnsafeBufferPointer { Winograd.transformWeights($0.baseAddress!, outChannels: c.cout, inChannels: c.cin) }
+                for threads in [1, 3] {
+                    var out = [Float](repeating: .nan, count: reference.count)
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Winograd.scratchBytes(g, threads: threads) / 4)
+                    defer { scratch.deallocate() }
+                    x.data.withUnsafeBufferPointer { xp in u.withUnsafeBufferPointer { up in bias.withUnsafeBufferPointer { bp in
+                        Winograd.forward(g, input: xp.baseAddress!, transformedWeight: up.baseAddress!, bias: bp.baseAddress!, output: &out,
+                                         epilogue: epilogue, scratch: scratch, threads: threads)
+                    } } }
+                    XCTAssertLessThan(relativeError(out, reference), 2e-5, "case \(index) \(epilogue) threads \(threads)")
+                }
+            }
+        }
+    }
+}

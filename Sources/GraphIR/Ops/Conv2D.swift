@@ -43,6 +43,13 @@ public enum ConvFusion: Hashable, Codable, Sendable, CustomStringConvertible {
     }
 }
 
+/// How the runtime computes a convolution: tiled im2col + SGEMM, or Winograd F(2×2,3×3)
+/// (chosen by the WinogradSelection pass for 3×3 stride-1 convolutions). Never written in YAML.
+public enum ConvAlgorithm: String, Hashable, Codable, Sendable {
+    case im2col
+    case winograd
+}
+
 public struct Conv2D: OpContract {
     public var outChannels: Int
     public var kernel: [Int]    // [kh, kw]
@@ -52,6 +59,7 @@ public struct Conv2D: OpContract {
     public var bias: Bool
     public var spectralNorm: Bool
     public var fused: ConvFusion = .none
+    public var algorithm: ConvAlgorithm = .im2col
 
     public init(outChannels: Int, kernel: [Int], stride: [Int] = [1, 1], dilation: [Int] = [1, 1],
                 padding: Padding = .tfSame, bias: Bool = true, spectralNorm: Bool = false) {
@@ -64,7 +72,7 @@ public struct Conv2D: OpContract {
         self.spectralNorm = spectralNorm
     }
 
-    enum CodingKeys: String, CodingKey { case outChannels, kernel, stride, dilation, padding, bias, spectralNorm, fused }
+    enum CodingKeys: String, CodingKey { case outChannels, kernel, stride, dilation, padding, bias, spectralNorm, fused, algorithm }
 
     /// Model files written before fusion existed decode unfused.
     public init(from decoder: Decoder) throws {
@@ -74,6 +82,7 @@ public struct Conv2D: OpContract {
                   padding: try c.decode(Padding.self, forKey: .padding), bias: try c.decode(Bool.self, forKey: .bias),
                   spectralNorm: try c.decode(Bool.self, forKey: .spectralNorm))
         fused = try c.decodeIfPresent(ConvFusion.self, forKey: .fused) ?? .none
+        algorithm = try c.decodeIfPresent(ConvAlgorithm.self, forKey: .algorithm) ?? .im2col
     }
 
     /// Channels of the output value: outChannels, or half of them with a fused gate.
@@ -167,6 +176,7 @@ public struct Conv2D: OpContract {
                  "dilation=\(Conv2D.pair(dilation))", "padding=\(padding)"]
         if !bias { a.append("bias=false") }
         if fused != .none { a.append("fused=\(fused)") }
+        if algorithm != .im2col { a.append("algorithm=\(algorithm.rawValue)") }
         return a
     }
 
