@@ -5,28 +5,39 @@
 // a tile row, which the compiler vectorises.
 #include "ckernels.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #if defined(__x86_64__) && defined(__clang__)
 #define FG_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define FG_CLONES
 #endif
 
-static inline float at(const float *plane, long H, long W, long y, long x) {
-    return (y >= 0 && y < H && x >= 0 && x < W) ? plane[y * W + x] : 0.0f;
-}
-
+// Each tile row's four input rows are first copied into a zero-bordered buffer, so the tile loop
+// has no bounds checks and vectorises (the patches overlap by two rows and two columns).
 FG_CLONES
 void fg_winograd_input(const float *x, long C, long H, long W, long row0, long rows, float *V, long T) {
-    const long tw = (W + 1) / 2;
+    const long tw = (W + 1) / 2, stride = 2 * tw + 2;
+    float *rowsbuf = malloc(4 * (size_t)stride * sizeof(float));
+    if (!rowsbuf) abort();  // a few rows of floats; failing here means the machine is out of memory
+    float *buf[4] = {rowsbuf, rowsbuf + stride, rowsbuf + 2 * stride, rowsbuf + 3 * stride};
     for (long c = 0; c < C; c++) {
         const float *plane = x + c * H * W;
         for (long r = 0; r < rows; r++) {
-            const long ty = row0 + r, y0 = 2 * ty - 1;
+            const long y0 = 2 * (row0 + r) - 1;
+            for (int a = 0; a < 4; a++) {
+                const long y = y0 + a;
+                for (long i = 0; i < stride; i++) buf[a][i] = 0;
+                if (y >= 0 && y < H) memcpy(&buf[a][1], plane + y * W, (size_t)W * sizeof(float));
+            }
+            float *v = V + c * T + r * tw;
+            const long plane16 = C * T;
             for (long j = 0; j < tw; j++) {
-                const long x0 = 2 * j - 1, t = r * tw + j;
+                const long x0 = 2 * j;
                 float d[4][4];
                 for (int a = 0; a < 4; a++)
-                    for (int b = 0; b < 4; b++) d[a][b] = at(plane, H, W, y0 + a, x0 + b);
+                    for (int b = 0; b < 4; b++) d[a][b] = buf[a][x0 + b];
                 float e[4][4];  // Bᵀ d
                 for (int b = 0; b < 4; b++) {
                     e[0][b] = d[0][b] - d[2][b];
@@ -35,12 +46,33 @@ void fg_winograd_input(const float *x, long C, long H, long W, long row0, long r
                     e[3][b] = d[1][b] - d[3][b];
                 }
                 for (int a = 0; a < 4; a++) {  // (Bᵀ d) B
-                    float v0 = e[a][0] - e[a][2], v1 = e[a][1] + e[a][2], v2 = e[a][2] - e[a][1], v3 = e[a][1] - e[a][3];
-                    V[((a * 4 + 0) * C + c) * T + t] = v0;
-                    V[((a * 4 + 1) * C + c) * T + t] = v1;
-                    V[((a * 4 + 2) * C + c) * T + t] = v2;
-                    V[((a * 4 + 3) * C + c) * T + t] = v3;
+                    v[(a * 4 + 0) * plane16 + j] = e[a][0] - e[a][2];
+                    v[(a * 4 + 1) * plane16 + j] = e[a][1] + e[a][2];
+                    v[(a * 4 + 2) * plane16 + j] = e[a][2] - e[a][1];
+                    v[(a * 4 + 3) * plane16 + j] = e[a][1] - e[a][3];
                 }
+            }
+        }
+    }
+    free(rowsbuf);
+}
+
+/// Writes the 2×2 tiles Y[k][pos][t] of tile rows row0 ..< row0+rows into out[k][H][W], cropping
+/// the last row/column when H or W is odd.
+FG_CLONES
+void fg_winograd_scatter(const float *Y, long K, long T, long row0, long rows, long H, long W, float *out) {
+    const long tw = (W + 1) / 2;
+    for (long k = 0; k < K; k++) {
+        for (int pos = 0; pos < 4; pos++) {
+            const int dy = pos / 2, dx = pos % 2;
+            const float *src = Y + (k * 4 + pos) * T;
+            const long n = (W - dx + 1) / 2;  // columns 2j+dx < W
+            for (long r = 0; r < rows; r++) {
+                const long oy = 2 * (row0 + r) + dy;
+                if (oy >= H) continue;
+                float *dst = out + (k * H + oy) * W + dx;
+                const float *s = src + r * tw;
+                for (long j = 0; j < n; j++) dst[2 * j] = s[j];
             }
         }
     }

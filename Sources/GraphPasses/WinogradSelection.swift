@@ -12,7 +12,7 @@ public struct WinogradSelection: GraphPass {
     public init() {}
     public var id: String { "winograd-selection" }
     public var name: String { "winograd selection" }
-    static let minimumChannels = 8
+    static let minimumChannels = 96
 
     public func run(_ typed: TypedGraph) throws -> (Graph, [String]) {
         var graph = typed.graph

@@ -17,15 +17,15 @@ public enum Winograd {
     /// U[ξ][co][ci] = (G g Gᵀ)[ξ] for OIHW weights, G = [[1,0,0],[½,½,½],[½,−½,½],[0,0,1]].
     public static func transformWeights(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels I: Int) -> [Float] {
         var u = [Float](repeating: 0, count: 16 * O * I)
-        let G: [[Float]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+        let G: [Float] = [1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1]  // 4 × 3, row-major
+        var t = [Float](repeating: 0, count: 12)  // G g, 4 × 3
         for o in 0..<O {
             for i in 0..<I {
                 let g = w + (o * I + i) * 9
-                var t = [[Float]](repeating: [0, 0, 0], count: 4)  // G g
-                for a in 0..<4 { for c in 0..<3 { t[a][c] = G[a][0] * g[c] + G[a][1] * g[3 + c] + G[a][2] * g[6 + c] } }
+                for a in 0..<4 { for c in 0..<3 { t[a * 3 + c] = G[a * 3] * g[c] + G[a * 3 + 1] * g[3 + c] + G[a * 3 + 2] * g[6 + c] } }
                 for a in 0..<4 {
                     for b in 0..<4 {
-                        u[((a * 4 + b) * O + o) * I + i] = t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2]
+                        u[((a * 4 + b) * O + o) * I + i] = t[a * 3] * G[b * 3] + t[a * 3 + 1] * G[b * 3 + 1] + t[a * 3 + 2] * G[b * 3 + 2]
                     }
                 }
             }
@@ -33,8 +33,8 @@ public enum Winograd {
         return u
     }
 
-    /// Tile rows per piece: about 128–255 tiles, so V, M and Y of a piece stay in cache.
-    static func rowsPerPiece(_ g: ConvGeometry) -> Int { max(1, 128 / ((g.outWidth + 1) / 2)) }
+    /// Tile rows per piece: about 256–511 tiles, so V, M and Y of a piece stay in cache.
+    static func rowsPerPiece(_ g: ConvGeometry) -> Int { max(1, 256 / ((g.outWidth + 1) / 2)) }
 
     /// Bytes of scratch per `forward` call: V, M and Y of one piece per worker thread.
     public static func scratchBytes(_ g: ConvGeometry, threads: Int) -> Int {
@@ -74,18 +74,7 @@ public enum Winograd {
                 }
             }
             // Scatter the 2×2 tiles into the output, cropping odd edges.
-            let out = output + n * outC * H * W
-            for k in 0..<outC {
-                for pos in 0..<4 {
-                    let dy = pos / 2, dx = pos % 2, src = Y + (k * 4 + pos) * t
-                    for rr in 0..<r {
-                        let oy = 2 * (row0 + rr) + dy
-                        if oy >= H { continue }
-                        let dst = out + (k * H + oy) * W
-                        for j in 0..<tw where 2 * j + dx < W { dst[2 * j + dx] = src[rr * tw + j] }
-                    }
-                }
-            }
+            fg_winograd_scatter(Y, outC, t, row0, r, H, W, output + n * outC * H * W)
         }
     }
 }

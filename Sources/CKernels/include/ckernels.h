@@ -36,6 +36,9 @@ void fg_exp_row_accumulate(float *x, float scale, const float *shift, float *sum
 /// [C, H, W] image → V[16][C][T] with T = rows·ceil(W/2) (tiles row-major).
 void fg_winograd_input(const float *x, long C, long H, long W, long row0, long rows, float *V, long T);
 
+/// Y[K][2][2][T] of tile rows row0 ..< row0+rows → out[K][H][W] (cropping odd edges).
+void fg_winograd_scatter(const float *Y, long K, long T, long row0, long rows, long H, long W, float *out);
+
 /// M[16][K][T] → Y[K][2][2][T] (output rows, columns of each tile).
 void fg_winograd_output(const float *M, long K, long T, float *Y);
 
