@@ -18,7 +18,7 @@ public struct PassPipeline {
     public init(_ passes: [any GraphPass]) { self.passes = passes }
 
     /// The passes every compile runs, in order.
-    public static let standard = PassPipeline([DeadNodeElimination(), GateFusion(), ActivationFusion()])
+    public static let standard = PassPipeline([DeadNodeElimination(), GateFusion(), ActivationFusion(), UpsampleFolding()])
 
     /// Passes that run only when asked for (`--enable ID`): correct and tested, but not (yet)
     /// faster on the machines we measure (Docs/performance.md).

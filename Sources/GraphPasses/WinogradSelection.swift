@@ -18,7 +18,7 @@ public struct WinogradSelection: GraphPass {
         var graph = typed.graph
         var chosen: [String] = []
         for i in graph.nodes.indices {
-            guard case .conv2d(var c) = graph.nodes[i].op, c.algorithm == .im2col, !c.spectralNorm,
+            guard case .conv2d(var c) = graph.nodes[i].op, c.algorithm == .im2col, !c.spectralNorm, c.inputUpsample == 1,
                   c.kernel == [3, 3], c.stride == [1, 1], c.dilation == [1, 1],
                   c.padding == .tfSame || c.padding == .explicit(top: 1, bottom: 1, left: 1, right: 1),
                   let cin = typed.inputTypes(of: graph.nodes[i]).first?.shape[1].constantValue, cin >= Self.minimumChannels else { continue }

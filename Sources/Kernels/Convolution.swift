@@ -21,10 +21,13 @@ public struct ConvGeometry: Sendable, Equatable {
     public var outHeight: Int
     public var outWidth: Int
     public var reflect: Bool
+    /// 2: the input held in memory is half of inHeight × inWidth and is read as if each pixel
+    /// were repeated 2×2 (a folded nearest ×2 upsample).
+    public var upsample: Int
 
     public init(batch: Int, inChannels: Int, inHeight: Int, inWidth: Int, outChannels: Int,
                 kernel: (Int, Int), stride: (Int, Int) = (1, 1), dilation: (Int, Int) = (1, 1),
-                padding: (top: Int, bottom: Int, left: Int, right: Int), reflect: Bool = false) {
+                padding: (top: Int, bottom: Int, left: Int, right: Int), reflect: Bool = false, upsample: Int = 1) {
         self.batch = batch
         self.inChannels = inChannels
         self.inHeight = inHeight
@@ -38,7 +41,11 @@ public struct ConvGeometry: Sendable, Equatable {
         outHeight = (inHeight + padding.top + padding.bottom - dilationH * (kernelH - 1) - 1) / strideH + 1
         outWidth = (inWidth + padding.left + padding.right - dilationW * (kernelW - 1) - 1) / strideW + 1
         self.reflect = reflect
+        self.upsample = upsample
     }
+
+    /// Floats of one input channel as stored (before any folded upsample).
+    public var storedInputPlane: Int { (inHeight / upsample) * (inWidth / upsample) }
 
     /// Rows of the column matrix: one per (input channel, kernel row, kernel column).
     public var columnRows: Int { inChannels * kernelH * kernelW }
@@ -64,10 +71,10 @@ public enum Im2Col {
     /// a larger ld writes these columns into a wider matrix).
     public static func expand(_ g: ConvGeometry, image: UnsafePointer<Float>, firstPixel p0: Int, width: Int,
                               into col: UnsafeMutablePointer<Float>, ld: Int? = nil) {
-        let H = g.inHeight, W = g.inWidth, OW = g.outWidth, stride = ld ?? width
+        let H = g.inHeight, W = g.inWidth, OW = g.outWidth, stride = ld ?? width, u = g.upsample
         var row = 0
         for ci in 0..<g.inChannels {
-            let plane = image + ci * H * W
+            let plane = image + ci * g.storedInputPlane
             for ky in 0..<g.kernelH {
                 for kx in 0..<g.kernelW {
                     let dst = col + row * stride
@@ -81,6 +88,13 @@ public enum Im2Col {
                         if g.reflect {
                             iy = mirror(iy, H)
                             for t in 0..<run { dst[j + t] = plane[iy * W + mirror(ixBase + t * g.strideW, W)] }
+                        } else if u > 1 && iy >= 0 && iy < H {
+                            // Folded upsample: the virtual pixel (iy, ix) is the stored (iy/u, ix/u).
+                            let src = plane + (iy / u) * (W / u)
+                            for t in 0..<run {
+                                let ix = ixBase + t * g.strideW
+                                dst[j + t] = ix >= 0 && ix < W ? src[ix / u] : 0
+                            }
                         } else if iy < 0 || iy >= H {
                             (dst + j).update(repeating: 0, count: run)
                         } else {
@@ -163,7 +177,7 @@ public enum Convolution {
         let K = g.columnRows, P = g.outPixels, T = g.tilePixels, M = g.outChannels
         guard P > 0, M > 0 else { return }
         let tilesPerImage = (P + T - 1) / T
-        let pointwise = g.kernelH == 1 && g.kernelW == 1 && g.strideH == 1 && g.strideW == 1
+        let pointwise = g.kernelH == 1 && g.kernelW == 1 && g.strideH == 1 && g.strideW == 1 && g.upsample == 1
             && g.padTop == 0 && g.padLeft == 0 && g.outHeight == g.inHeight && g.outWidth == g.inWidth
         let workers = max(1, min(threads, g.batch * tilesPerImage))
         var gated = false
@@ -175,7 +189,7 @@ public enum Convolution {
         let outC = epilogue.outputChannels(g)
         Parallel.forEach(pieces: g.batch * tilesPerImage, threads: workers) { piece, thread in
             let n = piece / tilesPerImage, p0 = (piece % tilesPerImage) * T, width = min(T, P - p0)
-            let image = input + n * g.inChannels * g.inHeight * g.inWidth
+            let image = input + n * g.inChannels * g.storedInputPlane
             let out = output + n * outC * P + p0
             let mine = scratch + thread * (columns + staged)
             // A gated tile goes to the staging buffer (ld = width) and only its C results to `out`.

@@ -12,6 +12,7 @@ public enum Winograd {
     public static func applies(_ g: ConvGeometry) -> Bool {
         g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1
             && g.padTop == 1 && g.padLeft == 1 && g.outHeight == g.inHeight && g.outWidth == g.inWidth && !g.reflect
+            && g.upsample == 1
     }
 
     /// U[ξ][co][ci] = (G g Gᵀ)[ξ] for OIHW weights, G = [[1,0,0],[½,½,½],[½,−½,½],[0,0,1]].

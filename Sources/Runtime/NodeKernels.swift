@@ -18,11 +18,14 @@ extension Activation {
 
 extension Conv2D {
     /// The kernel geometry of this convolution on an input of concrete shape [N, C, H, W].
+    /// (A folded upsample makes the convolution see an input inputUpsample times larger.)
     func geometry(input x: [Int]) -> ConvGeometry {
-        let (pt, pb) = pads(axis: 0, input: x[2]), (pl, pr) = pads(axis: 1, input: x[3])
-        return ConvGeometry(batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3], outChannels: outChannels,
+        let h = x[2] * inputUpsample, w = x[3] * inputUpsample
+        let (pt, pb) = pads(axis: 0, input: h), (pl, pr) = pads(axis: 1, input: w)
+        return ConvGeometry(batch: x[0], inChannels: x[1], inHeight: h, inWidth: w, outChannels: outChannels,
                             kernel: (kernel[0], kernel[1]), stride: (stride[0], stride[1]),
-                            dilation: (dilation[0], dilation[1]), padding: (pt, pb, pl, pr), reflect: padding == .reflect)
+                            dilation: (dilation[0], dilation[1]), padding: (pt, pb, pl, pr), reflect: padding == .reflect,
+                            upsample: inputUpsample)
     }
 }
 

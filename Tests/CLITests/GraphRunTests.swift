@@ -189,7 +189,7 @@ final class GraphRunTests: CLIBase {
         }
         let trace = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("t.json")))) as! [String: Any]
         let events = trace["traceEvents"] as! [[String: Any]]
-        XCTAssertEqual(events.count, 55, "one event per node of the optimised graph")
+        XCTAssertEqual(events.count, 51, "one event per node of the optimised graph")
         XCTAssertEqual(Set(events.map { $0["ph"] as! String }), ["X"])
         XCTAssertTrue(events.contains { $0["name"] as? String == "contextual_attention" })
         try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("q.png"), "--trace", dir.path + "/no/such/dir/t.json"],

@@ -51,3 +51,25 @@ final class FusionPassTests: XCTestCase {
         XCTAssertEqual(g.graph.nodes.count, 6)
     }
 }
+
+/// Upsample folding: a ×2 nearest resize read only by a zero-padded convolution disappears into it.
+final class UpsampleFoldingTests: XCTestCase {
+    func testFoldsIntoTheSoleConvolution() throws {
+        let g = try Verifier.verify(try GraphLoader.load(text: """
+            fillgraph: 1
+            name: u
+            inputs: {x: [4, H, W]}
+            nodes:
+              - {name: up, op: resize_nearest, in: x, scale: 2}
+              - {name: c, op: conv2d, in: up, out: 6, kernel: 3}
+              - {name: up2, op: resize_nearest, in: c, scale: 2}
+              - {name: r, op: conv2d, in: up2, out: 2, kernel: 3, padding: reflect}
+            outputs: {y: r, z: c}
+            """, file: "u.yaml").graph)
+        let (out, notes) = try PassPipeline([UpsampleFolding()]).run(g)
+        XCTAssertEqual(out.graph.nodes.map(\.name), ["c", "up2", "r"], "reflect padding is not folded")
+        XCTAssertEqual(out.graph.nodes[0].inputs, [ValueRef("x")])
+        XCTAssertEqual(out.type(of: ValueRef("c")).description, "float32[N, 6, 2*H, 2*W]")
+        XCTAssertEqual(notes, ["upsample folding: folded 1 ×2 upsamples into c"])
+    }
+}

@@ -210,3 +210,25 @@ final class WinogradTests: XCTestCase {
         }
     }
 }
+
+/// A folded ×2 upsample: the convolution of the replicated image, read from the half-size one.
+final class FoldedUpsampleTests: XCTestCase {
+    func testEqualsConvolvingTheUpsampledImage() {
+        var rng = SeededRandom(11)
+        for (n, cin, h, w, cout, k, s, d) in [(1, 3, 5, 7, 4, 3, 1, 1), (2, 5, 8, 6, 6, 3, 1, 2), (1, 4, 9, 9, 3, 5, 2, 1), (1, 16, 16, 12, 8, 3, 1, 1)] {
+            let small = Tensor4(n, cin, h, w, rng.floats(n * cin * h * w))
+            var big = Tensor4(n, cin, 2 * h, 2 * w)
+            for b in 0..<n { for c in 0..<cin { for y in 0..<2 * h { for x in 0..<2 * w { big[b, c, y, x] = small[b, c, y / 2, x / 2] } } } }
+            let weight = rng.floats(cout * cin * k * k, -0.5, 0.5), bias = rng.floats(cout)
+            let naive = naiveConv2D(big, weight: weight, bias: bias, cout: cout, k: (k, k), stride: (s, s), dilation: (d, d), padding: .same)
+            let a = naiveSamePads(2 * h, k: k, s: s, d: d), b = naiveSamePads(2 * w, k: k, s: s, d: d)
+            let g = ConvGeometry(batch: n, inChannels: cin, inHeight: 2 * h, inWidth: 2 * w, outChannels: cout, kernel: (k, k),
+                                 stride: (s, s), dilation: (d, d), padding: (a.0, a.1, b.0, b.1), upsample: 2)
+            var out = [Float](repeating: .nan, count: naive.data.count)
+            small.data.withUnsafeBufferPointer { xp in weight.withUnsafeBufferPointer { wp in bias.withUnsafeBufferPointer { bp in
+                Convolution.forward(g, input: xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!, output: &out, threads: 2)
+            } } }
+            XCTAssertLessThan(relativeError(out, naive.data), 2e-5, "n\(n) cin\(cin) \(h)x\(w) k\(k) s\(s) d\(d)")
+        }
+    }
+}

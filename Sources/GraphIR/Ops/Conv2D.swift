@@ -60,6 +60,9 @@ public struct Conv2D: OpContract {
     public var spectralNorm: Bool
     public var fused: ConvFusion = .none
     public var algorithm: ConvAlgorithm = .im2col
+    /// 2 when UpsampleFolding folded a ×2 nearest upsample of the input into this conv: it reads
+    /// the half-size input as if every pixel were repeated 2×2. Never written in YAML.
+    public var inputUpsample = 1
 
     public init(outChannels: Int, kernel: [Int], stride: [Int] = [1, 1], dilation: [Int] = [1, 1],
                 padding: Padding = .tfSame, bias: Bool = true, spectralNorm: Bool = false) {
@@ -72,7 +75,7 @@ public struct Conv2D: OpContract {
         self.spectralNorm = spectralNorm
     }
 
-    enum CodingKeys: String, CodingKey { case outChannels, kernel, stride, dilation, padding, bias, spectralNorm, fused, algorithm }
+    enum CodingKeys: String, CodingKey { case outChannels, kernel, stride, dilation, padding, bias, spectralNorm, fused, algorithm, inputUpsample }
 
     /// Model files written before fusion existed decode unfused.
     public init(from decoder: Decoder) throws {
@@ -83,6 +86,7 @@ public struct Conv2D: OpContract {
                   spectralNorm: try c.decode(Bool.self, forKey: .spectralNorm))
         fused = try c.decodeIfPresent(ConvFusion.self, forKey: .fused) ?? .none
         algorithm = try c.decodeIfPresent(ConvAlgorithm.self, forKey: .algorithm) ?? .im2col
+        inputUpsample = try c.decodeIfPresent(Int.self, forKey: .inputUpsample) ?? 1
     }
 
     /// Channels of the output value: outChannels, or half of them with a fused gate.
@@ -106,6 +110,7 @@ public struct Conv2D: OpContract {
             errors.append("explicit padding must be in 0...4096, got \(padding)")
         }
         if case .gate = fused, outChannels % 2 != 0 { errors.append("a fused gate needs an even out, got \(outChannels)") }
+        if inputUpsample != 1 && inputUpsample != 2 { errors.append("inputUpsample must be 1 or 2, got \(inputUpsample)") }
         return errors
     }
 
@@ -132,8 +137,18 @@ public struct Conv2D: OpContract {
     }
 
     public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
-        let x = inputs[0]
+        var x = inputs[0]
         try Check.image(x, "input")
+        if inputUpsample > 1 {
+            // The folded upsample: TF1's nearest ×2 is pixel replication for every side up to
+            // 32768 (checked exhaustively), the largest image graphrun reads.
+            for axis in 2...3 {
+                if let v = x.shape[axis].constantValue, v > 32768 {
+                    throw OpError("a folded ×2 upsample is exact only up to 32768 pixels, got \(v)", hint: "compile with --disable upsample-folding")
+                }
+                x.shape[axis] = Dim.mul(x.shape[axis], inputUpsample)
+            }
+        }
         let cin = try Check.channels(x, "input")
         let weights = outChannels.multipliedReportingOverflow(by: cin * kernel[0] * kernel[1])
         guard !weights.overflow, weights.partialValue <= 1 << 31 else {
@@ -177,6 +192,7 @@ public struct Conv2D: OpContract {
         if !bias { a.append("bias=false") }
         if fused != .none { a.append("fused=\(fused)") }
         if algorithm != .im2col { a.append("algorithm=\(algorithm.rawValue)") }
+        if inputUpsample != 1 { a.append("input_upsample=\(inputUpsample)") }
         return a
     }
 
