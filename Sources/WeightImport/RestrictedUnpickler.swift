@@ -332,6 +332,7 @@ public struct RestrictedUnpickler {
             throw fail("tensor with \(shape.count) sizes and \(strides.count) strides")
         }
         guard offset >= 0 else { throw fail("negative storage offset \(offset)") }
+        guard offset <= 1 << 40 else { throw fail("storage offset \(offset) is absurd") }
         return TensorRef(storage: storage, offset: offset, shape: shape, strides: strides)
     }
 

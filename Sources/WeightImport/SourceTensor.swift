@@ -62,3 +62,15 @@ extension Float {
         }
     }
 }
+
+/// The number of elements of a shape, or nil if it overflows (a hostile file can claim anything).
+func checkedCount(_ shape: [Int]) -> Int? {
+    var n = 1
+    for d in shape {
+        guard d >= 0 else { return nil }
+        let (p, overflow) = n.multipliedReportingOverflow(by: d)
+        if overflow { return nil }
+        n = p
+    }
+    return n
+}

@@ -219,10 +219,12 @@ final class ShardFiles {
 
     func floats(_ e: TensorBundle.Entry, name: String, dtype: String) throws -> [Float] {
         guard !e.sliced else { throw ImportError(indexPath, "\(name) is stored as slices (a partitioned variable); re-save it unpartitioned") }
-        let elements = e.shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
         let width = ["float32": 4, "float64": 8, "float16": 2, "bfloat16": 2][dtype]
         guard let width else { throw ImportError(indexPath, "\(name) is \(dtype); weights must be floating point") }
-        guard e.shape.allSatisfy({ $0 >= 0 }), elements <= 1 << 31, e.size == elements * width else {
+        guard let elements = checkedCount(e.shape), elements <= 1 << 31 else {
+            throw ImportError(indexPath, "\(name) has an absurd shape \(e.shape)")
+        }
+        guard e.size == elements * width else {
             throw ImportError(indexPath, "\(name): shape \(e.shape) of \(dtype) needs \(elements * width) bytes, the index says \(e.size)")
         }
         return ElementDecoding.floats(try bytes(e, name: name)[...], dtype: dtype, count: elements)!

@@ -75,15 +75,15 @@ enum TorchCheckpoint {
         var out: [SourceTensor] = []
         for (key, value) in dict.items {
             guard case .string(let name) = key, case .tensor(let t) = value else { continue }
-            let count = t.shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
-            guard t.shape.allSatisfy({ $0 <= Int(Int32.max) }), count <= 1 << 31 else {
+            guard let count = checkedCount(t.shape), count <= 1 << 31 else {
                 throw ImportError(path, "tensor \(name) has an absurd shape \(t.shape)")
             }
-            // The furthest element the view touches must lie inside the storage.
+            // The furthest element the view touches must lie inside the storage. No overflow:
+            // the offset is below 2^40, strides below 2^31, and Σ(size − 1) ≤ count ≤ 2^31.
             if count > 0 {
                 var last = t.offset
                 for (n, s) in zip(t.shape, t.strides) { last += (n - 1) * s }
-                guard last < t.storage.numel else {
+                guard last >= 0, last < t.storage.numel else {
                     throw ImportError(path, "tensor \(name) \(t.shape) reaches element \(last) of storage \(t.storage.key), which has \(t.storage.numel)")
                 }
             }

@@ -111,3 +111,15 @@ final class UnpicklerTests: XCTestCase {
         XCTAssertGreaterThan(refused, 2000)
     }
 }
+
+/// Tensor headers that would overflow size arithmetic are refused, not trapped on.
+final class AbsurdTensorTests: XCTestCase {
+    func testHugeOffsetIsRefused() {
+        var p = UnpicklerTests.tensorDict
+        let at = p.firstIndex(of: 0x51)! + 1  // the offset's BININT1 0 → LONG1 2^62
+        p.replaceSubrange(at..<(at + 2), with: [0x8A, 8, 0, 0, 0, 0, 0, 0, 0, 0x40])
+        do { _ = try RestrictedUnpickler.load(p); XCTFail("accepted") } catch let e as UnpickleError {
+            XCTAssertTrue(e.message.contains("storage offset 4611686018427387904 is absurd"), e.message)
+        } catch { XCTFail("\(error)") }
+    }
+}
