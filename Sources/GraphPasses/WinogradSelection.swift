@@ -1,5 +1,5 @@
-// Winograd selection: marks the convolutions the runtime should compute as Winograd F(2×2,3×3).
-// Why: 16 multiplications per 2×2 tile and input channel instead of 36 — 2.25× less arithmetic
+// Winograd selection: marks the convolutions the runtime should compute as Winograd F(4×4,3×3).
+// Why: 36 multiplications per 4×4 tile and input channel instead of 144 — 4× less arithmetic
 // for 3×3 stride-1 layers, which are about two thirds of DeepFill's MACs — at the price of
 // transforms and shorter GEMMs. With today's transforms the price is higher than the saving
 // (Docs/performance.md), so this pass is optional: `graphc compile --enable winograd-selection`.
@@ -26,6 +26,6 @@ public struct WinogradSelection: GraphPass {
             graph.nodes[i].op = .conv2d(c)
             chosen.append(graph.nodes[i].name)
         }
-        return (graph, chosen.isEmpty ? [] : ["\(chosen.count) convolutions will run as Winograd F(2x2,3x3)"])
+        return (graph, chosen.isEmpty ? [] : ["\(chosen.count) convolutions will run as Winograd F(4x4,3x3)"])
     }
 }

@@ -88,13 +88,28 @@ public enum Im2Col {
                         if g.reflect {
                             iy = mirror(iy, H)
                             for t in 0..<run { dst[j + t] = plane[iy * W + mirror(ixBase + t * g.strideW, W)] }
-                        } else if u > 1 && iy >= 0 && iy < H {
-                            // Folded upsample: the virtual pixel (iy, ix) is the stored (iy/u, ix/u).
-                            let src = plane + (iy / u) * (W / u)
-                            for t in 0..<run {
-                                let ix = ixBase + t * g.strideW
-                                dst[j + t] = ix >= 0 && ix < W ? src[ix / u] : 0
+                        } else if u == 2 && iy >= 0 && iy < H {
+                            // Folded ×2 upsample: the virtual pixel (iy, ix) is the stored (iy/2, ix/2).
+                            let src = plane + (iy >> 1) * (W >> 1), s = g.strideW
+                            let tLo = ixBase >= 0 ? 0 : min(run, (-ixBase + s - 1) / s)
+                            let tHi = ixBase >= W ? 0 : max(tLo, min(run, (W - ixBase + s - 1) / s))
+                            for t in 0..<tLo { dst[j + t] = 0 }
+                            if s == 1 {
+                                // dst[t] = src[(ixBase + t) / 2]: pairs of equal values, written as such.
+                                var t = tLo
+                                let d = dst + j
+                                if (ixBase &+ t) & 1 == 1 && t < tHi { d[t] = src[(ixBase &+ t) &>> 1]; t &+= 1 }
+                                while t &+ 1 < tHi {
+                                    let v = src[(ixBase &+ t) &>> 1]
+                                    d[t] = v
+                                    d[t &+ 1] = v
+                                    t &+= 2
+                                }
+                                if t < tHi { d[t] = src[(ixBase &+ t) &>> 1] }
+                            } else {
+                                for t in tLo..<tHi { dst[j + t] = src[(ixBase &+ t &* s) &>> 1] }
                             }
+                            for t in tHi..<run { dst[j + t] = 0 }
                         } else if iy < 0 || iy >= H {
                             (dst + j).update(repeating: 0, count: run)
                         } else {

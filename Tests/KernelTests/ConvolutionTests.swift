@@ -173,7 +173,7 @@ final class ConvolutionTests: XCTestCase {
     }
 }
 
-/// Winograd F(2×2,3×3) against the naive convolution: odd and even sizes, channel counts that are
+/// Winograd F(4×4,3×3) against the naive convolution: odd and even sizes, channel counts that are
 /// not multiples of 8, every epilogue, 1 and 3 threads.
 final class WinogradTests: XCTestCase {
     func testMatchesNaiveConvolution() {

@@ -88,7 +88,7 @@ final class OracleTests: XCTestCase {
         let (winograd, notes) = try Compiler.compile(graphPath: Fixtures.graph("deepfill_v2.yaml"),
                                                      weights: .npz(path: Fixtures.path("oracle/generator.npz")),
                                                      passes: try PassSelection.pipeline(enabled: ["winograd-selection"]))
-        XCTAssertTrue(notes.contains("winograd selection: 11 convolutions will run as Winograd F(2x2,3x3)"), "\(notes)")
+        XCTAssertTrue(notes.contains("winograd selection: 11 convolutions will run as Winograd F(4x4,3x3)"), "\(notes)")
         let w = try Executor(model: winograd).run(inputs, options: RunOptions(threads: 2))
         let d = Difference(w.outputs["stage2"]!.floats!, try Fixtures.npy("oracle/case_128x96/stage2.npy").floats)
         XCTAssertLessThanOrEqual(d.max, 1e-3, "winograd stage2 vs oracle: \(d)")

@@ -32,14 +32,14 @@ float fg_scaled_exp(const float *x, float scale, float shift, float *y, size_t n
 /// place, and sum[j] += x[j].
 void fg_exp_row_accumulate(float *x, float scale, const float *shift, float *sum, size_t n);
 
-/// Winograd F(2×2,3×3), zero padding 1: input patches of tile rows row0 ..< row0+rows of a
-/// [C, H, W] image → V[16][C][T] with T = rows·ceil(W/2) (tiles row-major).
+/// Winograd F(4×4,3×3), zero padding 1: input patches of tile rows row0 ..< row0+rows of a
+/// [C, H, W] image → V[36][C][T] with T = rows·ceil(W/4) (tiles row-major).
 void fg_winograd_input(const float *x, long C, long H, long W, long row0, long rows, float *V, long T);
 
-/// Y[K][2][2][T] of tile rows row0 ..< row0+rows → out[K][H][W] (cropping odd edges).
+/// Y[K][4][4][T] of tile rows row0 ..< row0+rows → out[K][H][W] (cropping at the edges).
 void fg_winograd_scatter(const float *Y, long K, long T, long row0, long rows, long H, long W, float *out);
 
-/// M[16][K][T] → Y[K][2][2][T] (output rows, columns of each tile).
+/// M[36][K][T] → Y[K][4][4][T] (output rows, columns of each tile).
 void fg_winograd_output(const float *M, long K, long T, float *Y);
 
 /// exp(x), the same function the kernels above use (for tests).

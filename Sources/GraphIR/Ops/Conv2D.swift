@@ -43,7 +43,7 @@ public enum ConvFusion: Hashable, Codable, Sendable, CustomStringConvertible {
     }
 }
 
-/// How the runtime computes a convolution: tiled im2col + SGEMM, or Winograd F(2×2,3×3)
+/// How the runtime computes a convolution: tiled im2col + SGEMM, or Winograd F(4×4,3×3)
 /// (chosen by the WinogradSelection pass for 3×3 stride-1 convolutions). Never written in YAML.
 public enum ConvAlgorithm: String, Hashable, Codable, Sendable {
     case im2col
