@@ -8,11 +8,11 @@ import Runtime
 public enum MemoryReport {
     static let threads = 2
 
+    /// Plans from the graph alone (no weights are touched); sizes the graph cannot take are skipped.
     public static func plans(_ model: Model, sizes: [(Int, Int)]) -> [PlannedMemory]? {
         guard !sizes.isEmpty else { return nil }
-        let executor = Executor(model: model)
         let plans = sizes.compactMap { h, w -> PlannedMemory? in
-            guard let p = try? executor.memoryPlan(height: h, width: w, threads: threads) else { return nil }
+            guard let p = try? MemoryPlanSummary(graph: model.graph, height: h, width: w, threads: threads) else { return nil }
             return PlannedMemory(height: h, width: w, threads: threads, arenaBytes: p.arenaBytes,
                                  lowerBoundBytes: p.lowerBoundBytes, kernelOwnedBytes: p.kernelOwnedBytes)
         }

@@ -66,7 +66,7 @@ enum WeightImporting {
             }
             tensors.append(Tensor(name: name, shape: spec.shape, values: values))
         }
-        let hash = FileManager.default.contents(atPath: path).map { data in data.withUnsafeBytes { XXHash64.hex(XXHash64.hash($0)) } }
+        let hash = file.contents.map { data in data.withUnsafeBytes { XXHash64.hex(XXHash64.hash($0)) } }
         let description = "\((path as NSString).lastPathComponent) (\(file.format.rawValue), \(binding.naming.rawValue) names, "
             + "colour \(order.rawValue)" + (hash.map { ", xxh64 \($0)" } ?? "") + ")"
         return Result(tensors: tensors, description: description, notes: notes)

@@ -125,7 +125,7 @@ struct AttentionScores {
     /// foreground positions `positions`, into `weights`.
     mutating func compute(positions: Range<Int>, matching w: UnsafePointer<Float>, kd: Int, foreground: UnsafePointer<Float>,
                           geometry fGeo: ConvGeometry, fuse: Bool, threads: Int) {
-        let plan = self.plan, pad = fuse ? plan.pad : 0, P = plan.P, L = plan.L, fg = plan.foreground
+        let plan = self.plan, pad = fuse ? plan.pad : 0, P = plan.P, fg = plan.foreground
         width = positions.count
         // Foreground positions needing first-pass values, then raw scores (sorted, unique).
         var firstSet: [Int] = [], rawSet: [Int] = []

@@ -35,23 +35,10 @@ public enum ActivationFunction: Sendable, Equatable {
         let (c, a) = code
         fg_gate(c, a, feature, fb, gate, gb, out, count)
     }
-
-    @inline(__always) public func apply(_ x: Float) -> Float {
-        switch self {
-        case .elu(let a): return x > 0 ? x : a * expm1f(x)
-        case .relu: return x > 0 ? x : 0
-        case .leakyRelu(let a): return x > 0 ? x : a * x
-        case .sigmoid: return Pointwise.sigmoid(x)
-        case .tanh: return tanhf(x)
-        case .identity: return x
-        }
-    }
 }
 
 public enum Pointwise {
     static let chunk = 1 << 16
-
-    @inline(__always) public static func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
 
     static func chunked(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
         let pieces = (count + chunk - 1) / chunk

@@ -5,24 +5,23 @@ import ZIPFoundation
 public enum Npz {
     /// Entries in archive order, keyed without the ".npy" suffix.
     public static func read(path: String) throws -> [(name: String, array: NpyArray)] {
-        try decode(try bytes(path: path), name: path)
-    }
-
-    /// The file's bytes (so a caller that also hashes them reads the file once).
-    public static func bytes(path: String) throws -> Data {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
-              let data = FileManager.default.contents(atPath: path) else {
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
             throw NumpyError(path, isDir.boolValue ? "is a directory" : "no such file")
         }
-        return data
+        return try decode(try open(path: path), name: path)
     }
 
-    public static func decode(_ data: Data, name path: String) throws -> [(name: String, array: NpyArray)] {
-        let archive: Archive
-        do { archive = try Archive(data: data, accessMode: .read) } catch {
+    /// A zip archive read through the file, never from memory: ZIPFoundation's in-memory
+    /// archives trap when a damaged header points past the end, its file-backed ones just
+    /// get a short read and report an error.
+    public static func open(path: String) throws -> Archive {
+        do { return try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
             throw NumpyError(path, "not a readable .npz (zip) archive: \(error)")
         }
+    }
+
+    public static func decode(_ archive: Archive, name path: String) throws -> [(name: String, array: NpyArray)] {
         var out: [(name: String, array: NpyArray)] = []
         if archive.contains(where: { $0.path.hasSuffix("data.pkl") }) {
             throw NumpyError(path, "this is a PyTorch checkpoint (torch.save zip), not an .npz of NumPy arrays; "

@@ -134,7 +134,7 @@ struct MemoryPlan {
     static func arenaScratch(_ node: Node, _ typed: TypedGraph, threads: Int) -> Int {
         guard case .conv2d(let c) = node.op else { return 0 }
         let g = c.geometry(input: typed.inputTypes(of: node)[0].concreteShape!)
-        if c.algorithm == .winograd && Winograd.applies(g) { return Winograd.scratchBytes(g, threads: threads) }
+        if c.runsWinograd(g) { return Winograd.scratchBytes(g, threads: threads) }
         return Convolution.scratchBytes(g, epilogue: c.fused.epilogue, threads: threads)
     }
 
@@ -160,13 +160,11 @@ public struct MemoryPlanSummary: Sendable {
     public var ratio: Double { lowerBoundBytes > 0 ? Double(arenaBytes) / Double(lowerBoundBytes) : 1 }
 }
 
-extension Executor {
-    /// Plans the arena for an input of height × width (batch 1) without running anything.
-    public func memoryPlan(height: Int, width: Int, threads: Int) throws -> MemoryPlanSummary {
-        let graph = model.graph
-        let typed = try Verifier.verify(graph, bindings: graph.bindings(height: height, width: width))
-        let plan = MemoryPlan(typed, threads: threads)
-        return MemoryPlanSummary(arenaBytes: plan.arenaBytes, lowerBoundBytes: plan.lowerBoundBytes, kernelOwnedBytes: plan.kernelOwnedBytes)
+extension MemoryPlanSummary {
+    /// Plans a graph's arena for an input of height × width (batch 1); needs no weights.
+    public init(graph: Graph, height: Int, width: Int, threads: Int) throws {
+        let plan = MemoryPlan(try Verifier.verify(graph, bindings: graph.bindings(height: height, width: width)), threads: threads)
+        self.init(arenaBytes: plan.arenaBytes, lowerBoundBytes: plan.lowerBoundBytes, kernelOwnedBytes: plan.kernelOwnedBytes)
     }
 }
 

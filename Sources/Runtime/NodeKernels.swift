@@ -29,6 +29,12 @@ extension Conv2D {
     }
 }
 
+extension Conv2D {
+    /// Whether this convolution runs as Winograd at geometry `g` (selected by the pass and
+    /// possible there); the memory plan and the kernel call must agree on it.
+    func runsWinograd(_ g: ConvGeometry) -> Bool { algorithm == .winograd && Winograd.applies(g) }
+}
+
 extension ConvFusion {
     var epilogue: ConvEpilogue {
         switch self {
@@ -57,7 +63,7 @@ extension Executor {
             let g = c.geometry(input: x)
             precondition(g.outHeight == outShape[2] && g.outWidth == outShape[3], "conv geometry disagrees with shape inference")
             let bias = c.bias ? weights["\(node.name).bias"] : nil
-            if c.algorithm == .winograd, Winograd.applies(g), let u = winogradWeights[node.name], let scratch {
+            if c.runsWinograd(g), let u = winogradWeights[node.name], let scratch {
                 u.withUnsafeBufferPointer { up in
                     let run = { (b: UnsafePointer<Float>?) in
                         Winograd.forward(g, input: ins[0].pointer, transformedWeight: up.baseAddress!, bias: b, output: y.pointer,

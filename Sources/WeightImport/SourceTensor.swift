@@ -16,8 +16,6 @@ public struct SourceTensor {
         self.dtype = dtype
         self.load = load
     }
-
-    public var isFloat: Bool { ["float32", "float64", "float16", "bfloat16"].contains(dtype) }
 }
 
 public struct TensorGroup {

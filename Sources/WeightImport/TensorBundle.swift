@@ -26,9 +26,13 @@ public enum TensorBundle {
         var sliced = false
     }
 
-    static func read(indexPath: String, prefix: String) throws -> [TensorGroup] {
-        guard let data = FileManager.default.contents(atPath: indexPath) else { throw ImportError(indexPath, "cannot read the file") }
-        let bytes = [UInt8](data)
+    /// `bytes`: the index's contents if the caller has already read them.
+    static func read(indexPath: String, prefix: String, bytes given: [UInt8]? = nil) throws -> [TensorGroup] {
+        let bytes: [UInt8]
+        if let given { bytes = given } else {
+            guard let data = FileManager.default.contents(atPath: indexPath) else { throw ImportError(indexPath, "cannot read the file") }
+            bytes = [UInt8](data)
+        }
         let table = try readTable(bytes, path: indexPath)
         var shards = 1
         var entries: [(String, Entry)] = []

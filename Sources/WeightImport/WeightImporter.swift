@@ -22,8 +22,9 @@ public struct WeightFile {
     public var path: String
     public var format: SourceFormat
     public var groups: [TensorGroup]
-    /// The bytes that identify the file (for the model's provenance hash).
-    public var identity: String
+    /// The given file's bytes when it is a regular file, read once (the model's provenance hash
+    /// is taken from them).
+    public var contents: Data?
 
     /// The first few bytes decide: "PK\x03\x04" is a zip (.npz or torch.save), a LevelDB
     /// table magic at the end is a TF index; a directory or the `checkpoint` text file
@@ -44,14 +45,14 @@ public struct WeightFile {
         let bytes = [UInt8](data)
         if TensorBundle.looksLikeIndex(bytes) {
             let prefix = path.hasSuffix(".index") ? String(path.dropLast(6)) : path
-            return try openTensorFlow(prefix: prefix, given: path)
+            return try openTensorFlow(prefix: prefix, given: path, contents: data, index: bytes)
         }
         if let text = String(data: data.prefix(4096), encoding: .utf8), text.hasPrefix("model_checkpoint_path") {
             let dir = (path as NSString).deletingLastPathComponent
-            return try openTensorFlow(prefix: try prefix(fromCheckpointText: text, directory: dir, path: path), given: path)
+            return try openTensorFlow(prefix: try prefix(fromCheckpointText: text, directory: dir, path: path), given: path, contents: data)
         }
         if let range = path.range(of: ".data-", options: .backwards), FileManager.default.fileExists(atPath: String(path[..<range.lowerBound]) + ".index") {
-            return try openTensorFlow(prefix: String(path[..<range.lowerBound]), given: path)
+            return try openTensorFlow(prefix: String(path[..<range.lowerBound]), given: path, contents: data)
         }
         if head.first == 0x80, head.count > 1, head[1] <= 5 {
             throw ImportError(path, "a bare pickle (PyTorch's legacy format before 1.6, or a plain pickle); "
@@ -61,33 +62,34 @@ public struct WeightFile {
                           + "or a TensorFlow checkpoint (.index + .data-*)")
     }
 
+    /// `data` (already read, for the provenance hash) is not handed to ZIPFoundation: see Npz.open.
     private static func openZip(_ data: Data, path: String) throws -> WeightFile {
         let archive: Archive
-        do { archive = try Archive(data: data, accessMode: .read) } catch {
-            throw ImportError(path, "a damaged zip archive (\(error))")
+        do { archive = try Npz.open(path: path) } catch let e as NumpyError {
+            throw ImportError(path, "a damaged zip archive (\(e.detail))")
         }
-        let identity = "xxh64 of \(data.count) bytes"
         if TorchCheckpoint.isTorchZip(archive) {
-            return WeightFile(path: path, format: .torch, groups: try TorchCheckpoint.read(archive, path: path), identity: identity)
+            return WeightFile(path: path, format: .torch, groups: try TorchCheckpoint.read(archive, path: path), contents: data)
         }
         let arrays: [(name: String, array: NpyArray)]
-        do { arrays = try Npz.decode(data, name: path) } catch let e as NumpyError { throw ImportError(path, e.detail) }
+        do { arrays = try Npz.decode(archive, name: path) } catch let e as NumpyError { throw ImportError(path, e.detail) }
         let tensors = arrays.map { name, array in
             SourceTensor(name: name, shape: array.shape, dtype: array.ints == nil ? "float32" : "int32") {
                 guard array.ints == nil else { throw ImportError(path, "\(name) holds integers; weights must be floating point") }
                 return array.floats
             }
         }
-        return WeightFile(path: path, format: .npz, groups: [TensorGroup(name: "", tensors: tensors)], identity: identity)
+        return WeightFile(path: path, format: .npz, groups: [TensorGroup(name: "", tensors: tensors)], contents: data)
     }
 
-    private static func openTensorFlow(prefix: String, given: String) throws -> WeightFile {
+    /// `index`: the index's bytes when the given file is the index itself (already read).
+    private static func openTensorFlow(prefix: String, given: String, contents: Data? = nil, index bytes: [UInt8]? = nil) throws -> WeightFile {
         let index = prefix + ".index"
-        guard FileManager.default.fileExists(atPath: index) else {
+        guard bytes != nil || FileManager.default.fileExists(atPath: index) else {
             throw ImportError(given, "TensorFlow checkpoint prefix \(prefix) has no \(index)")
         }
-        return WeightFile(path: given, format: .tensorflow, groups: try TensorBundle.read(indexPath: index, prefix: prefix),
-                          identity: "TensorFlow checkpoint \(prefix)")
+        return WeightFile(path: given, format: .tensorflow,
+                          groups: try TensorBundle.read(indexPath: index, prefix: prefix, bytes: bytes), contents: contents)
     }
 
     private static func checkpointPrefix(inDirectory dir: String) throws -> String {
