@@ -57,8 +57,9 @@ public final class Executor {
     public let model: Model
     let weights: [String: [Float]]
     let stateUpdates: [String: [Float]]
-    /// Winograd-transformed weights of the convolutions selected for it, by node name.
-    let winogradWeights: [String: [Float]]
+    /// Weights transformed once for a fast kernel, by node name: Winograd U for the convolutions
+    /// selected for it, the four phase kernels of folded-upsample convolutions (sub-pixel).
+    let transformedWeights: [String: [Float]]
 
     /// Prepares weights once: spectral-normalised kernels are divided by σ from the stored u.
     public init(model: Model) {
@@ -75,16 +76,21 @@ public final class Executor {
         }
         var transformed: [String: [Float]] = [:]
         for node in model.graph.nodes {
-            guard case .conv2d(let c) = node.op, c.algorithm == .winograd, let weight = w["\(node.name).weight"],
-                  c.kernel == [3, 3] else { continue }
+            guard case .conv2d(let c) = node.op, let weight = w["\(node.name).weight"], c.kernel == [3, 3] else { continue }
             let inChannels = weight.count / (9 * c.outChannels)
-            transformed[node.name] = weight.withUnsafeBufferPointer {
-                Winograd.transformWeights($0.baseAddress!, outChannels: c.outChannels, inChannels: inChannels)
+            if c.algorithm == .winograd {
+                transformed[node.name] = weight.withUnsafeBufferPointer {
+                    Winograd.transformWeights($0.baseAddress!, outChannels: c.outChannels, inChannels: inChannels)
+                }
+            } else if c.mayRunSubpixel {
+                transformed[node.name] = weight.withUnsafeBufferPointer {
+                    SubpixelConvolution.transformWeights($0.baseAddress!, outChannels: c.outChannels, inChannels: inChannels)
+                }
             }
         }
         weights = w
         stateUpdates = updates
-        winogradWeights = transformed
+        transformedWeights = transformed
     }
 
     /// Binds N and the size symbols from the inputs' shapes and verifies the graph concretely.

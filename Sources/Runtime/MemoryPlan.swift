@@ -135,6 +135,7 @@ struct MemoryPlan {
         guard case .conv2d(let c) = node.op else { return 0 }
         let g = c.geometry(input: typed.inputTypes(of: node)[0].concreteShape!)
         if c.runsWinograd(g) { return Winograd.scratchBytes(g, threads: threads) }
+        if c.runsSubpixel(g) { return SubpixelConvolution.scratchBytes(g, threads: threads) }
         return Convolution.scratchBytes(g, epilogue: c.fused.epilogue, threads: threads)
     }
 

@@ -33,6 +33,10 @@ extension Conv2D {
     /// Whether this convolution runs as Winograd at geometry `g` (selected by the pass and
     /// possible there); the memory plan and the kernel call must agree on it.
     func runsWinograd(_ g: ConvGeometry) -> Bool { algorithm == .winograd && Winograd.applies(g) }
+
+    /// A folded ×2 upsample into a 3×3 stride-1 conv runs as four 2×2 phase convolutions.
+    var mayRunSubpixel: Bool { inputUpsample == 2 && kernel == [3, 3] && stride == [1, 1] && dilation == [1, 1] }
+    func runsSubpixel(_ g: ConvGeometry) -> Bool { mayRunSubpixel && SubpixelConvolution.applies(g) }
 }
 
 extension ConvFusion {
@@ -63,11 +67,17 @@ extension Executor {
             let g = c.geometry(input: x)
             precondition(g.outHeight == outShape[2] && g.outWidth == outShape[3], "conv geometry disagrees with shape inference")
             let bias = c.bias ? weights["\(node.name).bias"] : nil
-            if c.runsWinograd(g), let u = winogradWeights[node.name], let scratch {
+            let winograd = c.runsWinograd(g)
+            if winograd || c.runsSubpixel(g), let u = transformedWeights[node.name], let scratch {
                 u.withUnsafeBufferPointer { up in
                     let run = { (b: UnsafePointer<Float>?) in
-                        Winograd.forward(g, input: ins[0].pointer, transformedWeight: up.baseAddress!, bias: b, output: y.pointer,
-                                         epilogue: c.fused.epilogue, scratch: scratch, threads: threads)
+                        if winograd {
+                            Winograd.forward(g, input: ins[0].pointer, transformedWeight: up.baseAddress!, bias: b, output: y.pointer,
+                                             epilogue: c.fused.epilogue, scratch: scratch, threads: threads)
+                        } else {
+                            SubpixelConvolution.forward(g, input: ins[0].pointer, phaseWeights: up.baseAddress!, bias: b, output: y.pointer,
+                                                        epilogue: c.fused.epilogue, scratch: scratch, threads: threads)
+                        }
                     }
                     if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
                 }

@@ -232,3 +232,51 @@ final class FoldedUpsampleTests: XCTestCase {
         }
     }
 }
+
+/// The sub-pixel form of a folded upsample (four 2×2 phase convolutions) against the naive 3×3
+/// convolution of the replicated image and the folded im2col path: odd stored sizes, channel
+/// counts that are not multiples of 8, every epilogue, and identical bits for 1 and 3 threads.
+final class SubpixelConvolutionTests: XCTestCase {
+    func testMatchesConvolvingTheUpsampledImage() {
+        var rng = SeededRandom(17)
+        for (n, cin, h, w, cout) in [(1, 3, 5, 7, 4), (2, 13, 8, 6, 10), (1, 1, 1, 1, 2), (1, 20, 33, 3, 14), (1, 96, 16, 12, 48)] {
+            let small = Tensor4(n, cin, h, w, rng.floats(n * cin * h * w))
+            var big = Tensor4(n, cin, 2 * h, 2 * w)
+            for b in 0..<n { for c in 0..<cin { for y in 0..<2 * h { for x in 0..<2 * w { big[b, c, y, x] = small[b, c, y / 2, x / 2] } } } }
+            let weight = rng.floats(cout * cin * 9, -0.5, 0.5), bias = rng.floats(cout)
+            let g = ConvGeometry(batch: n, inChannels: cin, inHeight: 2 * h, inWidth: 2 * w, outChannels: cout, kernel: (3, 3),
+                                 padding: (1, 1, 1, 1), upsample: 2)
+            XCTAssertTrue(SubpixelConvolution.applies(g))
+            let phases = weight.withUnsafeBufferPointer { SubpixelConvolution.transformWeights($0.baseAddress!, outChannels: cout, inChannels: cin) }
+            for epilogue in [ConvEpilogue.none, .activation(.elu(alpha: 1)), .gate(.elu(alpha: 1))] {
+                var reference = [Float](repeating: 0, count: n * epilogue.outputChannels(g) * 4 * h * w)
+                small.data.withUnsafeBufferPointer { xp in weight.withUnsafeBufferPointer { wp in bias.withUnsafeBufferPointer { bp in
+                    Convolution.forward(g, input: xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!, output: &reference,
+                                        epilogue: epilogue, threads: 1)
+                } } }
+                if case .none = epilogue {
+                    let naive = naiveConv2D(big, weight: weight, bias: bias, cout: cout, k: (3, 3), stride: (1, 1), dilation: (1, 1), padding: .same)
+                    XCTAssertLessThan(relativeError(reference, naive.data), 2e-5)
+                }
+                var byThreads: [[Float]] = []
+                for threads in [1, 3] {
+                    var out = [Float](repeating: .nan, count: reference.count)
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: SubpixelConvolution.scratchBytes(g, threads: threads) / 4)
+                    defer { scratch.deallocate() }
+                    small.data.withUnsafeBufferPointer { xp in phases.withUnsafeBufferPointer { pp in bias.withUnsafeBufferPointer { bp in
+                        SubpixelConvolution.forward(g, input: xp.baseAddress!, phaseWeights: pp.baseAddress!, bias: bp.baseAddress!, output: &out,
+                                                    epilogue: epilogue, scratch: scratch, threads: threads)
+                    } } }
+                    XCTAssertLessThan(relativeError(out, reference), 2e-5, "n\(n) cin\(cin) \(h)x\(w) \(epilogue) threads \(threads)")
+                    byThreads.append(out)
+                }
+                XCTAssertEqual(byThreads[0], byThreads[1])
+            }
+        }
+        // Reflect padding, odd virtual sizes or other kernels keep the im2col path.
+        XCTAssertFalse(SubpixelConvolution.applies(ConvGeometry(batch: 1, inChannels: 1, inHeight: 8, inWidth: 8, outChannels: 1, kernel: (3, 3),
+                                                                padding: (1, 1, 1, 1), reflect: true, upsample: 2)))
+        XCTAssertFalse(SubpixelConvolution.applies(ConvGeometry(batch: 1, inChannels: 1, inHeight: 8, inWidth: 8, outChannels: 1, kernel: (3, 3),
+                                                                padding: (1, 1, 1, 1), upsample: 1)))
+    }
+}

@@ -81,7 +81,8 @@ final class OracleTests: XCTestCase {
         for name in ["stage1", "stage2", "completed"] {
             XCTAssertEqual(optimised.outputs[name], again.outputs[name], "\(name): two runs differ")
             let d = Difference(optimised.outputs[name]!.floats!, unoptimised.outputs[name]!.floats!)
-            XCTAssertLessThanOrEqual(d.max, 1e-6, "\(name) optimised vs not: \(d)")
+            // Only rounding differs: the sub-pixel form of the folded upsamples sums kernel taps first.
+            XCTAssertLessThanOrEqual(d.max, 2e-5, "\(name) optimised vs not: \(d)")
         }
         XCTAssertEqual(optimised.outputs["attention"], unoptimised.outputs["attention"])
         // The optional Winograd pass: same network within float rounding, and the oracle's tolerance.
