@@ -1,8 +1,11 @@
 // Winograd F(4×4, 3×3) transforms (Lavin & Gray, arXiv 1509.09308) for 3×3 stride-1 convolutions
-// padded by one pixel on every side: each 4×4 output tile comes from a 6×6 input patch,
-// V = Bᵀ d B, M = U ⊙ V summed over input channels (36 GEMMs, done by the caller), Y = Aᵀ M A.
-// Each tile row's six input rows are first copied into a zero-bordered buffer, so the tile loop
-// has no bounds checks and vectorises; the layouts give the GEMMs contiguous [channels × tiles].
+// with dilation d and zero padding d on every side. A dilated convolution is d² independent dense
+// ones, one per phase (py, px) — the pixels whose row ≡ py and column ≡ px (mod d) — so tiles
+// are taken per phase by reading the input with stride d: that is the dilation lowering, with
+// no layout change to undo. A tile row is (py, px, ty); its tiles cover phase columns 4j … 4j+3.
+// Every loop's inner dimension is a contiguous run of tiles, so the compiler vectorises them:
+// the six input rows of a tile row are first gathered de-interleaved by column mod 4, then
+// transformed vertically (Bᵀ d) and horizontally (· B). V, M and Y are [·][channels][tiles].
 #include "ckernels.h"
 
 #include <stdlib.h>
@@ -14,94 +17,118 @@
 #define FG_CLONES
 #endif
 
-// Bᵀ applied to one column (or row) of six values.
-#define BT6(o, d0, d1, d2, d3, d4, d5)            \
-    o[0] = 4 * (d0) - 5 * (d2) + (d4);            \
-    o[1] = -4 * (d1) - 4 * (d2) + (d3) + (d4);    \
-    o[2] = 4 * (d1) - 4 * (d2) - (d3) + (d4);     \
-    o[3] = -2 * (d1) - (d2) + 2 * (d3) + (d4);    \
-    o[4] = 2 * (d1) - (d2) - 2 * (d3) + (d4);     \
-    o[5] = 4 * (d1) - 5 * (d3) + (d5);
+static long phase_extent(long n, long p, long d) { return n > p ? (n - p + d - 1) / d : 0; }
 
-FG_CLONES
-void fg_winograd_input(const float *x, long C, long H, long W, long row0, long rows, float *V, long T) {
-    const long tw = (W + 3) / 4, stride = 4 * tw + 2;
-    float *rowsbuf = malloc(6 * (size_t)stride * sizeof(float));
-    if (!rowsbuf) abort();  // six rows of floats; failing here means the machine is out of memory
-    const long plane36 = C * T;
-    for (long c = 0; c < C; c++) {
-        const float *plane = x + c * H * W;
-        for (long r = 0; r < rows; r++) {
-            const long y0 = 4 * (row0 + r) - 1;
-            for (int a = 0; a < 6; a++) {
-                float *buf = rowsbuf + a * stride;
-                const long y = y0 + a;
-                for (long i = 0; i < stride; i++) buf[i] = 0;
-                if (y >= 0 && y < H) memcpy(buf + 1, plane + y * W, (size_t)W * sizeof(float));
-            }
-            float *v = V + c * T + r * tw;
-            for (long j = 0; j < tw; j++) {
-                const float *b0 = rowsbuf + 4 * j;
-                float d[6][6], e[6][6], o[6];
-                for (int a = 0; a < 6; a++)
-                    for (int b = 0; b < 6; b++) d[a][b] = b0[a * stride + b];
-                for (int b = 0; b < 6; b++) {  // Bᵀ d, column by column
-                    BT6(o, d[0][b], d[1][b], d[2][b], d[3][b], d[4][b], d[5][b]);
-                    for (int a = 0; a < 6; a++) e[a][b] = o[a];
-                }
-                for (int a = 0; a < 6; a++) {  // (Bᵀ d) B, row by row
-                    BT6(o, e[a][0], e[a][1], e[a][2], e[a][3], e[a][4], e[a][5]);
-                    for (int b = 0; b < 6; b++) v[(a * 6 + b) * plane36 + j] = o[b];
-                }
-            }
-        }
-    }
-    free(rowsbuf);
+static void *checked_malloc(size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) abort();  // a few rows of floats; failing here means the machine is out of memory
+    return p;
 }
 
-// Aᵀ applied to six values.
-#define AT6(o, m0, m1, m2, m3, m4, m5)                    \
-    o[0] = (m0) + (m1) + (m2) + (m3) + (m4);              \
-    o[1] = (m1) - (m2) + 2 * (m3) - 2 * (m4);             \
-    o[2] = (m1) + (m2) + 4 * (m3) + 4 * (m4);             \
-    o[3] = (m1) - (m2) + 8 * (m3) - 8 * (m4) + (m5);
+FG_CLONES
+void fg_winograd_input(const float *x, long C, long H, long W, long d, const long *rows, long nrows, float *V, long T) {
+    const long Wmax = phase_extent(W, 0, d), n = (Wmax + 3) / 4 + 1;
+    float *buf = checked_malloc(2 * 24 * (size_t)n * sizeof(float)), *e = buf + 24 * n;
+    const long plane = C * T;
+    for (long c = 0; c < C; c++) {
+        const float *xc = x + c * H * W;
+        long off = 0;
+        for (long r = 0; r < nrows; r++) {
+            const long py = rows[3 * r], px = rows[3 * r + 1], ty = rows[3 * r + 2];
+            const long Hp = phase_extent(H, py, d), Wp = phase_extent(W, px, d), tw = (Wp + 3) / 4, m = tw + 1;
+            // buf[a][k][j] = phase pixel (4·ty + a − 1, 4j + k − 1), zero outside the phase image.
+            for (long a = 0; a < 6; a++) {
+                const long rp = 4 * ty + a - 1;
+                for (long k = 0; k < 4; k++) {
+                    float *dst = buf + (a * 4 + k) * m;
+                    for (long j = 0; j < m; j++) dst[j] = 0;
+                    if (rp < 0 || rp >= Hp) continue;
+                    const float *src = xc + (py + d * rp) * W + px;
+                    const long jlo = k == 0 ? 1 : 0, span = Wp - k + 1;
+                    const long jhi = span > 0 ? ((span + 3) / 4 < m ? (span + 3) / 4 : m) : 0;
+                    for (long j = jlo; j < jhi; j++) dst[j] = src[d * (4 * j + k - 1)];
+                }
+            }
+            // e = Bᵀ buf over a, for every (k, j) at once.
+            const long L = 4 * m;
+            for (long i = 0; i < L; i++) {
+                const float d0 = buf[i], d1 = buf[L + i], d2 = buf[2 * L + i], d3 = buf[3 * L + i], d4 = buf[4 * L + i], d5 = buf[5 * L + i];
+                e[i] = 4 * d0 - 5 * d2 + d4;
+                e[L + i] = -4 * d1 - 4 * d2 + d3 + d4;
+                e[2 * L + i] = 4 * d1 - 4 * d2 - d3 + d4;
+                e[3 * L + i] = -2 * d1 - d2 + 2 * d3 + d4;
+                e[4 * L + i] = 2 * d1 - d2 - 2 * d3 + d4;
+                e[5 * L + i] = 4 * d1 - 5 * d3 + d5;
+            }
+            // V[a·6 + b][c][tile] = (e B)[a][b]: the tile's columns are k = 0…3 of j and k = 0, 1 of j + 1.
+            for (long a = 0; a < 6; a++) {
+                const float *E0 = e + a * L, *E1 = E0 + m, *E2 = E0 + 2 * m, *E3 = E0 + 3 * m;
+                float *v = V + (a * 6) * plane + c * T + off;
+                for (long j = 0; j < tw; j++) {
+                    const float d0 = E0[j], d1 = E1[j], d2 = E2[j], d3 = E3[j], d4 = E0[j + 1], d5 = E1[j + 1];
+                    v[j] = 4 * d0 - 5 * d2 + d4;
+                    v[plane + j] = -4 * d1 - 4 * d2 + d3 + d4;
+                    v[2 * plane + j] = 4 * d1 - 4 * d2 - d3 + d4;
+                    v[3 * plane + j] = -2 * d1 - d2 + 2 * d3 + d4;
+                    v[4 * plane + j] = 2 * d1 - d2 - 2 * d3 + d4;
+                    v[5 * plane + j] = 4 * d1 - 5 * d3 + d5;
+                }
+            }
+            off += tw;
+        }
+    }
+    free(buf);
+}
 
 FG_CLONES
 void fg_winograd_output(const float *M, long K, long T, float *Y) {
+    float *s = checked_malloc(24 * (size_t)T * sizeof(float));
+    const long plane = K * T;
     for (long k = 0; k < K; k++) {
-        for (long t = 0; t < T; t++) {
-            float m[6][6], s[4][6], o[4];
-            for (int a = 0; a < 6; a++)
-                for (int b = 0; b < 6; b++) m[a][b] = M[((a * 6 + b) * K + k) * T + t];
-            for (int b = 0; b < 6; b++) {  // Aᵀ m
-                AT6(o, m[0][b], m[1][b], m[2][b], m[3][b], m[4][b], m[5][b]);
-                for (int a = 0; a < 4; a++) s[a][b] = o[a];
+        for (long b = 0; b < 6; b++) {  // s[a][b] = (Aᵀ m)[a][b]
+            const float *m0 = M + b * plane + k * T, *m1 = m0 + 6 * plane, *m2 = m0 + 12 * plane, *m3 = m0 + 18 * plane,
+                        *m4 = m0 + 24 * plane, *m5 = m0 + 30 * plane;
+            float *s0 = s + b * T, *s1 = s0 + 6 * T, *s2 = s0 + 12 * T, *s3 = s0 + 18 * T;
+            for (long t = 0; t < T; t++) {
+                const float a = m1[t] + m2[t], bb = m1[t] - m2[t], c = m3[t] + m4[t], dd = m3[t] - m4[t];
+                s0[t] = m0[t] + a + c;
+                s1[t] = bb + 2 * dd;
+                s2[t] = a + 4 * c;
+                s3[t] = bb + 8 * dd + m5[t];
             }
-            for (int a = 0; a < 4; a++) {  // (Aᵀ m) A
-                AT6(o, s[a][0], s[a][1], s[a][2], s[a][3], s[a][4], s[a][5]);
-                for (int b = 0; b < 4; b++) Y[((k * 4 + a) * 4 + b) * T + t] = o[b];
+        }
+        for (long r = 0; r < 4; r++) {  // Y[k][r][·] = (s A)[r][·]
+            const float *s0 = s + r * 6 * T, *s1 = s0 + T, *s2 = s0 + 2 * T, *s3 = s0 + 3 * T, *s4 = s0 + 4 * T, *s5 = s0 + 5 * T;
+            float *y0 = Y + (k * 16 + r * 4) * T, *y1 = y0 + T, *y2 = y0 + 2 * T, *y3 = y0 + 3 * T;
+            for (long t = 0; t < T; t++) {
+                const float a = s1[t] + s2[t], bb = s1[t] - s2[t], c = s3[t] + s4[t], dd = s3[t] - s4[t];
+                y0[t] = s0[t] + a + c;
+                y1[t] = bb + 2 * dd;
+                y2[t] = a + 4 * c;
+                y3[t] = bb + 8 * dd + s5[t];
             }
         }
     }
+    free(s);
 }
 
-/// Writes the 4×4 tiles Y[k][pos][t] of tile rows row0 ..< row0+rows into out[k][H][W], cropping
-/// at the bottom and right edges.
 FG_CLONES
-void fg_winograd_scatter(const float *Y, long K, long T, long row0, long rows, long H, long W, float *out) {
-    const long tw = (W + 3) / 4;
+void fg_winograd_scatter(const float *Y, long K, long T, long H, long W, long d, const long *rows, long nrows, float *out) {
     for (long k = 0; k < K; k++) {
-        for (int pos = 0; pos < 16; pos++) {
-            const int dy = pos / 4, dx = pos % 4;
-            const float *src = Y + (k * 16 + pos) * T;
-            const long n = (W - dx + 3) / 4;  // columns 4j+dx < W
-            for (long r = 0; r < rows; r++) {
-                const long oy = 4 * (row0 + r) + dy;
-                if (oy >= H) continue;
-                float *dst = out + (k * H + oy) * W + dx;
-                const float *s = src + r * tw;
-                for (long j = 0; j < n; j++) dst[4 * j] = s[j];
+        long off = 0;
+        for (long r = 0; r < nrows; r++) {
+            const long py = rows[3 * r], px = rows[3 * r + 1], ty = rows[3 * r + 2];
+            const long Hp = phase_extent(H, py, d), Wp = phase_extent(W, px, d), tw = (Wp + 3) / 4;
+            for (long pos = 0; pos < 16; pos++) {
+                const long dy = pos / 4, dx = pos % 4, rp = 4 * ty + dy;
+                if (rp >= Hp || dx >= Wp) continue;
+                const long nj = (Wp - dx + 3) / 4;  // tiles whose column 4j + dx lies inside the phase
+                const float *src = Y + (k * 16 + pos) * T + off;
+                float *dst = out + (k * H + py + d * rp) * W + px + d * dx;
+                const long step = 4 * d;
+                for (long j = 0; j < nj; j++) dst[step * j] = src[j];
             }
+            off += tw;
         }
     }
 }

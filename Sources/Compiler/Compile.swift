@@ -128,23 +128,14 @@ public enum RandomInit {
 /// elimination), `--disable ID` drops single passes, `--after ID` stops after one.
 public enum PassSelection {
     public static var ids: [String] { PassPipeline.standard.ids }
-    public static var optionalIDs: [String] { PassPipeline.optional.map(\.id) }
     static let cleanup: Set<String> = ["dead-node-elimination"]
 
-    public static func pipeline(noOpt: Bool = false, disabled: [String] = [], enabled: [String] = [],
-                                after: String? = nil) throws -> PassPipeline {
-        let all = ids + optionalIDs
-        for id in disabled + enabled + (after.map { [$0] } ?? []) where !all.contains(id) {
-            throw CompileError("unknown pass '\(id)'; the passes are \(ids.joined(separator: ", ")), "
-                               + "and on request \(optionalIDs.joined(separator: ", "))")
+    public static func pipeline(noOpt: Bool = false, disabled: [String] = [], after: String? = nil) throws -> PassPipeline {
+        for id in disabled + (after.map { [$0] } ?? []) where !ids.contains(id) {
+            throw CompileError("unknown pass '\(id)'; the passes are \(ids.joined(separator: ", "))")
         }
-        var pipeline = PassPipeline.standard.adding(Set(enabled))
-        if let after {
-            guard let cut = pipeline.through(after) else {
-                throw CompileError("pass '\(after)' does not run in this compile; add --enable \(after)")
-            }
-            pipeline = cut
-        }
+        var pipeline = PassPipeline.standard
+        if let after, let cut = pipeline.through(after) { pipeline = cut }
         if noOpt { pipeline = PassPipeline(pipeline.passes.filter { cleanup.contains($0.id) }) }
         return pipeline.removing(Set(disabled))
     }

@@ -1,7 +1,7 @@
 // The pass pipeline. A pass rewrites a verified graph into an equivalent one and reports what
 // it did; the pipeline re-verifies after each pass, so a faulty pass is caught at compile time
-// instead of producing a model that fails at run time. The optimising passes (gate fusion,
-// dilation lowering, buffer planning) plug in here; see Docs/architecture.md.
+// instead of producing a model that fails at run time. Buffer planning is not a graph rewrite: it
+// runs when a model is compiled (`--report`) and loaded, for the actual size; see Docs/architecture.md.
 import GraphIR
 
 public protocol GraphPass {
@@ -18,18 +18,10 @@ public struct PassPipeline {
     public init(_ passes: [any GraphPass]) { self.passes = passes }
 
     /// The passes every compile runs, in order.
-    public static let standard = PassPipeline([DeadNodeElimination(), GateFusion(), ActivationFusion(), UpsampleFolding()])
-
-    /// Passes that run only when asked for (`--enable ID`): correct and tested, but not (yet)
-    /// faster on the machines we measure (Docs/performance.md).
-    public static let optional: [any GraphPass] = [WinogradSelection()]
+    public static let standard = PassPipeline([DeadNodeElimination(), GateFusion(), ActivationFusion(), UpsampleFolding(),
+                                               WinogradSelection(), DilationLowering()])
 
     public var ids: [String] { passes.map(\.id) }
-
-    /// This pipeline plus the named optional passes, appended in their listed order.
-    public func adding(_ ids: Set<String>) -> PassPipeline {
-        PassPipeline(passes + PassPipeline.optional.filter { ids.contains($0.id) })
-    }
 
     /// The pipeline without the named passes (`--disable`), or cut after one (`--after`).
     public func removing(_ ids: Set<String>) -> PassPipeline { PassPipeline(passes.filter { !ids.contains($0.id) }) }

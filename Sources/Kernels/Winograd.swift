@@ -3,17 +3,23 @@
 // thirds of DeepFill's MACs. Weights are transformed once (U = G g Gᵀ, 36 matrices
 // [outChannels × inChannels]); per piece of tile rows the input patches are transformed
 // (V = Bᵀ d B, C kernels), 36 SGEMMs give M = U·V, and the output transform Y = Aᵀ M A feeds the
-// same epilogues as the im2col path (bias, activation, gate). Pieces are fixed tile-row bands,
-// so results do not depend on the thread count.
+// same epilogues as the im2col path (bias, activation, gate). Dilated convolutions run as d²
+// dense phases (see winograd.c). Pieces are fixed runs of tile rows, so results do not depend
+// on the thread count.
 import CKernels
 
 public enum Winograd {
-    /// 3×3, stride 1, dilation 1, zeros padding 1 on every side (TF 'SAME' for a 3×3 stride-1 conv).
+    /// 3×3, stride 1, equal dilation d ≥ 1 in both axes, zeros padding d on every side (TF 'SAME'
+    /// for a 3×3 stride-1 conv). A dilated conv runs as d² dense phases, read with stride d.
     public static func applies(_ g: ConvGeometry) -> Bool {
-        g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1
-            && g.padTop == 1 && g.padLeft == 1 && g.outHeight == g.inHeight && g.outWidth == g.inWidth && !g.reflect
-            && g.upsample == 1
+        g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == g.dilationW && g.dilationH >= 1
+            && g.padTop == g.dilationH && g.padLeft == g.dilationW && g.outHeight == g.inHeight && g.outWidth == g.inWidth
+            && !g.reflect && g.upsample == 1
     }
+
+    /// Whether Winograd is the faster choice: phase sub-images (the map for d = 1) at least 16
+    /// pixels a side, i.e. four tiles or more per tile row (measured, Docs/performance.md).
+    public static func pays(_ g: ConvGeometry) -> Bool { min(g.outHeight, g.outWidth) / g.dilationH >= 16 }
 
     /// U[ξ][co][ci] = (G g Gᵀ)[ξ] for OIHW weights, with F(4×4,3×3)'s G (6 × 3).
     public static func transformWeights(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels I: Int) -> [Float] {
@@ -39,48 +45,90 @@ public enum Winograd {
         return u
     }
 
-    /// Tile rows per piece: about 192–383 tiles, so V, M and Y of a piece stay near the cache.
-    static func rowsPerPiece(_ g: ConvGeometry) -> Int { max(1, 192 / ((g.outWidth + 3) / 4)) }
+    /// Tiles per piece: V, M and Y of a piece stay near the cache while the 36 GEMMs stay wide.
+    /// (Public and settable for tests and measurements only.)
+    nonisolated(unsafe) public static var targetTiles = 128
+    nonisolated(unsafe) public static var minimumTiles = 32
 
-    /// Bytes of scratch per `forward` call: V, M and Y of one piece per worker thread.
+    /// The tile rows (py, px, ty) of every phase, in order, cut into pieces of whole tile rows
+    /// of about `targetTiles` tiles; fixed by the geometry, never by the thread count.
+    struct Tiling {
+        var rows: [Int] = []          // triples
+        var pieces: [(first: Int, count: Int, tiles: Int)] = []
+        var largest = 0
+
+        init(_ g: ConvGeometry) {
+            let d = g.dilationH
+            // At least about 8 pieces when the layer is small, so every thread has work.
+            var total = 0
+            for py in 0..<min(d, g.outHeight) {
+                for px in 0..<min(d, g.outWidth) {
+                    total += (((g.outHeight - py + d - 1) / d + 3) / 4) * (((g.outWidth - px + d - 1) / d + 3) / 4)
+                }
+            }
+            let target = min(Winograd.targetTiles, max(Winograd.minimumTiles, total / 8))
+            var current = (first: 0, count: 0, tiles: 0)
+            for py in 0..<min(d, g.outHeight) {
+                let hp = (g.outHeight - py + d - 1) / d
+                for px in 0..<min(d, g.outWidth) {
+                    let tw = ((g.outWidth - px + d - 1) / d + 3) / 4
+                    for ty in 0..<(hp + 3) / 4 {
+                        if current.count > 0 && current.tiles + tw > target {
+                            pieces.append(current)
+                            current = (rows.count / 3, 0, 0)
+                        }
+                        rows += [py, px, ty]
+                        current.count += 1
+                        current.tiles += tw
+                    }
+                }
+            }
+            if current.count > 0 { pieces.append(current) }
+            largest = pieces.map(\.tiles).max() ?? 0
+        }
+    }
+
+    /// Floats of scratch per tile: M, and V — whose space Y reuses once the GEMMs have read V.
+    static func perTile(_ g: ConvGeometry) -> Int { 36 * g.outChannels + max(36 * g.inChannels, 16 * g.outChannels) }
+
+    /// Bytes of scratch per `forward` call: V (then Y) and M of one piece per worker thread.
     public static func scratchBytes(_ g: ConvGeometry, threads: Int) -> Int {
-        let tw = (g.outWidth + 3) / 4, th = (g.outHeight + 3) / 4, rows = rowsPerPiece(g)
-        let T = rows * tw, pieces = g.batch * ((th + rows - 1) / rows)
-        return 4 * max(1, min(threads, pieces)) * (36 * g.inChannels * T + 36 * g.outChannels * T + 16 * g.outChannels * T)
+        let tiling = Tiling(g)
+        return 4 * max(1, min(threads, g.batch * tiling.pieces.count)) * tiling.largest * perTile(g)
     }
 
     public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, transformedWeight U: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue,
                                scratch: UnsafeMutablePointer<Float>, threads: Int) {
-        let H = g.outHeight, W = g.outWidth, Ci = g.inChannels, Co = g.outChannels
-        let tw = (W + 3) / 4, th = (H + 3) / 4, rows = rowsPerPiece(g), T = rows * tw
-        let bands = (th + rows - 1) / rows, outC = epilogue.outputChannels(g)
-        let perWorker = 36 * Ci * T + 36 * Co * T + 16 * Co * T
-        Parallel.forEach(pieces: g.batch * bands, threads: max(1, min(threads, g.batch * bands))) { piece, thread in
-            let n = piece / bands, row0 = (piece % bands) * rows, r = min(rows, th - row0), t = r * tw
-            let V = scratch + thread * perWorker, M = V + 36 * Ci * T, Y = M + 36 * Co * T
-            fg_winograd_input(input + n * Ci * H * W, Ci, H, W, row0, r, V, t)
-            for xi in 0..<36 {
-                GEMM.multiply(m: Co, n: t, k: Ci, a: U + xi * Co * Ci, lda: Ci, b: V + xi * Ci * t, ldb: t, c: M + xi * Co * t, ldc: t)
-            }
-            fg_winograd_output(M, Co, t, Y)
-            // Epilogue on each (channel, position-in-tile) row of Y, in place.
-            switch epilogue {
-            case .none, .activation:
-                var f = ActivationFunction.identity
-                if case .activation(let a) = epilogue { f = a }
-                for k in 0..<Co { for pos in 0..<16 { let row = Y + (k * 16 + pos) * t; f.apply(row, bias: bias?[k] ?? 0, row, count: t) } }
-            case .gate(let f):
-                let C = Co / 2
-                for k in 0..<C {
-                    for pos in 0..<16 {
-                        let row = Y + (k * 16 + pos) * t
-                        f.gate(feature: row, bias: bias?[k] ?? 0, gate: Y + ((C + k) * 16 + pos) * t, bias: bias?[C + k] ?? 0, row, count: t)
+        let H = g.outHeight, W = g.outWidth, Ci = g.inChannels, Co = g.outChannels, d = g.dilationH
+        let tiling = Tiling(g), bands = tiling.pieces.count, outC = epilogue.outputChannels(g)
+        let perWorker = tiling.largest * perTile(g)
+        tiling.rows.withUnsafeBufferPointer { rows in
+            Parallel.forEach(pieces: g.batch * bands, threads: max(1, min(threads, g.batch * bands))) { piece, thread in
+                let n = piece / bands, band = tiling.pieces[piece % bands], t = band.tiles
+                let M = scratch + thread * perWorker, V = M + 36 * Co * t, Y = V
+                let myRows = rows.baseAddress! + 3 * band.first
+                fg_winograd_input(input + n * Ci * H * W, Ci, H, W, d, myRows, band.count, V, t)
+                for xi in 0..<36 {
+                    GEMM.multiply(m: Co, n: t, k: Ci, a: U + xi * Co * Ci, lda: Ci, b: V + xi * Ci * t, ldb: t, c: M + xi * Co * t, ldc: t)
+                }
+                fg_winograd_output(M, Co, t, Y)
+                // Epilogue on each (channel, position-in-tile) row of Y, in place.
+                switch epilogue {
+                case .none, .activation:
+                    var f = ActivationFunction.identity
+                    if case .activation(let a) = epilogue { f = a }
+                    for k in 0..<Co { f.apply(Y + k * 16 * t, bias: bias?[k] ?? 0, Y + k * 16 * t, count: 16 * t) }
+                case .gate(let f):
+                    let C = Co / 2
+                    for k in 0..<C {
+                        f.gate(feature: Y + k * 16 * t, bias: bias?[k] ?? 0, gate: Y + (C + k) * 16 * t, bias: bias?[C + k] ?? 0,
+                               Y + k * 16 * t, count: 16 * t)
                     }
                 }
+                // Scatter the 4×4 tiles into the output, cropping at the phase edges.
+                fg_winograd_scatter(Y, outC, t, H, W, d, myRows, band.count, output + n * outC * H * W)
             }
-            // Scatter the 4×4 tiles into the output, cropping at the edges.
-            fg_winograd_scatter(Y, outC, t, row0, r, H, W, output + n * outC * H * W)
         }
     }
 }

@@ -6,10 +6,9 @@
 // How: liveness over the executor's order (a value lives from the step that writes it to its
 // last reader; graph inputs from the start, outputs to the end; scratch only during its node);
 // an elementwise node whose input dies there writes over that input in place (one item, the
-// lifetimes joined); then greedy by size, largest first, each item in the smallest gap that
-// fits among the already-placed items that overlap it in time, else at the top — all offsets
-// 64-byte aligned. The plan is judged against the lower bound: the largest sum of bytes live
-// at one step. Contextual attention's chunk buffers are owned by its kernel (bounded, ~32 MiB
+// lifetimes joined); then offsets by greedy best fit plus a short local search
+// (ArenaPlacement.swift), all 64-byte aligned. The plan is judged against the lower bound: the
+// largest sum of bytes live at one step. Contextual attention's chunk buffers are owned by its kernel (bounded, ~32 MiB
 // of scores) and counted beside the arena.
 import GraphIR
 import Kernels
@@ -81,11 +80,9 @@ struct MemoryPlan {
                 largestNeed = "\(node.name) (\(node.op.name)) \(Self.format(produced + scratch))"
             }
         }
+        lowerBoundBytes = Self.lowerBound(items)
         Self.place(&items)
         arenaBytes = items.map { $0.offset + $0.bytes }.max() ?? 0
-        for step in 0...max(steps, 0) {
-            lowerBoundBytes = max(lowerBoundBytes, items.filter { $0.first <= step && step <= $0.last }.reduce(0) { $0 + $1.bytes })
-        }
         for (r, k) in itemOf { valueOffsets[r] = items[k].offset }
         for (i, k) in scratchItem { scratchOffsets[i] = items[k].offset }
     }
@@ -106,26 +103,6 @@ struct MemoryPlan {
             return k
         }
         return nil
-    }
-
-    /// Greedy by size with best fit (TFLite's planner): largest first; each item goes into the
-    /// smallest gap between items it overlaps in time, or above them all.
-    static func place(_ items: inout [Item]) {
-        let order = items.indices.sorted { (items[$0].bytes, -items[$0].first, -$0) > (items[$1].bytes, -items[$1].first, -$1) }
-        var placed: [Int] = []
-        for i in order {
-            let overlapping = placed.filter { items[$0].first <= items[i].last && items[i].first <= items[$0].last }
-                .sorted { items[$0].offset < items[$1].offset }
-            var best: (offset: Int, gap: Int)?
-            var cursor = 0
-            for j in overlapping {
-                let gap = items[j].offset - cursor
-                if gap >= items[i].bytes && (best == nil || gap < best!.gap) { best = (cursor, gap) }
-                cursor = max(cursor, items[j].offset + items[j].bytes)
-            }
-            items[i].offset = best?.offset ?? cursor
-            placed.append(i)
-        }
     }
 
     static func aligned(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }

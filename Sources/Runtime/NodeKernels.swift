@@ -31,8 +31,8 @@ extension Conv2D {
 
 extension Conv2D {
     /// Whether this convolution runs as Winograd at geometry `g` (selected by the pass and
-    /// possible there); the memory plan and the kernel call must agree on it.
-    func runsWinograd(_ g: ConvGeometry) -> Bool { algorithm == .winograd && Winograd.applies(g) }
+    /// possible and faster there); the memory plan and the kernel call must agree on it.
+    func runsWinograd(_ g: ConvGeometry) -> Bool { algorithm == .winograd && Winograd.applies(g) && Winograd.pays(g) }
 
     /// A folded ×2 upsample into a 3×3 stride-1 conv runs as four 2×2 phase convolutions.
     var mayRunSubpixel: Bool { inputUpsample == 2 && kernel == [3, 3] && stride == [1, 1] && dilation == [1, 1] }

@@ -27,11 +27,9 @@ struct PassOptions: ParsableArguments {
     @Flag(name: .long, help: "Run no optimising pass (only dead-node elimination).") var noOpt = false
     @Option(name: .long, help: ArgumentHelp("Skip one pass (repeatable): \(PassSelection.ids.joined(separator: ", ")).", valueName: "pass"))
     var disable: [String] = []
-    @Option(name: .long, help: ArgumentHelp("Run an optional pass (repeatable): \(PassSelection.optionalIDs.joined(separator: ", ")).", valueName: "pass"))
-    var enable: [String] = []
 
     func pipeline(after: String? = nil) throws -> PassPipeline {
-        try PassSelection.pipeline(noOpt: noOpt, disabled: disable, enabled: enable, after: after)
+        try PassSelection.pipeline(noOpt: noOpt, disabled: disable, after: after)
     }
 }
 

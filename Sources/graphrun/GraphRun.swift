@@ -81,6 +81,8 @@ struct GraphRun: ParsableCommand {
             throw error
         }
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        // --quiet silences messages, not files the user asked for.
+        if let trace { try writeTrace(report, to: trace) }
         guard !quiet else { return }
         for n in report.notes { CLI.note("note: \(n)") }
         let holes = String(format: "%.1f", 100 * Double(report.holePixels) / Double(report.size.height * report.size.width))
@@ -91,7 +93,7 @@ struct GraphRun: ParsableCommand {
         print(line)
         for f in report.rawFiles { print("wrote \(f)") }
         if profile { printProfile(report) }
-        if let trace { try writeTrace(report, to: trace); print("wrote trace \(trace)") }
+        if let trace { print("wrote trace \(trace)") }
     }
 
     func printProfile(_ report: InpaintReport) {

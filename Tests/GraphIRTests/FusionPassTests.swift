@@ -73,3 +73,34 @@ final class UpsampleFoldingTests: XCTestCase {
         XCTAssertEqual(notes, ["upsample folding: folded 1 ×2 upsamples into c"])
     }
 }
+
+/// Winograd selection and dilation lowering: which convolutions they mark, which they leave to im2col.
+final class WinogradPassTests: XCTestCase {
+    func testMarksDense3x3AndAtrousLayersOnly() throws {
+        let g = try Verifier.verify(try GraphLoader.load(text: """
+            fillgraph: 1
+            name: w
+            inputs: {x: [32, H, W]}
+            nodes:
+              - {name: dense, op: conv2d, in: x, out: 32, kernel: 3}
+              - {name: atrous, op: conv2d, in: dense, out: 32, kernel: 3, dilation: 4}
+              - {name: few, op: conv2d, in: x, out: 16, kernel: 3}
+              - {name: thin, op: conv2d, in: few, out: 32, kernel: 3}
+              - {name: reflected, op: conv2d, in: x, out: 32, kernel: 3, dilation: 2, padding: reflect}
+              - {name: strided, op: conv2d, in: x, out: 32, kernel: 3, stride: 2}
+              - {name: wide, op: conv2d, in: x, out: 32, kernel: 5}
+            outputs: {a: atrous, b: thin, c: reflected, d: strided, e: wide}
+            """, file: "w.yaml").graph)
+        let (out, notes) = try PassPipeline([WinogradSelection(), DilationLowering()]).run(g)
+        var algorithms: [String: ConvAlgorithm] = [:]
+        for node in out.graph.nodes { if case .conv2d(let c) = node.op { algorithms[node.name] = c.algorithm } }
+        XCTAssertEqual(algorithms, ["dense": .winograd, "atrous": .winograd, "few": .winograd, "thin": .im2col,
+                                    "reflected": .im2col, "strided": .im2col, "wide": .im2col])
+        XCTAssertEqual(notes, ["winograd selection: 2 convolutions will run as Winograd F(4x4,3x3)",
+                               "dilation lowering: 1 atrous convolutions will run as dense phases (Winograd F(4x4,3x3))"])
+        // Each pass alone marks only its own kind.
+        let (lowered, _) = try PassPipeline([DilationLowering()]).run(g)
+        let marked = lowered.graph.nodes.filter { if case .conv2d(let c) = $0.op { return c.algorithm == .winograd }; return false }
+        XCTAssertEqual(marked.map(\.name), ["atrous"])
+    }
+}

@@ -173,18 +173,21 @@ final class ConvolutionTests: XCTestCase {
     }
 }
 
-/// Winograd F(4×4,3×3) against the naive convolution: odd and even sizes, channel counts that are
-/// not multiples of 8, every epilogue, 1 and 3 threads.
+/// Winograd F(4×4,3×3) against the naive convolution: dilation rates 1–16 (run as phases), odd and
+/// even sizes, channel counts that are not multiples of 8, every epilogue, 1 and 3 threads (same bits).
 final class WinogradTests: XCTestCase {
     func testMatchesNaiveConvolution() {
         var rng = SeededRandom(5)
-        let shapes: [(n: Int, cin: Int, h: Int, w: Int, cout: Int)] = [(1, 8, 9, 7, 6), (2, 13, 16, 16, 10), (1, 3, 1, 1, 4), (1, 24, 31, 2, 14), (1, 96, 12, 20, 192)]
+        let shapes: [(n: Int, cin: Int, h: Int, w: Int, cout: Int, d: Int)] = [
+            (1, 8, 9, 7, 6, 1), (2, 13, 16, 16, 10, 1), (1, 3, 1, 1, 4, 1), (1, 24, 31, 2, 14, 1), (1, 96, 12, 20, 192, 1),
+            (1, 5, 17, 23, 6, 2), (1, 11, 20, 13, 4, 3), (2, 7, 33, 18, 6, 4), (1, 9, 21, 40, 10, 5), (1, 6, 40, 37, 4, 8),
+            (1, 4, 19, 35, 6, 16), (1, 3, 50, 49, 2, 16), (1, 4, 5, 6, 2, 7), (1, 12, 64, 64, 8, 16)]
         for (index, c) in shapes.enumerated() {
             for epilogue in [ConvEpilogue.none, .activation(.elu(alpha: 1)), .gate(.elu(alpha: 1))] {
                 let x = Tensor4(c.n, c.cin, c.h, c.w, rng.floats(c.n * c.cin * c.h * c.w))
                 let weight = rng.floats(c.cout * c.cin * 9, -0.5, 0.5), bias = rng.floats(c.cout)
                 let g = ConvGeometry(batch: c.n, inChannels: c.cin, inHeight: c.h, inWidth: c.w, outChannels: c.cout,
-                                     kernel: (3, 3), padding: (1, 1, 1, 1))
+                                     kernel: (3, 3), dilation: (c.d, c.d), padding: (c.d, c.d, c.d, c.d))
                 XCTAssertTrue(Winograd.applies(g))
                 var reference = [Float](repeating: 0, count: c.n * epilogue.outputChannels(g) * c.h * c.w)
                 x.data.withUnsafeBufferPointer { xp in weight.withUnsafeBufferPointer { wp in bias.withUnsafeBufferPointer { bp in
@@ -192,10 +195,11 @@ final class WinogradTests: XCTestCase {
                                         epilogue: epilogue, threads: 1)
                 } } }
                 if case .none = epilogue {
-                    let naive = naiveConv2D(x, weight: weight, bias: bias, cout: c.cout, k: (3, 3), stride: (1, 1), dilation: (1, 1), padding: .same)
+                    let naive = naiveConv2D(x, weight: weight, bias: bias, cout: c.cout, k: (3, 3), stride: (1, 1), dilation: (c.d, c.d), padding: .same)
                     XCTAssertLessThan(relativeError(reference, naive.data), 2e-5)
                 }
                 let u = weight.withUnsafeBufferPointer { Winograd.transformWeights($0.baseAddress!, outChannels: c.cout, inChannels: c.cin) }
+                var byThreads: [[Float]] = []
                 for threads in [1, 3] {
                     var out = [Float](repeating: .nan, count: reference.count)
                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Winograd.scratchBytes(g, threads: threads) / 4)
@@ -205,9 +209,39 @@ final class WinogradTests: XCTestCase {
                                          epilogue: epilogue, scratch: scratch, threads: threads)
                     } } }
                     XCTAssertLessThan(relativeError(out, reference), 2e-5, "case \(index) \(epilogue) threads \(threads)")
+                    byThreads.append(out)
                 }
+                XCTAssertEqual(byThreads[0], byThreads[1], "case \(index): thread counts differ")
             }
         }
+    }
+
+    /// Small pieces: many pieces of whole tile rows across phases give the same result.
+    func testPieceSizeDoesNotChangeTheResultBeyondRounding() {
+        var rng = SeededRandom(8)
+        let (cin, h, w, cout, d) = (6, 37, 29, 5, 4)
+        let x = rng.floats(cin * h * w), weight = rng.floats(cout * cin * 9, -0.5, 0.5)
+        let g = ConvGeometry(batch: 1, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout, kernel: (3, 3),
+                             dilation: (d, d), padding: (d, d, d, d))
+        let u = weight.withUnsafeBufferPointer { Winograd.transformWeights($0.baseAddress!, outChannels: cout, inChannels: cin) }
+        func run() -> [Float] {
+            var out = [Float](repeating: .nan, count: cout * h * w)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Winograd.scratchBytes(g, threads: 2) / 4)
+            defer { scratch.deallocate() }
+            x.withUnsafeBufferPointer { xp in u.withUnsafeBufferPointer { up in
+                Winograd.forward(g, input: xp.baseAddress!, transformedWeight: up.baseAddress!, bias: nil, output: &out,
+                                 epilogue: .none, scratch: scratch, threads: 2)
+            } }
+            return out
+        }
+        let wide = run()
+        let saved = (Winograd.targetTiles, Winograd.minimumTiles)
+        (Winograd.targetTiles, Winograd.minimumTiles) = (1, 1)
+        defer { (Winograd.targetTiles, Winograd.minimumTiles) = saved }
+        let narrow = run()
+        // Each output depends only on its own tile, so the bits are the same however tiles are grouped.
+        XCTAssertEqual(wide, narrow)
+        XCTAssertFalse(wide.contains { $0.isNaN })
     }
 }
 

@@ -81,18 +81,18 @@ final class OracleTests: XCTestCase {
         for name in ["stage1", "stage2", "completed"] {
             XCTAssertEqual(optimised.outputs[name], again.outputs[name], "\(name): two runs differ")
             let d = Difference(optimised.outputs[name]!.floats!, unoptimised.outputs[name]!.floats!)
-            // Only rounding differs: the sub-pixel form of the folded upsamples sums kernel taps first.
-            XCTAssertLessThanOrEqual(d.max, 2e-5, "\(name) optimised vs not: \(d)")
+            // Only rounding differs: Winograd's transforms and the sub-pixel tap sums round
+            // differently from im2col (measured 4e-5 at most; the oracle allows 1e-3).
+            XCTAssertLessThanOrEqual(d.max, 1e-4, "\(name) optimised vs not: \(d)")
         }
         XCTAssertEqual(optimised.outputs["attention"], unoptimised.outputs["attention"])
-        // The optional Winograd pass: same network within float rounding, and the oracle's tolerance.
-        let (winograd, notes) = try Compiler.compile(graphPath: Fixtures.graph("deepfill_v2.yaml"),
-                                                     weights: .npz(path: Fixtures.path("oracle/generator.npz")),
-                                                     passes: try PassSelection.pipeline(enabled: ["winograd-selection"]))
-        XCTAssertTrue(notes.contains("winograd selection: 11 convolutions will run as Winograd F(4x4,3x3)"), "\(notes)")
-        let w = try Executor(model: winograd).run(inputs, options: RunOptions(threads: 2))
+        // Without Winograd (im2col everywhere): the same network within float rounding.
+        let (im2col, _) = try Compiler.compile(graphPath: Fixtures.graph("deepfill_v2.yaml"),
+                                               weights: .npz(path: Fixtures.path("oracle/generator.npz")),
+                                               passes: try PassSelection.pipeline(disabled: ["winograd-selection", "dilation-lowering"]))
+        let w = try Executor(model: im2col).run(inputs, options: RunOptions(threads: 2))
         let d = Difference(w.outputs["stage2"]!.floats!, try Fixtures.npy("oracle/case_128x96/stage2.npy").floats)
-        XCTAssertLessThanOrEqual(d.max, 1e-3, "winograd stage2 vs oracle: \(d)")
+        XCTAssertLessThanOrEqual(d.max, 1e-3, "im2col stage2 vs oracle: \(d)")
         XCTAssertEqual(w.outputs["attention"], optimised.outputs["attention"])
     }
 }

@@ -32,12 +32,13 @@ float fg_scaled_exp(const float *x, float scale, float shift, float *y, size_t n
 /// place, and sum[j] += x[j].
 void fg_exp_row_accumulate(float *x, float scale, const float *shift, float *sum, size_t n);
 
-/// Winograd F(4×4,3×3), zero padding 1: input patches of tile rows row0 ..< row0+rows of a
-/// [C, H, W] image → V[36][C][T] with T = rows·ceil(W/4) (tiles row-major).
-void fg_winograd_input(const float *x, long C, long H, long W, long row0, long rows, float *V, long T);
+/// Winograd F(4×4,3×3) with dilation d (padding d): `rows` holds nrows triples (py, px, ty) —
+/// a tile row of phase (py, px) — whose tiles are columns 0 ..< T of V, in order.
+/// Input planes x[C][H][W] → V[36][C][T].
+void fg_winograd_input(const float *x, long C, long H, long W, long d, const long *rows, long nrows, float *V, long T);
 
-/// Y[K][4][4][T] of tile rows row0 ..< row0+rows → out[K][H][W] (cropping at the edges).
-void fg_winograd_scatter(const float *Y, long K, long T, long row0, long rows, long H, long W, float *out);
+/// Y[K][4][4][T] of those tile rows → out[K][H][W] (cropping at the phase edges).
+void fg_winograd_scatter(const float *Y, long K, long T, long H, long W, long d, const long *rows, long nrows, float *out);
 
 /// M[36][K][T] → Y[K][4][4][T] (output rows, columns of each tile).
 void fg_winograd_output(const float *M, long K, long T, float *Y);
