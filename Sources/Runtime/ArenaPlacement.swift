@@ -37,10 +37,15 @@ extension MemoryPlan {
         let byLifetime = items.indices.sorted {
             (items[$0].last - items[$0].first, items[$0].bytes, -$0) > (items[$1].last - items[$1].first, items[$1].bytes, -$1)
         }
+        // Which items share a step with which: fixed, so computed once for every trial.
+        var neighbours = [[Int]](repeating: [], count: items.count)
+        for i in items.indices {
+            for j in items.indices where j != i && items[j].first <= items[i].last && items[i].first <= items[j].last { neighbours[i].append(j) }
+        }
         var best = items, bestOrder = bySize, bestTop = Int.max
         for order in [bySize, byBreadth, byLifetime] {
             var trial = items
-            bestFit(&trial, order: order, from: 0)
+            bestFit(&trial, order: order, from: 0, neighbours: neighbours)
             if top(trial) < bestTop { (best, bestOrder, bestTop) = (trial, order, top(trial)) }
         }
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -56,7 +61,7 @@ extension MemoryPlan {
             var order = bestOrder
             order.swapAt(a, b)
             var trial = best  // offsets of order[..<min(a, b)] stay as they are
-            bestFit(&trial, order: order, from: min(a, b))
+            bestFit(&trial, order: order, from: min(a, b), neighbours: neighbours)
             let t = top(trial)
             if t <= bestTop { (best, bestOrder, bestTop) = (trial, order, t) }
         }
@@ -64,20 +69,23 @@ extension MemoryPlan {
     }
 
     /// Places order[start...] by best fit, given the offsets of order[..<start].
-    static func bestFit(_ items: inout [Item], order: [Int], from start: Int) {
-        var placed = Array(order[..<start])
+    static func bestFit(_ items: inout [Item], order: [Int], from start: Int, neighbours: [[Int]]) {
+        var placed = [Bool](repeating: false, count: items.count)
+        for i in order[..<start] { placed[i] = true }
+        var spans: [(offset: Int, end: Int)] = []
         for i in order[start...] {
-            let overlapping = placed.filter { items[$0].first <= items[i].last && items[i].first <= items[$0].last }
-                .sorted { items[$0].offset < items[$1].offset }
+            spans.removeAll(keepingCapacity: true)
+            for j in neighbours[i] where placed[j] { spans.append((items[j].offset, items[j].offset + items[j].bytes)) }
+            spans.sort { $0.offset < $1.offset }
             var best: (offset: Int, gap: Int)?
             var cursor = 0
-            for j in overlapping {
-                let gap = items[j].offset - cursor
+            for s in spans {
+                let gap = s.offset - cursor
                 if gap >= items[i].bytes && (best == nil || gap < best!.gap) { best = (cursor, gap) }
-                cursor = max(cursor, items[j].offset + items[j].bytes)
+                cursor = max(cursor, s.end)
             }
             items[i].offset = best?.offset ?? cursor
-            placed.append(i)
+            placed[i] = true
         }
     }
 }
