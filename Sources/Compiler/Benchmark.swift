@@ -28,6 +28,24 @@ public enum Benchmark {
         return ["image": HostTensor(shape: [1, 3, h, w], floats: image), "mask": HostTensor(shape: [1, 1, h, w], floats: mask)]
     }
 
+    /// Inputs for any graph at h × w: the synthetic photo and mask for inputs called `image` and
+    /// `mask` (when their shapes fit), seeded values in [−1, 1) for any other input.
+    public static func inputs(for graph: Graph, height h: Int, width w: Int) -> [String: HostTensor] {
+        let synthetic = inputs(height: h, width: w), bindings = graph.bindings(height: h, width: w)
+        var result: [String: HostTensor] = [:]
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        for input in graph.inputs {
+            let shape = [1] + input.dims.map { $0.dim.evaluate(bindings) ?? 1 }
+            if let s = synthetic[input.name], s.shape == shape { result[input.name] = s; continue }
+            let values = (0..<shape.reduce(1, *)).map { _ -> Float in
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                return Float(state >> 40) / Float(1 << 23) - 1
+            }
+            result[input.name] = HostTensor(shape: shape, floats: values)
+        }
+        return result
+    }
+
     /// VmHWM from /proc/self/status, in bytes (0 where unavailable).
     public static func peakRSS() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),

@@ -14,7 +14,7 @@ public enum MemoryReport {
         let plans = sizes.compactMap { h, w -> PlannedMemory? in
             guard let p = try? MemoryPlanSummary(graph: model.graph, height: h, width: w, threads: threads) else { return nil }
             return PlannedMemory(height: h, width: w, threads: threads, arenaBytes: p.arenaBytes,
-                                 lowerBoundBytes: p.lowerBoundBytes, kernelOwnedBytes: p.kernelOwnedBytes)
+                                 lowerBoundBytes: p.lowerBoundBytes)
         }
         return plans.isEmpty ? nil : plans
     }
@@ -23,6 +23,6 @@ public enum MemoryReport {
         func mib(_ b: Int) -> String { String(format: "%.1f MiB", Double(b) / 1_048_576) }
         let ratio = p.lowerBoundBytes > 0 ? Double(p.arenaBytes) / Double(p.lowerBoundBytes) : 1
         return "\(p.height)x\(p.width), \(p.threads) threads: arena \(mib(p.arenaBytes)), lower bound \(mib(p.lowerBoundBytes)) "
-            + String(format: "(ratio %.3f)", ratio) + ", attention chunks \(mib(p.kernelOwnedBytes)) beside it"
+            + String(format: "(ratio %.3f)", ratio)
     }
 }

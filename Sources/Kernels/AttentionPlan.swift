@@ -91,33 +91,50 @@ struct AttentionPlan {
     }
 }
 
-/// Score buffers for one chunk of foreground positions, reused across chunks.
+/// Score buffers for one chunk of foreground positions, reused across chunks. They come from the
+/// kernel's scratch region, sized for the worst chunk (`halo` positions); a buffer that would
+/// still outgrow its slice is replaced by an allocation of its own.
 struct AttentionScores {
     let plan: AttentionPlan
-    private var capacity = (columns: 0, raw: 0, first: 0)
-    private var matchColumns = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    private var raw = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    private var first = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var capacity: (columns: Int, raw: Int, first: Int)
+    private var matchColumns: UnsafeMutablePointer<Float>
+    private var raw: UnsafeMutablePointer<Float>
+    private var first: UnsafeMutablePointer<Float>
+    private var owned: [UnsafeMutablePointer<Float>] = []
     /// [valid patches, positions of the chunk]: fused scores, then softmax weights.
     private(set) var weights: UnsafeMutablePointer<Float>
     private var width = 0
     private var rawColumn: [Int32], firstColumn: [Int32]
 
-    init(plan: AttentionPlan, chunk: Int) {
+    /// Floats of each buffer, in the order `init` takes them from the region.
+    static func floats(L: Int, kd: Int, chunk: Int, halo: Int) -> [Int] { [kd * halo, L * halo, L * halo, L * chunk] }
+
+    init(plan: AttentionPlan, kd: Int, chunk: Int, halo: Int, region: inout ScratchRegion) {
         self.plan = plan
-        weights = .allocate(capacity: max(1, plan.valid.count * chunk))
+        let f = Self.floats(L: plan.L, kd: kd, chunk: chunk, halo: halo)
+        var owned: [UnsafeMutablePointer<Float>] = []
+        func take(_ n: Int) -> UnsafeMutablePointer<Float> {
+            if let p = region.take(n) { return p }
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+            owned.append(p)
+            return p
+        }
+        matchColumns = take(f[0])
+        raw = take(f[1])
+        first = take(f[2])
+        weights = take(max(f[3], plan.valid.count * chunk))
+        capacity = (f[0], f[1], f[2])
+        self.owned = owned
         rawColumn = [Int32](repeating: -1, count: plan.P)
         firstColumn = [Int32](repeating: -1, count: plan.P)
     }
 
-    func release() {
-        matchColumns.deallocate(); raw.deallocate(); first.deallocate(); weights.deallocate()
-    }
+    func release() { for p in owned { p.deallocate() } }
 
-    private static func grow(_ p: inout UnsafeMutablePointer<Float>, _ have: inout Int, _ need: Int) {
+    private static func grow(_ p: inout UnsafeMutablePointer<Float>, _ have: inout Int, _ need: Int, _ owned: inout [UnsafeMutablePointer<Float>]) {
         guard need > have else { return }
-        p.deallocate()
         p = .allocate(capacity: need)
+        owned.append(p)
         have = need
     }
 
@@ -146,8 +163,8 @@ struct AttentionScores {
             for q in firstSet { firstColumn[q] = -1 }
         }
         let R = rawSet.count, Ln = plan.needed.count
-        Self.grow(&matchColumns, &capacity.columns, kd * R)
-        Self.grow(&raw, &capacity.raw, Ln * R)
+        Self.grow(&matchColumns, &capacity.columns, kd * R, &owned)
+        Self.grow(&raw, &capacity.raw, Ln * R, &owned)
         for run in AttentionPlan.runs(rawSet) {
             Im2Col.expand(fGeo, image: foreground, firstPixel: run.start, width: run.count, into: matchColumns + run.offset, ld: R)
         }
@@ -170,7 +187,7 @@ struct AttentionScores {
         for (j, q) in firstSet.enumerated() {
             for a in -pad...pad where q + a >= 0 && q + a < P { firstTaps[(a + pad) * Q + j] = rawColumn[q + a] }
         }
-        Self.grow(&first, &capacity.first, F * Q)
+        Self.grow(&first, &capacity.first, F * Q, &owned)
         let firstPass = first
         Parallel.forEach(pieces: F, threads: threads) { i, _ in
             let row = firstPass + i * Q

@@ -53,17 +53,14 @@ public enum ContextualAttentionKernel {
                             kernel: (kernel, kernel), stride: (stride, stride), padding: (t, b, l, r))
     }
 
-    static func downscale(_ x: UnsafePointer<Float>, planes: Int, _ h: Int, _ w: Int, _ oh: Int, _ ow: Int, alignCorners: Bool) -> [Float] {
-        var out = [Float](repeating: 0, count: planes * oh * ow)
+    static func downscale(_ x: UnsafePointer<Float>, planes: Int, _ h: Int, _ w: Int, _ oh: Int, _ ow: Int, alignCorners: Bool,
+                          into out: UnsafeMutablePointer<Float>) {
         x.withMemoryRebound(to: UInt32.self, capacity: planes * h * w) { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                dst.baseAddress!.withMemoryRebound(to: UInt32.self, capacity: dst.count) {
-                    Layout.resizeNearest(src, $0, planes: planes, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow,
-                                         alignCorners: alignCorners, threads: 1)
-                }
+            out.withMemoryRebound(to: UInt32.self, capacity: planes * oh * ow) {
+                Layout.resizeNearest(src, $0, planes: planes, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow,
+                                     alignCorners: alignCorners, threads: 1)
             }
         }
-        return out
     }
 
     /// The score budget per chunk in floats (32 MiB), and the fewest grid rows a chunk takes:
@@ -80,23 +77,37 @@ public enum ContextualAttentionKernel {
         return min(P, rows * rowLength)
     }
 
-    /// Bytes of scratch `forward` allocates (an upper bound: every patch usable).
-    public static func scratchBytes(_ p: AttentionParameters, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int) -> Int {
+    /// The most foreground positions whose raw scores one chunk needs: its rows, the fuse's
+    /// neighbours within `pad` in both flattenings, and the wrap-arounds at grid ends.
+    static func haloPositions(P: Int, chunk: Int, pad: Int, rowLength: Int, rows: Int) -> Int {
+        min(P, chunk + 4 * pad * (rowLength + 1) + 2 * pad * rows)
+    }
+
+    /// Floats of each scratch buffer, in the order `forward` takes them: matching kernels, raw
+    /// patches, pasted columns, the downscaled b and f, then AttentionScores' buffers. Upper
+    /// bounds (every patch usable; `halo`: the most foreground positions one chunk's scores need).
+    static func scratchFloats(_ p: AttentionParameters, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int) -> [Int] {
         let L = patches(channels: C, height: bh, width: bw, kernel: 2 * p.rate, stride: p.rate * p.stride).outPixels
         let fdh = fh / p.rate, fdw = fw / p.rate, P = fdh * fdw
         let kr = C * 4 * p.rate * p.rate, kd = C * p.ksize * p.ksize
         let chunk = chunkPositions(L: L, P: P, rowLength: fdw)
         let pad = p.fuse ? (p.fuseK - 1) / 2 : 0
-        let halo = min(P, chunk + 4 * pad * (fdw + 1) + 2 * pad * fdh)
-        let floats = 3 * L * halo + kr * L + kd * L + kd * halo + kr * chunk + C * (bh * bw + fh * fw) / (p.rate * p.rate)
-        return 4 * floats
+        let halo = haloPositions(P: P, chunk: chunk, pad: pad, rowLength: fdw, rows: fdh)
+        return [kd * L, kr * L, kr * chunk, C * (bh / p.rate) * (bw / p.rate), C * fdh * fdw]
+            + AttentionScores.floats(L: L, kd: kd, chunk: chunk, halo: halo)
+    }
+
+    /// Bytes of scratch `forward` uses: what the runtime's arena provides, or what it allocates.
+    public static func scratchBytes(_ p: AttentionParameters, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int) -> Int {
+        ScratchRegion.bytes(scratchFloats(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw))
     }
 
     /// f [N, C, fh, fw], b [N, C, bh, bw], mask [≥1, 1, bh, bw] (element 0 used) or nil.
     /// y [N, C, fh, fw]; argmax [N, 1, fh/rate, fw/rate].
     public static func forward(_ p: AttentionParameters, f: UnsafePointer<Float>, b: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
                                batch: Int, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int,
-                               y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>, threads: Int) {
+                               y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
+                               scratch given: UnsafeMutableRawPointer? = nil, threads: Int) {
         let rate = p.rate
         let rawGeo = patches(channels: C, height: bh, width: bw, kernel: 2 * rate, stride: rate * p.stride)
         let L = rawGeo.outPixels
@@ -109,7 +120,8 @@ public enum ContextualAttentionKernel {
         // A background patch is usable only if it touches no hole (official mm).
         var usable = [Bool](repeating: true, count: L)
         if let mask {
-            let md = downscale(mask, planes: 1, bh, bw, bdh, bdw, alignCorners: p.alignCorners)
+            var md = [Float](repeating: 0, count: bdh * bdw)
+            md.withUnsafeMutableBufferPointer { downscale(mask, planes: 1, bh, bw, bdh, bdw, alignCorners: p.alignCorners, into: $0.baseAddress!) }
             let mGeo = patches(channels: 1, height: bdh, width: bdw, kernel: p.ksize, stride: p.stride)
             var col = [Float](repeating: 0, count: mGeo.columnRows * L)
             md.withUnsafeBufferPointer { Im2Col.expand(mGeo, image: $0.baseAddress!, firstPixel: 0, width: L, into: &col) }
@@ -124,32 +136,36 @@ public enum ContextualAttentionKernel {
         let Lv = plan.valid.count, Ln = plan.needed.count
         let chunk = chunkPositions(L: L, P: P, rowLength: fdw)
 
-        let w = UnsafeMutablePointer<Float>.allocate(capacity: max(1, kd * Ln))
-        let raw = UnsafeMutablePointer<Float>.allocate(capacity: max(1, kr * Lv))
-        let pasted = UnsafeMutablePointer<Float>.allocate(capacity: kr * chunk)
-        defer { w.deallocate(); raw.deallocate(); pasted.deallocate() }
-        var scores = AttentionScores(plan: plan, chunk: chunk)
+        // Scratch: the arena slice the runtime planned, else a region of our own.
+        let bytes = scratchBytes(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw)
+        let base = given ?? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        defer { if given == nil { base.deallocate() } }
+        var region = ScratchRegion(base, bytes: bytes)
+        let bounds = scratchFloats(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw)
+        let w = region.take(bounds[0])!, raw = region.take(bounds[1])!, pasted = region.take(bounds[2])!
+        let bd = region.take(bounds[3])!, fd = region.take(bounds[4])!
+        let pad = p.fuse ? (p.fuseK - 1) / 2 : 0
+        var scores = AttentionScores(plan: plan, kd: kd, chunk: chunk,
+                                     halo: haloPositions(P: P, chunk: chunk, pad: pad, rowLength: fdw, rows: fdh), region: &region)
         defer { scores.release() }
 
         for n in 0..<batch {
             let fi = f + n * C * fh * fw, bi = b + n * C * bh * bw
             // Raw patches of the usable background (pasting), matching kernels of the needed one.
             for run in plan.validRuns { Im2Col.expand(rawGeo, image: bi, firstPixel: run.start, width: run.count, into: raw + run.offset, ld: Lv) }
-            let bd = downscale(bi, planes: C, bh, bw, bdh, bdw, alignCorners: p.alignCorners)
-            let fd = downscale(fi, planes: C, fh, fw, fdh, fdw, alignCorners: p.alignCorners)
-            bd.withUnsafeBufferPointer { src in
-                for run in plan.neededRuns { Im2Col.expand(matchGeo, image: src.baseAddress!, firstPixel: run.start, width: run.count, into: w + run.offset, ld: Ln) }
-            }
+            downscale(bi, planes: C, bh, bw, bdh, bdw, alignCorners: p.alignCorners, into: bd)
+            downscale(fi, planes: C, fh, fw, fdh, fdw, alignCorners: p.alignCorners, into: fd)
+            for run in plan.neededRuns { Im2Col.expand(matchGeo, image: bd, firstPixel: run.start, width: run.count, into: w + run.offset, ld: Ln) }
             normaliseColumns(w, rows: kd, columns: Ln)
             let yi = y + n * C * fh * fw
             yi.update(repeating: 0, count: C * fh * fw)
             var pasteGeo = patches(channels: C, height: fh, width: fw, kernel: 2 * rate, stride: rate)
             pasteGeo.outHeight = fdh
             pasteGeo.outWidth = fdw
-            fd.withUnsafeBufferPointer { fdp in
+            do {
                 for o0 in stride(from: 0, to: P, by: chunk) {
                     let o1 = min(P, o0 + chunk)
-                    scores.compute(positions: o0..<o1, matching: w, kd: kd, foreground: fdp.baseAddress!, geometry: fGeo, fuse: p.fuse, threads: threads)
+                    scores.compute(positions: o0..<o1, matching: w, kd: kd, foreground: fd, geometry: fGeo, fuse: p.fuse, threads: threads)
                     scores.softmax(scale: p.softmaxScale, argmax: argmax + n * P + o0, threads: threads)
                     // Paste: weighted raw patches, then col2im of these grid positions.
                     GEMM.multiplyParallel(m: kr, n: o1 - o0, k: Lv, a: raw, lda: Lv, b: scores.weights, ldb: o1 - o0,

@@ -59,3 +59,27 @@ public enum GEMM {
         }
     }
 }
+
+/// Hands out 64-byte-aligned float buffers from one region in order (a bump allocator): a kernel
+/// that needs several scratch buffers takes them from the runtime's arena slice, or from a region
+/// it allocated itself when called without one.
+public struct ScratchRegion {
+    private var next: UnsafeMutableRawPointer
+    private let end: UnsafeMutableRawPointer
+
+    public init(_ base: UnsafeMutableRawPointer, bytes: Int) {
+        next = base
+        end = base + bytes
+    }
+
+    /// Bytes a sequence of `take` calls of these float counts needs.
+    public static func bytes(_ counts: [Int]) -> Int { counts.reduce(0) { $0 + ($1 * 4 + 63) / 64 * 64 } }
+
+    /// A buffer of `count` floats; nil when the region is exhausted (the caller then allocates).
+    public mutating func take(_ count: Int) -> UnsafeMutablePointer<Float>? {
+        let bytes = (max(count, 1) * 4 + 63) / 64 * 64
+        guard end - next >= bytes else { return nil }
+        defer { next += bytes }
+        return next.assumingMemoryBound(to: Float.self)
+    }
+}

@@ -25,7 +25,7 @@ public struct SourceFileHash: Codable, Sendable, Equatable {
 }
 
 /// The buffer plan's numbers at one input size (graphc compile --report): the arena, its lower
-/// bound (the most bytes live at one step), and the scratch kernels own beside it. graphrun
+/// bound (the most bytes live at one step; every kernel's scratch is in the arena). graphrun
 /// plans again for the actual size; these are for reading and comparison.
 public struct PlannedMemory: Codable, Sendable, Equatable {
     public var height: Int
@@ -33,15 +33,13 @@ public struct PlannedMemory: Codable, Sendable, Equatable {
     public var threads: Int
     public var arenaBytes: Int
     public var lowerBoundBytes: Int
-    public var kernelOwnedBytes: Int
 
-    public init(height: Int, width: Int, threads: Int, arenaBytes: Int, lowerBoundBytes: Int, kernelOwnedBytes: Int) {
+    public init(height: Int, width: Int, threads: Int, arenaBytes: Int, lowerBoundBytes: Int) {
         self.height = height
         self.width = width
         self.threads = threads
         self.arenaBytes = arenaBytes
         self.lowerBoundBytes = lowerBoundBytes
-        self.kernelOwnedBytes = kernelOwnedBytes
     }
 }
 

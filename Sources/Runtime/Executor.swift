@@ -57,6 +57,7 @@ public final class Executor {
     public let model: Model
     let weights: [String: [Float]]
     let stateUpdates: [String: [Float]]
+    let workspaces = WorkspaceCache()
     /// Weights transformed once for a fast kernel, by node name: Winograd U for the convolutions
     /// selected for it, the four phase kernels of folded-upsample convolutions (sub-pixel).
     let transformedWeights: [String: [Float]]
@@ -148,11 +149,17 @@ public final class Executor {
     }
 
     public func run(_ inputs: [String: HostTensor], options: RunOptions = RunOptions()) throws -> RunResult {
-        let typed = try bind(inputs.mapValues(\.shape))
-        let plan = try plan(typed, options)
+        let key = Workspace.Key(shapes: inputs.mapValues(\.shape), threads: options.threads)
+        let workspace: Workspace
+        if let cached = workspaces.checkOut(key), cached.plan.peakBytes <= options.memoryLimit {
+            workspace = cached
+        } else {
+            let typed = try bind(key.shapes)
+            workspace = Workspace(key: key, typed: typed, plan: try plan(typed, options))
+        }
+        defer { workspaces.checkIn(workspace) }
         // One arena for every value and every convolution's scratch, at the planned offsets.
-        let arena = UnsafeMutableRawPointer.allocate(byteCount: max(plan.arenaBytes, MemoryPlan.alignment), alignment: MemoryPlan.alignment)
-        defer { arena.deallocate() }
+        let typed = workspace.typed, plan = workspace.plan, arena = workspace.arena
         func view(_ r: ValueRef, _ count: Int) -> Buffer {
             Buffer(view: (arena + plan.valueOffsets[r]!).assumingMemoryBound(to: Float.self), count: count)
         }

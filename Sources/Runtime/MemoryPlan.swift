@@ -1,4 +1,5 @@
-// Buffer planning: every value of a run, and each convolution's im2col/GEMM scratch, gets an
+// Buffer planning: every value of a run, and each kernel's scratch (im2col/Winograd panels,
+// attention chunks), gets an
 // offset in one arena, computed before anything is allocated.
 // Why: a value per malloc leaves the allocator to guess, and fragments; an offline plan over the
 // known schedule packs values whose lifetimes do not overlap into the same bytes (TFLite's arena
@@ -8,8 +9,8 @@
 // an elementwise node whose input dies there writes over that input in place (one item, the
 // lifetimes joined); then offsets by greedy best fit plus a short local search
 // (ArenaPlacement.swift), all 64-byte aligned. The plan is judged against the lower bound: the
-// largest sum of bytes live at one step. Contextual attention's chunk buffers are owned by its kernel (bounded, ~32 MiB
-// of scores) and counted beside the arena.
+// largest sum of bytes live at one step. Contextual attention's chunk buffers (bounded: about
+// 32 MiB of scores at any size) are its node's scratch like a convolution's.
 import GraphIR
 import Kernels
 
@@ -28,13 +29,11 @@ struct MemoryPlan {
     var scratchOffsets: [Int: Int] = [:]
     var arenaBytes = 0
     var lowerBoundBytes = 0
-    /// Bytes kernels allocate for themselves (attention), at their largest.
-    var kernelOwnedBytes = 0
     var useCounts: [ValueRef: Int] = [:]
     var largestNeed = ""
 
-    /// Everything the run needs at its peak: the arena plus kernel-owned scratch.
-    var peakBytes: Int { arenaBytes + kernelOwnedBytes }
+    /// Everything the run needs at its peak: the arena (every kernel's scratch is in it).
+    var peakBytes: Int { arenaBytes }
 
     init(_ typed: TypedGraph, threads: Int) {
         let graph = typed.graph
@@ -57,7 +56,6 @@ struct MemoryPlan {
         for (step, i) in typed.order.enumerated() {
             let node = graph.nodes[i]
             let scratch = Self.aligned(Self.arenaScratch(node, typed, threads: threads))
-            kernelOwnedBytes = max(kernelOwnedBytes, Self.kernelOwnedScratch(node, typed))
             if scratch > 0 {
                 scratchItem[i] = items.count
                 items.append(Item(bytes: scratch, first: step, last: step))
@@ -107,21 +105,19 @@ struct MemoryPlan {
 
     static func aligned(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
 
-    /// Scratch the node's kernel takes from the arena (convolution tiles and staged gate rows).
+    /// Scratch the node's kernel takes from the arena (convolution tiles and staged gate rows,
+    /// contextual attention's chunk buffers).
     static func arenaScratch(_ node: Node, _ typed: TypedGraph, threads: Int) -> Int {
+        if case .contextualAttention(let a) = node.op {
+            let ins = typed.inputTypes(of: node).map { $0.concreteShape! }
+            let f = ins[0], b = ins[1]
+            return ContextualAttentionKernel.scratchBytes(a.parameters, channels: f[1], fh: f[2], fw: f[3], bh: b[2], bw: b[3])
+        }
         guard case .conv2d(let c) = node.op else { return 0 }
         let g = c.geometry(input: typed.inputTypes(of: node)[0].concreteShape!)
         if c.runsWinograd(g) { return Winograd.scratchBytes(g, threads: threads) }
         if c.runsSubpixel(g) { return SubpixelConvolution.scratchBytes(g, threads: threads) }
         return Convolution.scratchBytes(g, epilogue: c.fused.epilogue, threads: threads)
-    }
-
-    /// What a kernel allocates for itself while it runs (contextual attention's chunk buffers).
-    static func kernelOwnedScratch(_ node: Node, _ typed: TypedGraph) -> Int {
-        guard case .contextualAttention(let a) = node.op else { return 0 }
-        let ins = typed.inputTypes(of: node).map { $0.concreteShape! }
-        let f = ins[0], b = ins[1]
-        return ContextualAttentionKernel.scratchBytes(a.parameters, channels: f[1], fh: f[2], fw: f[3], bh: b[2], bw: b[3])
     }
 
     static func format(_ bytes: Int) -> String {
@@ -134,7 +130,6 @@ struct MemoryPlan {
 public struct MemoryPlanSummary: Sendable {
     public var arenaBytes: Int
     public var lowerBoundBytes: Int
-    public var kernelOwnedBytes: Int
     public var ratio: Double { lowerBoundBytes > 0 ? Double(arenaBytes) / Double(lowerBoundBytes) : 1 }
 }
 
@@ -142,7 +137,7 @@ extension MemoryPlanSummary {
     /// Plans a graph's arena for an input of height × width (batch 1); needs no weights.
     public init(graph: Graph, height: Int, width: Int, threads: Int) throws {
         let plan = MemoryPlan(try Verifier.verify(graph, bindings: graph.bindings(height: height, width: width)), threads: threads)
-        self.init(arenaBytes: plan.arenaBytes, lowerBoundBytes: plan.lowerBoundBytes, kernelOwnedBytes: plan.kernelOwnedBytes)
+        self.init(arenaBytes: plan.arenaBytes, lowerBoundBytes: plan.lowerBoundBytes)
     }
 }
 

@@ -123,7 +123,7 @@ extension Executor {
             outs[1].pointer.withMemoryRebound(to: Int32.self, capacity: outs[1].count) { argmax in
                 ContextualAttentionKernel.forward(p, f: ins[0].pointer, b: ins[1].pointer, mask: ins.count > 2 ? UnsafePointer(ins[2].pointer) : nil,
                                             batch: x[0], channels: x[1], fh: x[2], fw: x[3], bh: b[2], bw: b[3],
-                                            y: y.pointer, argmax: argmax, threads: threads)
+                                            y: y.pointer, argmax: argmax, scratch: scratch.map { UnsafeMutableRawPointer($0) }, threads: threads)
             }
         }
     }

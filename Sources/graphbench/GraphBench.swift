@@ -60,7 +60,7 @@ struct GraphBench: ParsableCommand {
         let source: WeightSource = weights.map { .file(path: $0) } ?? .random(seed: 1)
         let (model, _) = try Compiler.compile(graphPath: graph, weights: source, passes: try PassSelection.pipeline(noOpt: noOpt))
         let executor = Executor(model: model)
-        let inputs = Benchmark.inputs(height: h, width: w)
+        let inputs = Benchmark.inputs(for: model.graph, height: h, width: w)
         let options = RunOptions(threads: threads)
         _ = try executor.run(inputs, options: options)
         var results: [RunResult] = []
