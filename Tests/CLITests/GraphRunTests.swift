@@ -194,5 +194,11 @@ final class GraphRunTests: CLIBase {
         XCTAssertTrue(events.contains { $0["name"] as? String == "contextual_attention" })
         try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("q.png"), "--trace", dir.path + "/no/such/dir/t.json"],
                            ["cannot write the trace to"])
+        // --quiet silences messages, not the trace asked for.
+        let quiet = try Tool.run("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("r.png"), "--quiet", "--trace", path("quiet.json")])
+        XCTAssertEqual(quiet.status, 0, quiet.stderr)
+        XCTAssertEqual(quiet.stdout, "")
+        let quietTrace = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("quiet.json")))) as! [String: Any]
+        XCTAssertEqual((quietTrace["traceEvents"] as! [[String: Any]]).count, 51)
     }
 }

@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import Compiler
 import ModelFormat
 import Runtime
@@ -43,5 +45,32 @@ final class MemoryPlanTests: XCTestCase {
         // It survives the file format.
         let decoded = try ModelReader.decode(try ModelWriter.encode(model), path: "m").model
         XCTAssertEqual(decoded.metadata.memoryPlans, plans)
+    }
+}
+
+/// The executor's kept workspace: reusing the arena of an earlier run (same sizes), after a run
+/// of other sizes, or beside a concurrent run on the same executor never changes a result.
+final class WorkspaceTests: XCTestCase {
+    func testReusedAndConcurrentWorkspacesGiveTheSameBits() throws {
+        let (model, _) = try Compiler.compile(graphPath: Fixtures.graph("deepfill_v2.yaml"), weights: .random(seed: 5))
+        func inputs(_ h: Int, _ w: Int) -> [String: HostTensor] { Benchmark.inputs(height: h, width: w) }
+        let executor = Executor(model: model)
+        let first = try executor.run(inputs(64, 96), options: RunOptions(threads: 2))
+        let other = try executor.run(inputs(48, 48), options: RunOptions(threads: 2))
+        let again = try executor.run(inputs(64, 96), options: RunOptions(threads: 2))
+        let fresh = try Executor(model: model).run(inputs(48, 48), options: RunOptions(threads: 2))
+        for name in ["stage1", "stage2", "completed", "attention"] {
+            XCTAssertEqual(first.outputs[name], again.outputs[name], "\(name): the reused workspace changed the result")
+            XCTAssertEqual(other.outputs[name], fresh.outputs[name], "\(name): a workspace of other sizes leaked into the run")
+        }
+        // Four runs at once on one executor: one may use the kept workspace, the others build their own.
+        let results = Mutex<[RunResult?]>(Array(repeating: nil, count: 4))
+        DispatchQueue.concurrentPerform(iterations: 4) { i in
+            let r = try? executor.run(inputs(64, 96), options: RunOptions(threads: 2))
+            results.withLock { $0[i] = r }
+        }
+        for r in results.withLock({ $0 }) {
+            XCTAssertEqual(r?.outputs["completed"], first.outputs["completed"])
+        }
     }
 }
