@@ -37,16 +37,34 @@ void fg_winograd_input(const float *x, long C, long H, long W, long d, const lon
             const long py = rows[3 * r], px = rows[3 * r + 1], ty = rows[3 * r + 2];
             const long Hp = phase_extent(H, py, d), Wp = phase_extent(W, px, d), tw = (Wp + 3) / 4, m = tw + 1;
             // buf[a][k][j] = phase pixel (4·ty + a − 1, 4j + k − 1), zero outside the phase image.
+            // Tiles 1 ..< inner have all four columns inside; that loop has no checks and, for
+            // d = 1, its stride-4 loads vectorise as de-interleaving shuffles.
+            const long inner = Wp >= 3 ? (Wp - 3) / 4 + 1 : 1;
             for (long a = 0; a < 6; a++) {
                 const long rp = 4 * ty + a - 1;
-                for (long k = 0; k < 4; k++) {
-                    float *dst = buf + (a * 4 + k) * m;
-                    for (long j = 0; j < m; j++) dst[j] = 0;
-                    if (rp < 0 || rp >= Hp) continue;
-                    const float *src = xc + (py + d * rp) * W + px;
-                    const long jlo = k == 0 ? 1 : 0, span = Wp - k + 1;
-                    const long jhi = span > 0 ? ((span + 3) / 4 < m ? (span + 3) / 4 : m) : 0;
-                    for (long j = jlo; j < jhi; j++) dst[j] = src[d * (4 * j + k - 1)];
+                float *d0 = buf + (a * 4) * m, *d1 = d0 + m, *d2 = d0 + 2 * m, *d3 = d0 + 3 * m;
+                if (rp < 0 || rp >= Hp) {
+                    for (long j = 0; j < 4 * m; j++) d0[j] = 0;
+                    continue;
+                }
+                const float *src = xc + (py + d * rp) * W + px;
+                for (long j = 0; j < m; j++) {
+                    if (j >= 1 && j < inner) {
+                        if (d == 1) {
+                            const float *q = src + 4 * j - 1;
+                            for (; j < inner; j++, q += 4) { d0[j] = q[0]; d1[j] = q[1]; d2[j] = q[2]; d3[j] = q[3]; }
+                        } else {
+                            for (; j < inner; j++) {
+                                const float *q = src + d * (4 * j - 1);
+                                d0[j] = q[0]; d1[j] = q[d]; d2[j] = q[2 * d]; d3[j] = q[3 * d];
+                            }
+                        }
+                        if (j >= m) break;
+                    }
+                    for (long k = 0; k < 4; k++) {
+                        const long cp = 4 * j + k - 1;
+                        d0[k * m + j] = cp >= 0 && cp < Wp ? src[d * cp] : 0;
+                    }
                 }
             }
             // e = Bᵀ buf over a, for every (k, j) at once.
@@ -119,14 +137,26 @@ void fg_winograd_scatter(const float *Y, long K, long T, long H, long W, long d,
         for (long r = 0; r < nrows; r++) {
             const long py = rows[3 * r], px = rows[3 * r + 1], ty = rows[3 * r + 2];
             const long Hp = phase_extent(H, py, d), Wp = phase_extent(W, px, d), tw = (Wp + 3) / 4;
-            for (long pos = 0; pos < 16; pos++) {
-                const long dy = pos / 4, dx = pos % 4, rp = 4 * ty + dy;
-                if (rp >= Hp || dx >= Wp) continue;
-                const long nj = (Wp - dx + 3) / 4;  // tiles whose column 4j + dx lies inside the phase
-                const float *src = Y + (k * 16 + pos) * T + off;
-                float *dst = out + (k * H + py + d * rp) * W + px + d * dx;
-                const long step = 4 * d;
-                for (long j = 0; j < nj; j++) dst[step * j] = src[j];
+            // Whole tiles (all four columns inside the phase) first: for d = 1 the four rows of a
+            // tile row interleave into one contiguous output row, which vectorises.
+            const long whole = Wp / 4;
+            for (long dy = 0; dy < 4; dy++) {
+                const long rp = 4 * ty + dy;
+                if (rp >= Hp) break;
+                const float *s0 = Y + (k * 16 + dy * 4) * T + off, *s1 = s0 + T, *s2 = s0 + 2 * T, *s3 = s0 + 3 * T;
+                float *row = out + (k * H + py + d * rp) * W + px;
+                if (d == 1) {
+                    for (long j = 0; j < whole; j++) { row[4 * j] = s0[j]; row[4 * j + 1] = s1[j]; row[4 * j + 2] = s2[j]; row[4 * j + 3] = s3[j]; }
+                } else {
+                    for (long j = 0; j < whole; j++) {
+                        float *q = row + d * 4 * j;
+                        q[0] = s0[j]; q[d] = s1[j]; q[2 * d] = s2[j]; q[3 * d] = s3[j];
+                    }
+                }
+                for (long j = whole; j < tw; j++) {  // the last, partial tile
+                    const float *src[4] = {s0, s1, s2, s3};
+                    for (long dx = 0; dx < 4 && 4 * j + dx < Wp; dx++) row[d * (4 * j + dx)] = src[dx][j];
+                }
             }
             off += tw;
         }

@@ -7,7 +7,6 @@
 // dense phases (see winograd.c). Pieces are fixed runs of tile rows, so results do not depend
 // on the thread count.
 import CKernels
-import Glibc
 
 public enum Winograd {
     /// 3×3, stride 1, equal dilation d ≥ 1 in both axes, zeros padding d on every side (TF 'SAME'
@@ -48,7 +47,7 @@ public enum Winograd {
 
     /// Tiles per piece: V, M and Y of a piece stay near the cache while the 36 GEMMs stay wide.
     /// (Public and settable for tests and measurements only.)
-    nonisolated(unsafe) public static var targetTiles = Int(String(cString: getenv("FG_T") ?? strdup("128"))) ?? 128
+    nonisolated(unsafe) public static var targetTiles = 128
     nonisolated(unsafe) public static var minimumTiles = 32
 
     /// The tile rows (py, px, ty) of every phase, in order, cut into pieces of whole tile rows
