@@ -46,4 +46,7 @@ void fg_winograd_output(const float *M, long K, long T, float *Y);
 /// exp(x), the same function the kernels above use (for tests).
 float fg_exp(float x);
 
+/// tanh(x), the same function the kernels above use (for tests).
+float fg_tanh(float x);
+
 #endif
