@@ -47,11 +47,15 @@ public enum GEMM {
                     Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
     }
 
-    /// The same product with the n columns cut into fixed chunks run in parallel.
+    /// The same product with the n columns cut into `pieces` equal parts (multiples of 16 columns)
+    /// run in parallel. Each part repacks all of A, so there are few; a fixed count (not one per
+    /// thread) keeps the work, and the result, the same for any thread count, and 4 parts keep
+    /// two threads evenly loaded where 256-column chunks left 3 parts for 2 threads.
     public static func multiplyParallel(m: Int, n: Int, k: Int,
                                         a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
                                         b: UnsafePointer<Float>, ldb: Int,
-                                        c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int, chunk: Int = 256) {
+                                        c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int, pieces parts: Int = 4) {
+        let chunk = max(16, ((n + parts - 1) / parts + 15) / 16 * 16)
         let pieces = (n + chunk - 1) / chunk
         Parallel.forEach(pieces: pieces, threads: threads) { p, _ in
             let lo = p * chunk, width = min(chunk, n - lo)
