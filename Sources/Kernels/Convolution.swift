@@ -121,6 +121,10 @@ public enum Im2Col {
                             for t in 0..<tLo { dst[j + t] = 0 }
                             if s == 1 {
                                 (dst + j + tLo).update(from: src + ixBase + tLo, count: tHi - tLo)
+                            } else if s == 2 {
+                                // A constant stride lets the compiler de-interleave pairs with shuffles.
+                                let d = dst + j, q = src + ixBase
+                                for t in tLo..<tHi { d[t] = q[t &* 2] }
                             } else {
                                 for t in tLo..<tHi { dst[j + t] = src[ixBase + t * s] }
                             }
