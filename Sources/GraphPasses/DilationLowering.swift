@@ -8,8 +8,8 @@
 // space-to-batch and batch-to-space layout changes are never materialised — there is nothing left
 // to cancel between consecutive atrous layers (an explicit version would need a transpose per
 // layer anyway: the rates differ, so no pair cancels). Measured against explicit phases and against
-// im2col in Docs/performance.md. Phase sub-images under 16 pixels a side (rate 16 at 512², rates 8
-// and 16 at 256²) have too few tiles to win; the runtime keeps im2col there (Winograd.pays).
+// im2col in Docs/performance.md. Phase sub-images under 4 pixels a side (one tile) would be mostly
+// padding; the runtime keeps im2col there (Winograd.pays).
 import GraphIR
 
 public struct DilationLowering: GraphPass {
@@ -19,7 +19,7 @@ public struct DilationLowering: GraphPass {
 
     public func run(_ typed: TypedGraph) throws -> (Graph, [String]) {
         var graph = typed.graph
-        let chosen = WinogradSelection.select(&graph, typed) { $0 > 1 }
+        let chosen = WinogradSelection.select(&graph) { $0 > 1 }
         return (graph, chosen.isEmpty ? [] : ["\(chosen.count) atrous convolutions will run as dense phases (Winograd F(4x4,3x3))"])
     }
 }

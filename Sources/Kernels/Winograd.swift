@@ -17,9 +17,10 @@ public enum Winograd {
             && !g.reflect && g.upsample == 1
     }
 
-    /// Whether Winograd is the faster choice: phase sub-images (the map for d = 1) at least 16
-    /// pixels a side, i.e. four tiles or more per tile row (measured, Docs/performance.md).
-    public static func pays(_ g: ConvGeometry) -> Bool { min(g.outHeight, g.outWidth) / g.dilationH >= 16 }
+    /// Whether Winograd is the faster choice: phase sub-images (the map for d = 1) of at least one
+    /// whole tile, 4 pixels a side (measured down to that, Docs/performance.md; below it most of
+    /// every tile would be padding).
+    public static func pays(_ g: ConvGeometry) -> Bool { min(g.outHeight, g.outWidth) / g.dilationH >= 4 }
 
     /// U[ξ][co][ci] = (G g Gᵀ)[ξ] for OIHW weights, with F(4×4,3×3)'s G (6 × 3).
     public static func transformWeights(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels I: Int) -> [Float] {
