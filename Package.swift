@@ -45,7 +45,7 @@ let package = Package(
             "Compiler", "GraphPasses", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphbench", dependencies: [
-            "Compiler", "Runtime", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Compiler", "Runtime", "Kernels", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphrun", dependencies: [
             "Inpainting", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -57,3 +57,37 @@ public enum Layout {
         }
     }
 }
+
+extension Layout {
+    /// x[C][H][W] → y[b²][C][H/b][W/b], image (py·b + px) holding the pixels at rows ≡ py and
+    /// columns ≡ px (mod b): a rate-b dilated conv on x is a dense conv on each image.
+    /// H and W must be multiples of b.
+    public static func spaceToBatch(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, channels C: Int, height H: Int, width W: Int,
+                                    block b: Int, threads: Int) {
+        let h = H / b, w = W / b
+        Parallel.forEach(pieces: b * b, threads: threads) { phase, _ in
+            let py = phase / b, px = phase % b
+            for c in 0..<C {
+                for i in 0..<h {
+                    let src = x + (c * H + py + b * i) * W + px, dst = y + ((phase * C + c) * h + i) * w
+                    for j in 0..<w { dst[j] = src[b * j] }
+                }
+            }
+        }
+    }
+
+    /// The inverse of spaceToBatch.
+    public static func batchToSpace(_ y: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, channels C: Int, height H: Int, width W: Int,
+                                    block b: Int, threads: Int) {
+        let h = H / b, w = W / b
+        Parallel.forEach(pieces: b * b, threads: threads) { phase, _ in
+            let py = phase / b, px = phase % b
+            for c in 0..<C {
+                for i in 0..<h {
+                    let dst = x + (c * H + py + b * i) * W + px, src = y + ((phase * C + c) * h + i) * w
+                    for j in 0..<w { dst[b * j] = src[j] }
+                }
+            }
+        }
+    }
+}

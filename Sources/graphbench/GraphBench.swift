@@ -28,6 +28,8 @@ struct GraphBench: ParsableCommand {
     @Flag(name: .long, help: "Compile without the optimising passes.") var noOpt = false
     @Flag(name: .long, help: "Also print the time per op type (from the median run).") var profile = false
     @Flag(name: .long, help: "Print JSON lines instead of a table.") var json = false
+    @Flag(name: .long, help: ArgumentHelp("Instead of a graph, time one DeepFill atrous layer at rates 2-16 as im2col, strided Winograd phases and explicit space-to-batch; --sizes are the feature maps (e.g. 64x64,128x128)."))
+    var atrous = false
     @Option(name: .long, help: .hidden) var child: String?
 
     static func main() { CLI.run(GraphBench.self) }
@@ -42,6 +44,9 @@ struct GraphBench: ParsableCommand {
 
     func run() throws {
         if let child { return try measure(size: child) }
+        if atrous {
+            return AtrousStudy.run(sizes: sizes.split(separator: ",").compactMap { Benchmark.parseSize(String($0)) }, runs: runs, threads: threads)
+        }
         if !json { print("graphbench: \(graph), \(threads) threads, \(runs) runs after 1 warm-up\(noOpt ? ", no optimisation" : "")") }
         fflush(stdout)
         for size in sizes.split(separator: ",").map(String.init) {
