@@ -165,9 +165,8 @@ struct AttentionScores {
         let R = rawSet.count, Ln = plan.needed.count
         Self.grow(&matchColumns, &capacity.columns, kd * R, &owned)
         Self.grow(&raw, &capacity.raw, Ln * R, &owned)
-        for run in AttentionPlan.runs(rawSet) {
-            Im2Col.expand(fGeo, image: foreground, firstPixel: run.start, width: run.count, into: matchColumns + run.offset, ld: R)
-        }
+        Im2Col.expand(fGeo, image: foreground, runs: AttentionPlan.runs(rawSet).map { ($0.start, $0.count, $0.offset) },
+                      into: matchColumns, ld: R, threads: threads)
         GEMM.multiplyParallel(m: Ln, n: R, k: kd, a: w, lda: Ln, transA: true, b: matchColumns, ldb: R, c: raw, ldc: R, threads: threads)
 
         let raw = UnsafePointer(self.raw), out = weights, W = width, taps = 2 * pad + 1

@@ -54,11 +54,11 @@ public enum ContextualAttentionKernel {
     }
 
     static func downscale(_ x: UnsafePointer<Float>, planes: Int, _ h: Int, _ w: Int, _ oh: Int, _ ow: Int, alignCorners: Bool,
-                          into out: UnsafeMutablePointer<Float>) {
+                          into out: UnsafeMutablePointer<Float>, threads: Int = 1) {
         x.withMemoryRebound(to: UInt32.self, capacity: planes * h * w) { src in
             out.withMemoryRebound(to: UInt32.self, capacity: planes * oh * ow) {
                 Layout.resizeNearest(src, $0, planes: planes, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow,
-                                     alignCorners: alignCorners, threads: 1)
+                                     alignCorners: alignCorners, threads: threads)
             }
         }
     }
@@ -152,11 +152,11 @@ public enum ContextualAttentionKernel {
         for n in 0..<batch {
             let fi = f + n * C * fh * fw, bi = b + n * C * bh * bw
             // Raw patches of the usable background (pasting), matching kernels of the needed one.
-            for run in plan.validRuns { Im2Col.expand(rawGeo, image: bi, firstPixel: run.start, width: run.count, into: raw + run.offset, ld: Lv) }
-            downscale(bi, planes: C, bh, bw, bdh, bdw, alignCorners: p.alignCorners, into: bd)
-            downscale(fi, planes: C, fh, fw, fdh, fdw, alignCorners: p.alignCorners, into: fd)
-            for run in plan.neededRuns { Im2Col.expand(matchGeo, image: bd, firstPixel: run.start, width: run.count, into: w + run.offset, ld: Ln) }
-            normaliseColumns(w, rows: kd, columns: Ln)
+            Im2Col.expand(rawGeo, image: bi, runs: plan.validRuns.map { ($0.start, $0.count, $0.offset) }, into: raw, ld: Lv, threads: threads)
+            downscale(bi, planes: C, bh, bw, bdh, bdw, alignCorners: p.alignCorners, into: bd, threads: threads)
+            downscale(fi, planes: C, fh, fw, fdh, fdw, alignCorners: p.alignCorners, into: fd, threads: threads)
+            Im2Col.expand(matchGeo, image: bd, runs: plan.neededRuns.map { ($0.start, $0.count, $0.offset) }, into: w, ld: Ln, threads: threads)
+            normaliseColumns(w, rows: kd, columns: Ln, threads: threads)
             let yi = y + n * C * fh * fw
             yi.update(repeating: 0, count: C * fh * fw)
             var pasteGeo = patches(channels: C, height: fh, width: fw, kernel: 2 * rate, stride: rate)
@@ -182,11 +182,16 @@ public enum ContextualAttentionKernel {
         }
     }
 
-    /// Divides each column by max(its L2 norm, 1e-4), the norm accumulated in double.
-    static func normaliseColumns(_ w: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        var norms = [Double](repeating: 0, count: columns)
-        for r in 0..<rows { for l in 0..<columns { norms[l] += Double(w[r * columns + l]) * Double(w[r * columns + l]) } }
-        let inv = norms.map { Float(1 / max($0.squareRoot(), 1e-4)) }
-        for r in 0..<rows { for l in 0..<columns { w[r * columns + l] *= inv[l] } }
+    /// Divides each column by max(its L2 norm, 1e-4), the norm accumulated in double, row by row
+    /// (the same order whichever thread takes the column's block).
+    static func normaliseColumns(_ w: UnsafeMutablePointer<Float>, rows: Int, columns: Int, threads: Int = 1) {
+        let block = 256
+        Parallel.forEach(pieces: (columns + block - 1) / block, threads: threads) { piece, _ in
+            let l0 = piece * block, n = min(block, columns - l0)
+            var norms = [Double](repeating: 0, count: n)
+            for r in 0..<rows { let row = w + r * columns + l0; for l in 0..<n { norms[l] += Double(row[l]) * Double(row[l]) } }
+            let inv = norms.map { Float(1 / max($0.squareRoot(), 1e-4)) }
+            for r in 0..<rows { let row = w + r * columns + l0; for l in 0..<n { row[l] *= inv[l] } }
+        }
     }
 }

@@ -138,6 +138,21 @@ public enum Im2Col {
         }
     }
 
+    /// `expand` for several runs of output pixels (start, count, column offset in the ld-wide
+    /// matrix), split over threads by input channel: each channel's rows are its own.
+    public static func expand(_ g: ConvGeometry, image: UnsafePointer<Float>, runs: [(start: Int, count: Int, offset: Int)],
+                              into col: UnsafeMutablePointer<Float>, ld: Int, threads: Int) {
+        var one = g
+        one.inChannels = 1
+        let rowsPerChannel = g.kernelH * g.kernelW
+        Parallel.forEach(pieces: g.inChannels, threads: threads) { c, _ in
+            for run in runs {
+                expand(one, image: image + c * g.storedInputPlane, firstPixel: run.start, width: run.count,
+                       into: col + c * rowsPerChannel * ld + run.offset, ld: ld)
+            }
+        }
+    }
+
     /// The adjoint of `expand` (zero padding): image[...] += col[...], for the output pixels
     /// p0 ..< p0+width (default: all) held in col's columns 0 ..< width. Channels are
     /// independent, so the caller may run disjoint channel ranges in parallel.
