@@ -188,17 +188,14 @@ struct AttentionScores {
         }
         Self.grow(&first, &capacity.first, F * Q, &owned)
         let firstPass = first
+        let firstRuns = (0..<taps).map { Self.contiguousRuns(firstTaps, from: $0 * Q, count: Q) }
         Parallel.forEach(pieces: F, threads: threads) { i, _ in
             let row = firstPass + i * Q
             row.update(repeating: 0, count: Q)
             for t in 0..<taps {
                 let r = plan.firstPassTaps[i * taps + t]
                 if r < 0 { continue }
-                let src = raw + Int(r) * R
-                firstTaps.withUnsafeBufferPointer { cols in
-                    let c = cols.baseAddress! + t * Q
-                    for j in 0..<Q where c[j] >= 0 { row[j] += src[Int(c[j])] }
-                }
+                Self.add(raw + Int(r) * R, runs: firstRuns[t], into: row)
             }
         }
         // Second pass: diagonals of the column-major flattenings, for usable patches only.
@@ -209,18 +206,37 @@ struct AttentionScores {
                 secondTaps[(a + pad) * W + j] = firstColumn[AttentionPlan.rowMajor(qo + a, fg)]
             }
         }
+        let secondRuns = (0..<taps).map { Self.contiguousRuns(secondTaps, from: $0 * W, count: W) }
         Parallel.forEach(pieces: plan.valid.count, threads: threads) { v, _ in
             let row = out + v * W
             row.update(repeating: 0, count: W)
             for t in 0..<taps {
                 let r = plan.validTaps[v * taps + t]
                 if r < 0 { continue }
-                let src = UnsafePointer(firstPass) + Int(r) * Q
-                secondTaps.withUnsafeBufferPointer { cols in
-                    let c = cols.baseAddress! + t * W
-                    for j in 0..<W where c[j] >= 0 { row[j] += src[Int(c[j])] }
-                }
+                Self.add(UnsafePointer(firstPass) + Int(r) * Q, runs: secondRuns[t], into: row)
             }
+        }
+    }
+
+    /// A column table (source column per destination column, −1 for none) as runs where the
+    /// source columns are consecutive: (first destination, count, first source). Inside the
+    /// grids the fuse's shifted columns are consecutive, so a tap is a few contiguous adds.
+    static func contiguousRuns(_ table: [Int32], from start: Int, count: Int) -> [(j: Int, n: Int, c: Int)] {
+        var runs: [(j: Int, n: Int, c: Int)] = []
+        for j in 0..<count {
+            let c = Int(table[start + j])
+            if c < 0 { continue }
+            if let last = runs.last, last.j + last.n == j, last.c + last.n == c { runs[runs.count - 1].n += 1 } else { runs.append((j, 1, c)) }
+        }
+        return runs
+    }
+
+    /// row[j + k] += src[c + k] over every run: the same additions, in the same order per
+    /// element, as the element-by-element gather.
+    @inline(__always) static func add(_ src: UnsafePointer<Float>, runs: [(j: Int, n: Int, c: Int)], into row: UnsafeMutablePointer<Float>) {
+        for run in runs {
+            let d = row + run.j, s = src + run.c
+            for k in 0..<run.n { d[k] += s[k] }
         }
     }
 
