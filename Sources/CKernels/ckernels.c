@@ -164,3 +164,22 @@ void fg_exp_row_accumulate(float *x, float scale, const float *shift, float *sum
         sum[j] += e;
     }
 }
+
+FG_CLONES
+void fg_max_scaled(const float *x, float scale, float *m, size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        float v = x[j] * scale;
+        m[j] = v >= m[j] ? v : m[j];
+    }
+}
+
+FG_CLONES
+void fg_normalise_argmax(float *x, const float *sum, float *best, int32_t *best_index, int32_t index, size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        float v = x[j] / sum[j];
+        x[j] = v;
+        int better = v > best[j];
+        best[j] = better ? v : best[j];
+        best_index[j] = better ? index : best_index[j];
+    }
+}

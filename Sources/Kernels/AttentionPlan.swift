@@ -249,19 +249,12 @@ struct AttentionScores {
         Parallel.forEach(pieces: (W + block - 1) / block, threads: threads) { piece, _ in
             let j0 = piece * block, n = min(block, W - j0)
             var shift = [Float](repeating: masked > 0 || V == 0 ? 0 : -.infinity, count: n)
-            for v in 0..<V { let row = s + v * W + j0; for j in 0..<n { shift[j] = max(shift[j], row[j] * scale) } }
+            for v in 0..<V { fg_max_scaled(s + v * W + j0, scale, &shift, n) }
             var sum = [Float](repeating: 0, count: n)
             for v in 0..<V { fg_exp_row_accumulate(s + v * W + j0, scale, shift, &sum, n) }
             if masked > 0 { for j in 0..<n { sum[j] += Float(masked) * fg_exp(-shift[j]) } }
             var best = [Float](repeating: 0, count: n), bestIndex = [Int32](repeating: 0, count: n)
-            for v in 0..<V {
-                let row = s + v * W + j0
-                for j in 0..<n {
-                    let x = row[j] / sum[j]
-                    row[j] = x
-                    if x > best[j] { best[j] = x; bestIndex[j] = Int32(plan.valid[v]) }
-                }
-            }
+            for v in 0..<V { fg_normalise_argmax(s + v * W + j0, sum, &best, &bestIndex, Int32(plan.valid[v]), n) }
             for j in 0..<n { argmax[j0 + j] = bestIndex[j] }
         }
     }

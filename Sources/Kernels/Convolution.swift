@@ -164,11 +164,20 @@ public enum Im2Col {
             for ky in 0..<g.kernelH {
                 for kx in 0..<g.kernelW {
                     let src = col + ((ci * g.kernelH + ky) * g.kernelW + kx) * n
-                    for j in 0..<n {
-                        let oy = (p0 + j) / OW, ox = (p0 + j) % OW
+                    // Output row by output row, with the columns that land inside worked out
+                    // once per row: the same additions in the same order as pixel by pixel.
+                    var j = 0
+                    while j < n {
+                        let p = p0 + j, oy = p / OW, ox0 = p % OW, run = min(OW - ox0, n - j)
                         let iy = oy * g.strideH - g.padTop + ky * g.dilationH
-                        let ix = ox * g.strideW - g.padLeft + kx * g.dilationW
-                        if iy >= 0 && iy < H && ix >= 0 && ix < W { plane[iy * W + ix] += src[j] }
+                        if iy >= 0 && iy < H {
+                            let s = g.strideW, ixBase = ox0 * s - g.padLeft + kx * g.dilationW
+                            let tLo = ixBase >= 0 ? 0 : min(run, (-ixBase + s - 1) / s)
+                            let tHi = ixBase >= W ? 0 : max(tLo, min(run, (W - ixBase + s - 1) / s))
+                            let dst = plane + iy * W + ixBase, from = src + j
+                            for t in tLo..<tHi { dst[t &* s] += from[t] }
+                        }
+                        j += run
                     }
                 }
             }
