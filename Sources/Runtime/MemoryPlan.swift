@@ -9,8 +9,8 @@
 // an elementwise node whose input dies there writes over that input in place (one item, the
 // lifetimes joined); then offsets by greedy best fit plus a short local search
 // (ArenaPlacement.swift), all 64-byte aligned. The plan is judged against the lower bound: the
-// largest sum of bytes live at one step. Contextual attention's chunk buffers (bounded: about
-// 32 MiB of scores at any size) are its node's scratch like a convolution's.
+// largest sum of bytes live at one step. Contextual attention's chunk buffers (bounded: see
+// ContextualAttentionKernel.chunkFloats) are its node's scratch like a convolution's.
 import GraphIR
 import Kernels
 
