@@ -70,68 +70,47 @@ static inline float activate1(int act, float alpha, float x) {
 
 float fg_exp(float x) { return exp_approx(x); }
 
-// One loop per activation so each is a plain vectorisable loop.
+// One loop per activation, each with the activation a constant, so every loop is a plain
+// vectorisable one (activate1 inlines to its single case).
+#define FG_ACTIVATE_LOOP(ACT)                                                          \
+    FG_ELEMENTWISE                                                                     \
+    for (size_t i = 0; i < n; i++) y[i] = activate1(ACT, alpha, x[i] + bias);
+
 FG_CLONES
 void fg_activate(int act, float alpha, const float *x, float bias, float *y, size_t n) {
     switch (act) {
-    case FG_ELU:
-        FG_ELEMENTWISE
-        for (size_t i = 0; i < n; i++) {
-            float v = x[i] + bias;
-            float e = alpha * (exp_approx(v < 0 ? v : 0) - 1.0f);
-            y[i] = v > 0 ? v : e;
-        }
-        break;
-    case FG_RELU:
-        FG_ELEMENTWISE
-        for (size_t i = 0; i < n; i++) { float v = x[i] + bias; y[i] = v > 0 ? v : 0; }
-        break;
-    case FG_LEAKY_RELU:
-        FG_ELEMENTWISE
-        for (size_t i = 0; i < n; i++) { float v = x[i] + bias; y[i] = v > 0 ? v : alpha * v; }
-        break;
-    case FG_SIGMOID:
-        FG_ELEMENTWISE
-        for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + exp_approx(-(x[i] + bias)));
-        break;
-    case FG_TANH:
-        FG_ELEMENTWISE
-        for (size_t i = 0; i < n; i++) y[i] = tanh_approx(x[i] + bias);
-        break;
-    default:
-        FG_ELEMENTWISE
-        for (size_t i = 0; i < n; i++) y[i] = x[i] + bias;
-        break;
+    case FG_ELU: FG_ACTIVATE_LOOP(FG_ELU) break;
+    case FG_RELU: FG_ACTIVATE_LOOP(FG_RELU) break;
+    case FG_LEAKY_RELU: FG_ACTIVATE_LOOP(FG_LEAKY_RELU) break;
+    case FG_SIGMOID: FG_ACTIVATE_LOOP(FG_SIGMOID) break;
+    case FG_TANH: FG_ACTIVATE_LOOP(FG_TANH) break;
+    default: FG_ACTIVATE_LOOP(FG_IDENTITY) break;
     }
 }
+
+#define FG_GATE_LOOP(ACT)                                                                   \
+    FG_ELEMENTWISE                                                                          \
+    for (size_t i = 0; i < n; i++) {                                                        \
+        float s = 1.0f / (1.0f + exp_approx(-(gate[i] + gate_bias)));                       \
+        out[i] = activate1(ACT, alpha, feature[i] + feature_bias) * s;                      \
+    }
 
 FG_CLONES
 void fg_gate(int act, float alpha, const float *feature, float feature_bias,
              const float *gate, float gate_bias, float *out, size_t n) {
     switch (act) {
-    case FG_ELU:
-        FG_ELEMENTWISE
-        for (size_t i = 0; i < n; i++) {
-            float v = feature[i] + feature_bias;
-            float e = alpha * (exp_approx(v < 0 ? v : 0) - 1.0f);
-            float s = 1.0f / (1.0f + exp_approx(-(gate[i] + gate_bias)));
-            out[i] = (v > 0 ? v : e) * s;
-        }
-        break;
-    case FG_RELU:
+    case FG_ELU: FG_GATE_LOOP(FG_ELU) break;
+    case FG_RELU:  // relu(v)/(1 + e^−g): one division instead of a reciprocal and a product
         FG_ELEMENTWISE
         for (size_t i = 0; i < n; i++) {
             float v = feature[i] + feature_bias;
             out[i] = (v > 0 ? v : 0) / (1.0f + exp_approx(-(gate[i] + gate_bias)));
         }
         break;
-    default:
-        FG_ELEMENTWISE
-        for (size_t i = 0; i < n; i++) {
-            float s = 1.0f / (1.0f + exp_approx(-(gate[i] + gate_bias)));
-            out[i] = activate1(act, alpha, feature[i] + feature_bias) * s;
-        }
-        break;
+    case FG_LEAKY_RELU: FG_GATE_LOOP(FG_LEAKY_RELU) break;
+    case FG_SIGMOID: FG_GATE_LOOP(FG_SIGMOID) break;
+    case FG_TANH: FG_GATE_LOOP(FG_TANH) break;
+    default: FG_GATE_LOOP(FG_IDENTITY) break;
     }
 }
 

@@ -19,6 +19,25 @@
 
 static long phase_extent(long n, long p, long d) { return n > p ? (n - p + d - 1) / d : 0; }
 
+// Bᵀ (6 × 6) applied to six values: o[0], o[stride], …, o[5·stride].
+static inline void bt6(float d0, float d1, float d2, float d3, float d4, float d5, float *o, long stride) {
+    o[0] = 4 * d0 - 5 * d2 + d4;
+    o[stride] = -4 * d1 - 4 * d2 + d3 + d4;
+    o[2 * stride] = 4 * d1 - 4 * d2 - d3 + d4;
+    o[3 * stride] = -2 * d1 - d2 + 2 * d3 + d4;
+    o[4 * stride] = 2 * d1 - d2 - 2 * d3 + d4;
+    o[5 * stride] = 4 * d1 - 5 * d3 + d5;
+}
+
+// Aᵀ (4 × 6) applied to six values: o[0], o[stride], o[2·stride], o[3·stride].
+static inline void at6(float m0, float m1, float m2, float m3, float m4, float m5, float *o, long stride) {
+    const float a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
+    o[0] = m0 + a + c;
+    o[stride] = b + 2 * d;
+    o[2 * stride] = a + 4 * c;
+    o[3 * stride] = b + 8 * d + m5;
+}
+
 static void *checked_malloc(size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);
     if (!p) abort();  // a few rows of floats; failing here means the machine is out of memory
@@ -69,28 +88,12 @@ void fg_winograd_input(const float *x, long C, long H, long W, long d, const lon
             }
             // e = Bᵀ buf over a, for every (k, j) at once.
             const long L = 4 * m;
-            for (long i = 0; i < L; i++) {
-                const float d0 = buf[i], d1 = buf[L + i], d2 = buf[2 * L + i], d3 = buf[3 * L + i], d4 = buf[4 * L + i], d5 = buf[5 * L + i];
-                e[i] = 4 * d0 - 5 * d2 + d4;
-                e[L + i] = -4 * d1 - 4 * d2 + d3 + d4;
-                e[2 * L + i] = 4 * d1 - 4 * d2 - d3 + d4;
-                e[3 * L + i] = -2 * d1 - d2 + 2 * d3 + d4;
-                e[4 * L + i] = 2 * d1 - d2 - 2 * d3 + d4;
-                e[5 * L + i] = 4 * d1 - 5 * d3 + d5;
-            }
+            for (long i = 0; i < L; i++) bt6(buf[i], buf[L + i], buf[2 * L + i], buf[3 * L + i], buf[4 * L + i], buf[5 * L + i], e + i, L);
             // V[a·6 + b][c][tile] = (e B)[a][b]: the tile's columns are k = 0…3 of j and k = 0, 1 of j + 1.
             for (long a = 0; a < 6; a++) {
                 const float *E0 = e + a * L, *E1 = E0 + m, *E2 = E0 + 2 * m, *E3 = E0 + 3 * m;
                 float *v = V + (a * 6) * plane + c * T + off;
-                for (long j = 0; j < tw; j++) {
-                    const float d0 = E0[j], d1 = E1[j], d2 = E2[j], d3 = E3[j], d4 = E0[j + 1], d5 = E1[j + 1];
-                    v[j] = 4 * d0 - 5 * d2 + d4;
-                    v[plane + j] = -4 * d1 - 4 * d2 + d3 + d4;
-                    v[2 * plane + j] = 4 * d1 - 4 * d2 - d3 + d4;
-                    v[3 * plane + j] = -2 * d1 - d2 + 2 * d3 + d4;
-                    v[4 * plane + j] = 2 * d1 - d2 - 2 * d3 + d4;
-                    v[5 * plane + j] = 4 * d1 - 5 * d3 + d5;
-                }
+                for (long j = 0; j < tw; j++) bt6(E0[j], E1[j], E2[j], E3[j], E0[j + 1], E1[j + 1], v + j, plane);
             }
             off += tw;
         }
@@ -106,25 +109,12 @@ void fg_winograd_output(const float *M, long K, long T, float *Y) {
         for (long b = 0; b < 6; b++) {  // s[a][b] = (Aᵀ m)[a][b]
             const float *m0 = M + b * plane + k * T, *m1 = m0 + 6 * plane, *m2 = m0 + 12 * plane, *m3 = m0 + 18 * plane,
                         *m4 = m0 + 24 * plane, *m5 = m0 + 30 * plane;
-            float *s0 = s + b * T, *s1 = s0 + 6 * T, *s2 = s0 + 12 * T, *s3 = s0 + 18 * T;
-            for (long t = 0; t < T; t++) {
-                const float a = m1[t] + m2[t], bb = m1[t] - m2[t], c = m3[t] + m4[t], dd = m3[t] - m4[t];
-                s0[t] = m0[t] + a + c;
-                s1[t] = bb + 2 * dd;
-                s2[t] = a + 4 * c;
-                s3[t] = bb + 8 * dd + m5[t];
-            }
+            for (long t = 0; t < T; t++) at6(m0[t], m1[t], m2[t], m3[t], m4[t], m5[t], s + b * T + t, 6 * T);
         }
         for (long r = 0; r < 4; r++) {  // Y[k][r][·] = (s A)[r][·]
             const float *s0 = s + r * 6 * T, *s1 = s0 + T, *s2 = s0 + 2 * T, *s3 = s0 + 3 * T, *s4 = s0 + 4 * T, *s5 = s0 + 5 * T;
-            float *y0 = Y + (k * 16 + r * 4) * T, *y1 = y0 + T, *y2 = y0 + 2 * T, *y3 = y0 + 3 * T;
-            for (long t = 0; t < T; t++) {
-                const float a = s1[t] + s2[t], bb = s1[t] - s2[t], c = s3[t] + s4[t], dd = s3[t] - s4[t];
-                y0[t] = s0[t] + a + c;
-                y1[t] = bb + 2 * dd;
-                y2[t] = a + 4 * c;
-                y3[t] = bb + 8 * dd + s5[t];
-            }
+            float *y = Y + (k * 16 + r * 4) * T;
+            for (long t = 0; t < T; t++) at6(s0[t], s1[t], s2[t], s3[t], s4[t], s5[t], y + t, T);
         }
     }
     free(s);

@@ -140,11 +140,10 @@ public enum ContextualAttentionKernel {
         let chunk = chunkPositions(L: L, P: P, rowLength: fdw)
 
         // Scratch: the arena slice the runtime planned, else a region of our own.
-        let bytes = scratchBytes(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw)
+        let bounds = scratchFloats(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw), bytes = ScratchRegion.bytes(bounds)
         let base = given ?? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         defer { if given == nil { base.deallocate() } }
         var region = ScratchRegion(base, bytes: bytes)
-        let bounds = scratchFloats(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw)
         let w = region.take(bounds[0])!, raw = region.take(bounds[1])!, pasted = region.take(bounds[2])!
         let bd = region.take(bounds[3])!, fd = region.take(bounds[4])!
         let pad = p.fuse ? (p.fuseK - 1) / 2 : 0

@@ -59,6 +59,12 @@ public struct ConvGeometry: Sendable, Equatable {
 }
 
 public enum Im2Col {
+    /// The t in 0 ..< run with base + t·stride inside [0, extent), as lo ..< hi (empty: lo == hi).
+    @inline(__always) static func inside(base: Int, stride s: Int, run: Int, extent: Int) -> (lo: Int, hi: Int) {
+        let lo = base >= 0 ? 0 : min(run, (-base + s - 1) / s)
+        return (lo, base >= extent ? lo : max(lo, min(run, (extent - base + s - 1) / s)))
+    }
+
     /// Mirror index without repeating the edge (numpy 'reflect'), for any overshoot.
     @inline(__always) public static func mirror(_ i: Int, _ n: Int) -> Int {
         guard n > 1 else { return 0 }
@@ -91,8 +97,7 @@ public enum Im2Col {
                         } else if u == 2 && iy >= 0 && iy < H {
                             // Folded ×2 upsample: the virtual pixel (iy, ix) is the stored (iy/2, ix/2).
                             let src = plane + (iy >> 1) * (W >> 1), s = g.strideW
-                            let tLo = ixBase >= 0 ? 0 : min(run, (-ixBase + s - 1) / s)
-                            let tHi = ixBase >= W ? 0 : max(tLo, min(run, (W - ixBase + s - 1) / s))
+                            let (tLo, tHi) = inside(base: ixBase, stride: s, run: run, extent: W)
                             for t in 0..<tLo { dst[j + t] = 0 }
                             if s == 1 {
                                 // dst[t] = src[(ixBase + t) / 2]: pairs of equal values, written as such.
@@ -116,8 +121,7 @@ public enum Im2Col {
                             let src = plane + iy * W
                             // ix = ixBase + t*stride must lie in [0, W).
                             let s = g.strideW
-                            let tLo = ixBase >= 0 ? 0 : min(run, (-ixBase + s - 1) / s)
-                            let tHi = ixBase >= W ? 0 : max(tLo, min(run, (W - ixBase + s - 1) / s))
+                            let (tLo, tHi) = inside(base: ixBase, stride: s, run: run, extent: W)
                             for t in 0..<tLo { dst[j + t] = 0 }
                             if s == 1 {
                                 (dst + j + tLo).update(from: src + ixBase + tLo, count: tHi - tLo)
@@ -172,8 +176,7 @@ public enum Im2Col {
                         let iy = oy * g.strideH - g.padTop + ky * g.dilationH
                         if iy >= 0 && iy < H {
                             let s = g.strideW, ixBase = ox0 * s - g.padLeft + kx * g.dilationW
-                            let tLo = ixBase >= 0 ? 0 : min(run, (-ixBase + s - 1) / s)
-                            let tHi = ixBase >= W ? 0 : max(tLo, min(run, (W - ixBase + s - 1) / s))
+                            let (tLo, tHi) = inside(base: ixBase, stride: s, run: run, extent: W)
                             let dst = plane + iy * W + ixBase, from = src + j
                             for t in tLo..<tHi { dst[t &* s] += from[t] }
                         }
@@ -197,6 +200,26 @@ public enum ConvEpilogue: Sendable, Equatable {
     public func outputChannels(_ g: ConvGeometry) -> Int {
         if case .gate = self { return g.outChannels / 2 }
         return g.outChannels
+    }
+
+    /// Applies the epilogue to the `channels` GEMM result rows of `count` values at `src`
+    /// (row stride `ld`) and writes the output rows to `dst` (row stride `ldOut`; in place when
+    /// dst == src). Shared by the im2col, sub-pixel and Winograd kernels.
+    func apply(_ src: UnsafeMutablePointer<Float>, ld: Int, channels M: Int, bias: UnsafePointer<Float>?,
+               into dst: UnsafeMutablePointer<Float>, ldOut: Int, count: Int) {
+        switch self {
+        case .none:
+            guard bias != nil || src != dst else { return }  // nothing to add, nothing to move
+            for co in 0..<M { ActivationFunction.identity.apply(src + co * ld, bias: bias?[co] ?? 0, dst + co * ldOut, count: count) }
+        case .activation(let f):
+            for co in 0..<M { f.apply(src + co * ld, bias: bias?[co] ?? 0, dst + co * ldOut, count: count) }
+        case .gate(let f):
+            let C = M / 2
+            for co in 0..<C {
+                f.gate(feature: src + co * ld, bias: bias?[co] ?? 0, gate: src + (C + co) * ld, bias: bias?[C + co] ?? 0,
+                       dst + co * ldOut, count: count)
+            }
+        }
     }
 }
 
@@ -243,18 +266,7 @@ public enum Convolution {
                 Im2Col.expand(g, image: image, firstPixel: p0, width: width, into: mine)
                 GEMM.multiply(m: M, n: width, k: K, a: weight, lda: K, b: mine, ldb: width, c: c, ldc: ldc)
             }
-            switch epilogue {
-            case .none:
-                if let bias { for co in 0..<M { ActivationFunction.identity.apply(out + co * P, bias: bias[co], out + co * P, count: width) } }
-            case .activation(let f):
-                for co in 0..<M { f.apply(out + co * P, bias: bias?[co] ?? 0, out + co * P, count: width) }
-            case .gate(let f):
-                let C = M / 2
-                for co in 0..<C {
-                    f.gate(feature: c + co * width, bias: bias?[co] ?? 0, gate: c + (C + co) * width, bias: bias?[C + co] ?? 0,
-                           out + co * P, count: width)
-                }
-            }
+            epilogue.apply(c, ld: ldc, channels: M, bias: bias, into: out, ldOut: P, count: width)
         }
     }
 }

@@ -69,18 +69,7 @@ public enum SubpixelConvolution {
             let col = scratch + thread * (K + M) * T, staged = col + K * T
             Im2Col.expand(pg, image: input + n * g.inChannels * g.storedInputPlane, firstPixel: first, width: width, into: col)
             GEMM.multiply(m: M, n: width, k: K, a: phaseWeights + phase * M * K, lda: K, b: col, ldb: width, c: staged, ldc: width)
-            switch epilogue {
-            case .none:
-                for co in 0..<M { ActivationFunction.identity.apply(staged + co * width, bias: bias?[co] ?? 0, staged + co * width, count: width) }
-            case .activation(let f):
-                for co in 0..<M { f.apply(staged + co * width, bias: bias?[co] ?? 0, staged + co * width, count: width) }
-            case .gate(let f):
-                let C = M / 2
-                for co in 0..<C {
-                    f.gate(feature: staged + co * width, bias: bias?[co] ?? 0, gate: staged + (C + co) * width, bias: bias?[C + co] ?? 0,
-                           staged + co * width, count: width)
-                }
-            }
+            epilogue.apply(staged, ld: width, channels: M, bias: bias, into: staged, ldOut: width, count: width)
             // Scatter: low-resolution pixel q goes to output pixel (2·qy + py, 2·qx + px).
             let out = output + n * outC * OP
             for co in 0..<outC {

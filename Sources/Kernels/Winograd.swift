@@ -60,20 +60,17 @@ public enum Winograd {
 
         init(_ g: ConvGeometry) {
             let d = g.dilationH
+            // Tile rows and columns of each phase's sub-image.
+            let th = (0..<min(d, g.outHeight)).map { py in ((g.outHeight - py + d - 1) / d + 3) / 4 }
+            let tw = (0..<min(d, g.outWidth)).map { px in ((g.outWidth - px + d - 1) / d + 3) / 4 }
             // At least about 8 pieces when the layer is small, so every thread has work.
-            var total = 0
-            for py in 0..<min(d, g.outHeight) {
-                for px in 0..<min(d, g.outWidth) {
-                    total += (((g.outHeight - py + d - 1) / d + 3) / 4) * (((g.outWidth - px + d - 1) / d + 3) / 4)
-                }
-            }
+            let total = th.reduce(0, +) * tw.reduce(0, +)
             let target = min(Winograd.targetTiles, max(Winograd.minimumTiles, total / 8))
             var current = (first: 0, count: 0, tiles: 0)
-            for py in 0..<min(d, g.outHeight) {
-                let hp = (g.outHeight - py + d - 1) / d
-                for px in 0..<min(d, g.outWidth) {
-                    let tw = ((g.outWidth - px + d - 1) / d + 3) / 4
-                    for ty in 0..<(hp + 3) / 4 {
+            for py in th.indices {
+                for px in tw.indices {
+                    let tw = tw[px]
+                    for ty in 0..<th[py] {
                         if current.count > 0 && current.tiles + tw > target {
                             pieces.append(current)
                             current = (rows.count / 3, 0, 0)
@@ -114,19 +111,8 @@ public enum Winograd {
                     GEMM.multiply(m: Co, n: t, k: Ci, a: U + xi * Co * Ci, lda: Ci, b: V + xi * Ci * t, ldb: t, c: M + xi * Co * t, ldc: t)
                 }
                 fg_winograd_output(M, Co, t, Y)
-                // Epilogue on each (channel, position-in-tile) row of Y, in place.
-                switch epilogue {
-                case .none, .activation:
-                    var f = ActivationFunction.identity
-                    if case .activation(let a) = epilogue { f = a }
-                    for k in 0..<Co { f.apply(Y + k * 16 * t, bias: bias?[k] ?? 0, Y + k * 16 * t, count: 16 * t) }
-                case .gate(let f):
-                    let C = Co / 2
-                    for k in 0..<C {
-                        f.gate(feature: Y + k * 16 * t, bias: bias?[k] ?? 0, gate: Y + (C + k) * 16 * t, bias: bias?[C + k] ?? 0,
-                               Y + k * 16 * t, count: 16 * t)
-                    }
-                }
+                // Epilogue on each channel's 16 × t values of Y, in place.
+                epilogue.apply(Y, ld: 16 * t, channels: Co, bias: bias, into: Y, ldOut: 16 * t, count: 16 * t)
                 // Scatter the 4×4 tiles into the output, cropping at the phase edges.
                 fg_winograd_scatter(Y, outC, t, H, W, d, myRows, band.count, output + n * outC * H * W)
             }
