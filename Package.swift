@@ -23,9 +23,14 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CLibJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         // libpng reports errors with longjmp, which Swift cannot survive; this C shim catches them.
         .target(name: "PNGCodec", dependencies: ["CLibPNG"]),
+        // The same for libjpeg-turbo, whose fatal errors also longjmp.
+        .target(name: "JPEGCodec", dependencies: ["CLibJPEG"]),
 
+        .target(name: "Randomness"),
+        .target(name: "Masks", dependencies: ["Randomness"]),
         .target(name: "GraphIR", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "GraphYAML", dependencies: ["GraphIR", "CLibYAML"]),
         .target(name: "GraphPasses", dependencies: ["GraphIR"]),
@@ -35,10 +40,12 @@ let package = Package(
         // Elementwise math built for both AVX2+FMA and the baseline ISA, chosen at load time.
         .target(name: "CKernels"),
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "ImageIO", dependencies: ["PNGCodec"]),
+        .target(name: "ImageIO", dependencies: ["PNGCodec", "JPEGCodec"]),
         .target(name: "Runtime", dependencies: ["GraphIR", "ModelFormat", "Kernels"]),
-        .target(name: "Compiler", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "ModelFormat", "NumpyIO", "WeightImport", "Runtime"]),
-        .target(name: "Inpainting", dependencies: ["GraphIR", "Runtime", "Kernels", "ImageIO", "NumpyIO"]),
+        .target(name: "Compiler", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "ModelFormat", "NumpyIO", "WeightImport", "Runtime", "Randomness"]),
+        .target(name: "Inpainting", dependencies: ["GraphIR", "ModelFormat", "Runtime", "Kernels", "ImageIO", "NumpyIO", "Masks"]),
+
+        .target(name: "Evaluation", dependencies: ["Inpainting", "ImageIO", "Masks", "ModelFormat", "Randomness", "Runtime"]),
 
         .target(name: "CLISupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "graphc", dependencies: [
@@ -48,7 +55,7 @@ let package = Package(
             "Compiler", "Runtime", "Kernels", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphrun", dependencies: [
-            "Inpainting", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Inpainting", "Evaluation", "Masks", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR", "GraphYAML", "GraphPasses"]),
@@ -57,6 +64,7 @@ let package = Package(
         .testTarget(name: "WeightImportTests", dependencies: ["WeightImport", "Compiler", "NumpyIO", "ZIPFoundation"]),
 
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "MaskTests", dependencies: ["Masks", "Randomness"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "Inpainting", "NumpyIO", "ImageIO"]),
         .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "graphc", "graphrun"]),
     ],

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Fillgraph builds against (OpenBLAS, libpng, libyaml, zlib for
+# Installs the Debian packages Fillgraph builds against (OpenBLAS, libpng, libjpeg-turbo, libyaml, zlib for
 # .npz, pkg-config). Swift itself is expected on PATH (Swift 6.x toolchain).
 set -euo pipefail
-packages=(libopenblas-dev libpng-dev libyaml-dev zlib1g-dev pkg-config)
+packages=(libopenblas-dev libpng-dev libjpeg62-turbo-dev libyaml-dev zlib1g-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

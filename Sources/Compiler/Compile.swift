@@ -7,6 +7,7 @@ import GraphYAML
 import ModelFormat
 import NumpyIO
 @_exported import enum WeightImport.ColourOrder
+@_exported import struct Randomness.SplitMix64
 
 public enum WeightSource: Sendable {
     /// Any weight file WeightImport reads; `colour` nil means the file's default order.
@@ -48,7 +49,7 @@ public enum Compiler {
     public static let defaultPlanSizes = [(256, 256), (512, 512)]
 
     public static func compile(graphPath: String, weights: WeightSource, passes: PassPipeline = .standard,
-                               planSizes: [(Int, Int)] = defaultPlanSizes) throws -> (Model, [String]) {
+                               planSizes: [(Int, Int)] = defaultPlanSizes, storage: StorageType = .float32) throws -> (Model, [String]) {
         let compiled = try load(graphPath: graphPath, passes: passes)
         let typed = compiled.typed
         var tensors: [Tensor] = []
@@ -68,6 +69,7 @@ public enum Compiler {
             }
             description = "random-init seed \(seed) (\(RandomInit.summary))"
         }
+        if storage == .float16 { notes.append(try storeAsHalf(&tensors)) }
         let sources = compiled.loaded.files.map { SourceFileHash(path: $0.path, xxh64: XXHash64.hex(XXHash64.hash($0.bytes))) }
         var metadata = ModelMetadata(compiler: version, graphName: typed.graph.name, sources: sources,
                                      weights: description, parameterCount: typed.parameterCount)
@@ -78,22 +80,24 @@ public enum Compiler {
     }
 }
 
-/// SplitMix64: a tiny, well-mixed, fully specified generator, so `--seed N` means the same
-/// weights on every machine and version.
-public struct SplitMix64 {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+extension Compiler {
+    /// Rounds every tensor to float16 (what the model will compute with) and says how much that
+    /// changed; a value float16 cannot hold is an error, not an infinity.
+    static func storeAsHalf(_ tensors: inout [Tensor]) throws -> String {
+        var worst: (error: Float, name: String) = (0, "")
+        for i in tensors.indices {
+            if let bad = HalfPrecision.firstOutOfRange(tensors[i].values) {
+                throw CompileError("\(tensors[i].name) holds \(tensors[i].values[bad]) at element \(bad), beyond float16's range "
+                                   + "(±\(Int(HalfPrecision.largest))); store this model as float32")
+            }
+            let error = HalfPrecision.relativeError(tensors[i].values)
+            if error > worst.error { worst = (error, tensors[i].name) }
+            tensors[i].values = HalfPrecision.rounded(tensors[i].values)
+            tensors[i].storage = .float16
+        }
+        return "stored as float16 (computed in float32): largest rounding error " + String(format: "%.2e", worst.error)
+            + " of a tensor's largest magnitude" + (worst.name.isEmpty ? "" : " (\(worst.name))")
     }
-
-    /// Uniform in [0, 1) with 24 bits.
-    public mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
 }
 
 /// TensorFlow's defaults, which the official DeepFill code trains from: Glorot-uniform kernels

@@ -45,11 +45,12 @@ public enum Inspector {
         }
         if showTensors {
             lines.append("")
-            lines.append("tensors (\(file.tensorInfo.count), float32, 64-byte aligned):")
+            let types = Set(file.tensorInfo.map(\.storage.name)).sorted().joined(separator: " and ")
+            lines.append("tensors (\(file.tensorInfo.count), \(types.isEmpty ? "none" : types), 64-byte aligned):")
             let width = max(24, (file.tensorInfo.map(\.name.count).max() ?? 0) + 2)
-            lines.append("  " + pad("name", width) + pad("shape", 20) + lpad("offset", 10) + lpad("bytes", 12) + "  xxh64")
+            lines.append("  " + pad("name", width) + pad("shape", 20) + pad("type", 9) + lpad("offset", 10) + lpad("bytes", 12) + "  xxh64")
             for t in file.tensorInfo {
-                lines.append("  " + pad(t.name, width) + pad("\(t.shape)", 20) + lpad(String(t.offset), 10)
+                lines.append("  " + pad(t.name, width) + pad("\(t.shape)", 20) + pad(t.storage.name, 9) + lpad(String(t.offset), 10)
                              + lpad(grouped(t.length), 12) + "  " + XXHash64.hex(t.checksum))
             }
         }

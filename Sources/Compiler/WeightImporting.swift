@@ -22,8 +22,23 @@ enum WeightImporting {
         }
     }
 
+    /// A model.bin is a weight file too (its tensors carry Fillgraph's names), so a shipped model
+    /// can be recompiled with another graph version or storage type.
+    static func open(_ path: String) throws -> WeightFile {
+        guard let handle = FileHandle(forReadingAtPath: path), let head = try? handle.read(upToCount: 8),
+              [UInt8](head) == ModelLayout.magic else { return try WeightFile.open(path) }
+        try? handle.close()
+        let file: ModelFile
+        do { file = try ModelReader.read(path: path) } catch let e as ModelFormatError { throw CompileError(e.description) }
+        let tensors = file.model.tensors.map { t in
+            SourceTensor(name: t.name, shape: t.shape, dtype: t.storage.name) { t.values }
+        }
+        let contents = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        return WeightFile(path: path, format: .model, groups: [TensorGroup(name: "", tensors: tensors)], contents: contents)
+    }
+
     private static func run(path: String, colour: ColourOrder?, typed: TypedGraph, conventions: String, graphPath: String) throws -> Result {
-        let file = try WeightFile.open(path)
+        let file = try open(path)
         let specs = typed.weightSpecs
         var binding = try file.bind(wanted: Set(specs.map(\.name)))
         try checkConventions(binding.naming, conventions, path: path, graphPath: graphPath)

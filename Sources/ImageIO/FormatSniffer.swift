@@ -4,7 +4,8 @@ enum FormatSniffer {
 
     /// nil when `bytes` starts with the PNG signature (or is a truncated prefix
     /// of it, which the C decoder reports as truncation).
-    static func signatureError(_ bytes: [UInt8], name: String) -> ImageIOError? {
+    /// `readable` names the formats the caller reads, for the message and the hint.
+    static func signatureError(_ bytes: [UInt8], name: String, readable: String = "PNG") -> ImageIOError? {
         if bytes.isEmpty {
             return ImageIOError(kind: .notPNG, path: name, detail: "the file is empty (0 bytes)",
                                 hint: "an empty file usually comes from a failed download or export")
@@ -29,9 +30,9 @@ enum FormatSniffer {
                                 detail: "PNG signature missing: this is a Git LFS pointer file, not the image itself",
                                 hint: "run `git lfs pull` to fetch the real file")
         }
-        var detail = "PNG signature missing: first bytes are \(hex)"
+        var detail = readable == "PNG" ? "PNG signature missing: first bytes are \(hex)" : "not a \(readable): first bytes are \(hex)"
         if let format = guessFormat(bytes) { detail += " (this looks like \(format))" }
-        return ImageIOError(kind: .notPNG, path: name, detail: detail, hint: "convert the image to PNG first")
+        return ImageIOError(kind: .notPNG, path: name, detail: detail, hint: "convert the image to \(readable) first")
     }
 
     /// A human name for common formats ("a JPEG", "a GIF", ...), or nil.

@@ -1,9 +1,9 @@
-// Between PNG pixels and network tensors: the DeepFill conventions (spec §1) for the photo
-// (x = p/127.5 − 1 in float32, channel order of the weights) and the mask (hole where a colour
-// sample is above half scale: > 127 for 8-bit), mirror padding to the graph's size step, and
-// back to pixels with rounding half up.
+// Between pixels and network tensors: the DeepFill conventions (spec §1) for the photo
+// (x = p/127.5 − 1 in float32, channel order of the weights) and the mask (1 = hole), mirror
+// padding to the graph's size step, and back to pixels with rounding half up.
 import ImageIO
 import Kernels
+import Masks
 
 public enum ChannelOrder: String, CaseIterable, Sendable {
     case rgb  // as decoded (the oracle fixtures, PyTorch ports)
@@ -31,21 +31,13 @@ enum Conversion {
         return out
     }
 
-    /// Hole = 1 where any colour sample is above half scale; padding is known (0).
-    static func maskTensor(_ image: Image, paddedHeight: Int, paddedWidth: Int) -> (values: [Float], holes: Int) {
-        let threshold = UInt16(image.maxValue / 2)  // 127 or 32767: hole if above
+    /// [1, H', W'] with 1 in the holes; the padding is known (0).
+    static func maskTensor(_ mask: Mask, paddedHeight: Int, paddedWidth: Int) -> [Float] {
         var out = [Float](repeating: 0, count: paddedHeight * paddedWidth)
-        var holes = 0
-        for y in 0..<image.height {
-            for x in 0..<image.width {
-                let base = (y * image.width + x) * image.channels
-                if (0..<image.colorChannels).contains(where: { image.samples[base + $0] > threshold }) {
-                    out[y * paddedWidth + x] = 1
-                    holes += 1
-                }
-            }
+        for y in 0..<mask.height {
+            for x in 0..<mask.width where mask.pixels[y * mask.width + x] != 0 { out[y * paddedWidth + x] = 1 }
         }
-        return (out, holes)
+        return out
     }
 
     /// Value in [-1, 1] → sample, rounding half up, clamped.
@@ -54,23 +46,31 @@ enum Conversion {
         return UInt16(min(max((scaled + 0.5).rounded(.down), 0), Double(maxValue)))
     }
 
-    /// The output photo: known pixels copied bit for bit from the input (alpha included), holes
-    /// from the network's [3, H', W'] result; gray photos get the mean of the three channels.
-    static func composite(photo: Image, mask: [Float], paddedWidth: Int, result: [Float], paddedHeight: Int,
-                          order: ChannelOrder) -> Image {
-        var out = photo
-        let plane = paddedHeight * paddedWidth
-        for y in 0..<photo.height {
-            for x in 0..<photo.width where mask[y * paddedWidth + x] != 0 {
-                let i = y * paddedWidth + x, base = (y * photo.width + x) * photo.channels
-                let rgb = (0..<3).map { result[(order == .rgb ? $0 : 2 - $0) * plane + i] }
-                if photo.colorChannels == 1 {
-                    out.samples[base] = sample((rgb[0] + rgb[1] + rgb[2]) / 3, maxValue: photo.maxValue)
+    /// Writes the fill into the hole pixels of `out` inside `region`; every other sample stays
+    /// the input's own, bit for bit. `rgb(x, y)` gives the network's colour at a photo pixel, in
+    /// [-1, 1] and RGB order. Gray photos get the mean of the three channels; filled pixels
+    /// become opaque, so a hole erased to transparency shows its fill.
+    static func composite(into out: inout Image, holes: Mask, region: Box, rgb: (Int, Int) -> (Float, Float, Float)) {
+        let cc = out.channels, maxValue = out.maxValue
+        for y in region.y..<region.maxY {
+            for x in region.x..<region.maxX where holes.pixels[y * holes.width + x] != 0 {
+                let base = (y * out.width + x) * cc
+                let (r, g, b) = rgb(x, y)
+                if out.colorChannels == 1 {
+                    out.samples[base] = sample((r + g + b) / 3, maxValue: maxValue)
                 } else {
-                    for c in 0..<3 { out.samples[base + c] = sample(rgb[c], maxValue: photo.maxValue) }
+                    out.samples[base] = sample(r, maxValue: maxValue)
+                    out.samples[base + 1] = sample(g, maxValue: maxValue)
+                    out.samples[base + 2] = sample(b, maxValue: maxValue)
                 }
+                if out.hasAlpha { out.samples[base + cc - 1] = UInt16(maxValue) }
             }
         }
-        return out
+    }
+
+    /// The colour of a [3, H', W'] network output at (x, y), in RGB order.
+    @inline(__always) static func colour(_ t: [Float], _ x: Int, _ y: Int, paddedWidth: Int, plane: Int, order: ChannelOrder) -> (Float, Float, Float) {
+        let i = y * paddedWidth + x
+        return order == .rgb ? (t[i], t[plane + i], t[2 * plane + i]) : (t[2 * plane + i], t[plane + i], t[i])
     }
 }

@@ -1,27 +1,44 @@
-// graphrun's job: fill the holes of a photo with a compiled model. Any photo size works: the
-// photo is mirror-padded to the graph's size step (8 for DeepFill), run, and cropped back; the
-// known pixels of the output are the input's own samples, bit for bit.
+// graphrun's job for one photo: read the photo and its holes, fill them with a strategy, write
+// the picture (PNG or JPEG by the output's extension) and, on request, every raw graph output.
+// Any photo size works: the photo is mirror-padded to the graph's size step and cropped back,
+// and the output's known pixels are the input's own samples, bit for bit.
 import Foundation
 import GraphIR
 import ImageIO
+import Masks
 import ModelFormat
 import NumpyIO
 import Runtime
 
+/// Where the holes of a photo come from.
+public enum HoleSource: Equatable, Sendable {
+    /// A mask picture: white (> 50 %) = hole.
+    case maskFile(String)
+    /// The photo's own alpha channel: transparent (< 50 %) = hole.
+    case photoAlpha
+}
+
 public struct InpaintRequest {
     public var modelPath: String
     public var photoPath: String
-    public var maskPath: String
+    public var holes: HoleSource
     public var outputPath: String?
     public var rawDirectory: String?
     public var channelOrder: ChannelOrder = .rgb
+    public var strategy: FillStrategy = .full
+    public var jpegQuality = JPEG.defaultQuality
     public var options = RunOptions()
 
-    public init(modelPath: String, photoPath: String, maskPath: String, outputPath: String?) {
+    public init(modelPath: String, photoPath: String, holes: HoleSource, outputPath: String?) {
         self.modelPath = modelPath
         self.photoPath = photoPath
-        self.maskPath = maskPath
+        self.holes = holes
         self.outputPath = outputPath
+    }
+
+    public var inputPaths: [String] {
+        if case .maskFile(let m) = holes { return [modelPath, photoPath, m] }
+        return [modelPath, photoPath]
     }
 }
 
@@ -34,89 +51,118 @@ public struct InpaintReport {
     public var estimatedPeakBytes = 0
     public var rawFiles: [String] = []
     public var nodeSeconds: [NodeTiming] = []
-}
-
-/// Bad photo, mask or request: exit code 2.
-public struct InpaintError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+    public var runs: [(region: Box, width: Int, height: Int)] = []
 }
 
 public enum Inpainter {
     /// Largest photo accepted before decoding (64 megapixels); the memory check refuses far
-    /// smaller ones on ordinary machines, since attention grows with the square of the area.
+    /// smaller ones for a full run on ordinary machines, since attention grows with the square
+    /// of the area (the crop and resize strategies do not).
     public static let maxPixels = 1 << 26
+    /// A hole this large more likely means a mask of the other polarity (black = hole).
+    public static let suspiciousCoverage = 0.6
 
     public static func run(_ request: InpaintRequest) throws -> InpaintReport {
+        if let out = request.outputPath { try OutputPaths.checkWritable(out, inputs: request.inputPaths) }
+        if let dir = request.rawDirectory { try OutputPaths.checkDirectory(dir, flag: "--save-raw") }
+        if request.rawDirectory != nil && request.strategy != .full {
+            throw InpaintError("--save-raw writes the outputs of one whole-photo run; use it with --strategy full")
+        }
+        let model = try InpaintModel(path: request.modelPath, needsCompleted: request.outputPath != nil)
         var report = InpaintReport()
-        if let out = request.outputPath {
-            let resolved = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.path }
-            if [request.photoPath, request.maskPath, request.modelPath].map(resolved).contains(resolved(out)) {
-                throw InpaintError("--output \(out) would overwrite an input file; choose another path")
+        let (photo, holes) = try loadPhotoAndHoles(photoPath: request.photoPath, holes: request.holes, notes: &report.notes)
+        let outcome = try fill(model, photo: photo, holes: holes, request: request, report: &report)
+        if let dir = request.rawDirectory, let raw = outcome.rawOutputs {
+            report.rawFiles = try saveRaw(raw, to: dir, crop: (photo.height, photo.width), padded: outcome.paddedSize)
+        }
+        if let out = request.outputPath { try write(outcome.image, to: out, quality: request.jpegQuality, notes: &report.notes) }
+        return report
+    }
+
+    /// Fills one decoded photo, with the report's numbers; shared with the folder mode.
+    static func fill(_ model: InpaintModel, photo: Image, holes: Mask, request: InpaintRequest,
+                     report: inout InpaintReport) throws -> FillOutcome {
+        let h = photo.height, w = photo.width
+        if request.strategy == .full {
+            let (ph, pw) = model.paddedSize(h, w)
+            if (ph, pw) != (h, w) {
+                report.notes.append("\(w)x\(h) is not a multiple of \(model.stepW)x\(model.stepH): mirror-padded to \(pw)x\(ph) for the run and cropped back")
             }
         }
-        let file = try ModelReader.read(path: request.modelPath)
-        let graph = file.model.graph
-        guard let imageInput = graph.inputs.first(where: { $0.name == "image" }), imageInput.dims.first == .fixed(3),
-              let maskInput = graph.inputs.first(where: { $0.name == "mask" }), maskInput.dims.first == .fixed(1) else {
-            throw InpaintError("\(request.modelPath): graph '\(graph.name)' does not take image [3, H, W] and mask [1, H, W] inputs "
-                               + "(it takes \(graph.inputs.map { "\($0.name) \($0.dims)" }.joined(separator: ", ")))")
-        }
-        if request.outputPath != nil, !graph.outputs.contains(where: { $0.name == "completed" }) {
-            throw InpaintError("\(request.modelPath): graph '\(graph.name)' has no 'completed' output to write as a photo "
-                               + "(outputs: \(graph.outputs.map(\.name).joined(separator: ", "))); use --save-raw DIR instead of --output")
-        }
-        let photo = try PNG.read(path: request.photoPath, maxPixels: maxPixels)
-        let maskImage = try PNG.read(path: request.maskPath, maxPixels: maxPixels)
-        guard photo.width == maskImage.width, photo.height == maskImage.height else {
-            throw InpaintError("\(request.maskPath) is \(maskImage.width)x\(maskImage.height) but \(request.photoPath) is "
-                               + "\(photo.width)x\(photo.height) (width x height); the mask must have the photo's size")
-        }
-        if photo.hasAlpha { report.notes.append("\(request.photoPath) has an alpha channel: it is not used for inpainting and is copied to the output unchanged") }
-        if maskImage.hasAlpha { report.notes.append("\(request.maskPath) has an alpha channel: it is ignored; holes are the white (> 50 %) colour pixels") }
-
-        let h = photo.height, w = photo.width
-        let symbols = graph.symbolTable
-        let stepH = imageInput.dims[1].symbolStep(symbols), stepW = imageInput.dims[2].symbolStep(symbols)
-        let ph = (h + stepH - 1) / stepH * stepH, pw = (w + stepW - 1) / stepW * stepW
-        if (ph, pw) != (h, w) {
-            report.notes.append("\(w)x\(h) is not a multiple of \(stepW)x\(stepH): mirror-padded to \(pw)x\(ph) for the run and cropped back")
-        }
-        let executor = Executor(model: file.model)
-        // Refuse sizes the machine cannot run before building any input tensor.
-        try executor.checkMemory(["image": [1, 3, ph, pw], "mask": [1, 1, ph, pw]], options: request.options)
-        let (maskValues, holes) = Conversion.maskTensor(maskImage, paddedHeight: ph, paddedWidth: pw)
-        guard holes > 0 else {
-            throw InpaintError("\(request.maskPath) marks no pixel as a hole: holes are white (colour value > 50 %, e.g. 255), the rest black")
-        }
-        if holes == h * w { report.notes.append("the mask covers the whole photo: there is no known content to fill from") }
         report.size = (h, w)
-        report.paddedSize = (ph, pw)
-        report.holePixels = holes
-
-        let start = Date()
-        let result = try executor.run([
-            "image": HostTensor(shape: [1, 3, ph, pw], floats: Conversion.photoTensor(photo, paddedHeight: ph, paddedWidth: pw, order: request.channelOrder)),
-            "mask": HostTensor(shape: [1, 1, ph, pw], floats: maskValues),
-        ], options: request.options)
-        report.seconds = Date().timeIntervalSince(start)
-        report.estimatedPeakBytes = result.estimatedPeakBytes
-        report.nodeSeconds = result.nodeSeconds
-
-        if let dir = request.rawDirectory { report.rawFiles = try saveRaw(result.outputs, to: dir, crop: (h, w), padded: (ph, pw)) }
-        if let out = request.outputPath, let completed = result.outputs["completed"]?.floats {
-            let image = Conversion.composite(photo: photo, mask: maskValues, paddedWidth: pw, result: completed,
-                                             paddedHeight: ph, order: request.channelOrder)
-            try PNG.write(image, to: out)
+        report.holePixels = Holes.count(holes)
+        let outcome = try model.fill(photo: photo, holes: holes, strategy: request.strategy, order: request.channelOrder, options: request.options)
+        report.paddedSize = outcome.paddedSize
+        report.seconds = outcome.seconds
+        report.estimatedPeakBytes = outcome.estimatedPeakBytes
+        report.nodeSeconds = outcome.nodeSeconds
+        report.runs = outcome.runs
+        if request.strategy != .full {
+            report.notes.append("\(request.strategy.summary): \(outcome.runs.count) run\(outcome.runs.count == 1 ? "" : "s") ("
+                                + outcome.runs.map { "\($0.width)x\($0.height)" }.joined(separator: ", ") + ")")
         }
-        return report
+        return outcome
+    }
+
+    /// Decodes the photo and its holes and checks them: same size, not empty; a hole over 60 %
+    /// is likely an inverted mask and gets a warning.
+    static func loadPhotoAndHoles(photoPath: String, holes source: HoleSource, notes: inout [String]) throws -> (Image, Mask) {
+        let photo = try ImageFile.read(path: photoPath, maxPixels: maxPixels)
+        let holes: Mask
+        switch source {
+        case .maskFile(let maskPath):
+            let maskImage = try ImageFile.read(path: maskPath, maxPixels: maxPixels)
+            guard photo.width == maskImage.width, photo.height == maskImage.height else {
+                throw InpaintError("\(maskPath) is \(maskImage.width)x\(maskImage.height) but \(photoPath) is "
+                                   + "\(photo.width)x\(photo.height) (width x height); the mask must have the photo's size")
+            }
+            holes = Holes.fromMaskImage(maskImage)
+            if Holes.count(holes) == 0 {
+                let strokes = Holes.alphaStrokes(maskImage)
+                throw InpaintError("\(maskPath) marks no pixel as a hole: holes are white (colour value > 50 %, e.g. 255), the rest black"
+                                   + (strokes > 0 ? "; its alpha channel is opaque on \(strokes) pixels — if the hole is drawn there, "
+                                      + "paint it white instead" : ""))
+            }
+            if maskImage.hasAlpha { notes.append("\(maskPath) has an alpha channel: it is ignored; holes are the white (> 50 %) colour pixels") }
+            if photo.hasAlpha { notes.append("\(photoPath) has an alpha channel: known pixels keep theirs, filled pixels become opaque") }
+        case .photoAlpha:
+            guard let fromAlpha = Holes.fromAlpha(photo) else {
+                throw InpaintError("\(photoPath) has no alpha channel, so --mask-from-alpha finds no hole; give --mask MASK instead")
+            }
+            holes = fromAlpha
+            if Holes.count(holes) == 0 {
+                throw InpaintError("\(photoPath) is opaque everywhere: --mask-from-alpha takes transparent pixels (alpha < 50 %) as the hole")
+            }
+        }
+        let count = Holes.count(holes)
+        if count == photo.width * photo.height { notes.append("the hole covers the whole photo: there is no known content to fill from") }
+        else if Double(count) > suspiciousCoverage * Double(photo.width * photo.height) {
+            notes.append("warning: the hole covers \(Int((100 * Double(count) / Double(photo.width * photo.height)).rounded())) % of the photo; "
+                         + "if the mask is inverted (black = hole), invert it: holes must be white")
+        }
+        return (photo, holes)
+    }
+
+    /// Writes by extension; says what a JPEG cannot hold.
+    static func write(_ image: Image, to path: String, quality: Int, notes: inout [String]) throws {
+        if ImageFile.format(ofPath: path) == .jpeg {
+            if image.hasAlpha { notes.append("\(path): JPEG has no alpha channel; the output is opaque (write .png to keep alpha)") }
+            if image.bitDepth == 16 { notes.append("\(path): JPEG holds 8 bits per sample; the 16-bit photo was rounded (write .png to keep 16 bits)") }
+        }
+        try ImageFile.write(image, to: path, jpegQuality: quality)
     }
 
     /// Every output as <name>.npy without the batch axis; image-shaped outputs are cropped back
     /// to the photo (an output at 1/k of the padded size to ceil(size/k)).
     static func saveRaw(_ outputs: [String: HostTensor], to dir: String, crop: (Int, Int), padded: (Int, Int)) throws -> [String] {
-        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw InpaintError("cannot create --save-raw directory \(dir): \(error.localizedDescription)")
+        // The directory named is created; a missing parent is a typo more often than a wish.
+        var isDir: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false) } catch {
+                throw InpaintError("cannot create --save-raw directory \(dir) (does its parent exist?)")
+            }
+        } else if !isDir.boolValue {
+            throw InpaintError("--save-raw \(dir) is a file, not a directory")
         }
         var written: [String] = []
         for (name, t) in outputs.sorted(by: { $0.key < $1.key }) {
@@ -146,10 +192,12 @@ public enum Inpainter {
     }
 }
 
-extension InputDim {
-    /// The step a size symbol must be a multiple of (1 for fixed dimensions).
-    func symbolStep(_ symbols: SymbolTable) -> Int {
-        if case .symbol(let s) = self { return symbols.step(of: s) }
-        return 1
+extension FillStrategy {
+    var summary: String {
+        switch self {
+        case .full: return "full"
+        case .crop(let m): return "crop strategy (margin \(m))"
+        case .resize(let l): return "resize strategy (limit \(l))"
+        }
     }
 }

@@ -5,7 +5,8 @@
 public enum ModelLayout {
     public static let magic: [UInt8] = Array("FILLGRPH".utf8)
     public static let majorVersion: UInt16 = 1
-    public static let minorVersion: UInt16 = 0
+    /// 1.1 added float16 tensors (dtype 1); files without them are still written as 1.0.
+    public static let minorVersion: UInt16 = 1
     /// Written little-endian, so a reader sees 0D 0C 0B 0A at offset 12.
     public static let byteOrderMark: UInt32 = 0x0A0B_0C0D
     public static let headerSize = 64

@@ -3,15 +3,67 @@
 import Foundation
 import GraphIR
 
+/// How a tensor's values are stored in the file. Kernels always compute in float32: a float16
+/// tensor is widened once when the model is read.
+public enum StorageType: UInt8, Sendable, CaseIterable {
+    case float32 = 0
+    case float16 = 1
+
+    public var name: String { self == .float32 ? "float32" : "float16" }
+    public var byteWidth: Int { self == .float32 ? 4 : 2 }
+    public init?(name: String) {
+        guard let t = StorageType.allCases.first(where: { $0.name == name }) else { return nil }
+        self = t
+    }
+}
+
 public struct Tensor: Sendable, Equatable {
     public var name: String
     public var shape: [Int]
+    /// The values as computed with: for a float16 tensor, exactly the widened stored values.
     public var values: [Float]
+    public var storage: StorageType
 
-    public init(name: String, shape: [Int], values: [Float]) {
+    public init(name: String, shape: [Int], values: [Float], storage: StorageType = .float32) {
         self.name = name
         self.shape = shape
         self.values = values
+        self.storage = storage
+    }
+
+    /// The stored bytes (little-endian). float16 rounds to nearest even; callers check the range
+    /// first (`HalfPrecision.firstOutOfRange`).
+    func encodedBytes() -> [UInt8] {
+        switch storage {
+        case .float32: return values.withUnsafeBytes { [UInt8]($0) }
+        case .float16:
+            var out = [UInt8](repeating: 0, count: values.count * 2)
+            out.withUnsafeMutableBytes { raw in
+                for (i, v) in values.enumerated() { raw.storeBytes(of: Float16(v).bitPattern.littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+            }
+            return out
+        }
+    }
+}
+
+/// float32 ↔ float16 for stored weights.
+public enum HalfPrecision {
+    /// The largest finite float16 (65504); anything beyond it would be stored as infinity.
+    public static let largest = Float(Float16.greatestFiniteMagnitude)
+
+    /// The index of the first value whose float16 rounding is not finite, if any.
+    public static func firstOutOfRange(_ values: [Float]) -> Int? {
+        values.firstIndex { !Float16($0).isFinite }
+    }
+
+    /// The values as float16 would store them, widened back (what a float16 model computes with).
+    public static func rounded(_ values: [Float]) -> [Float] { values.map { Float(Float16($0)) } }
+
+    /// Largest |rounded − v| / max|v| over a tensor: the storage error relative to its scale.
+    public static func relativeError(_ values: [Float]) -> Float {
+        let scale = values.reduce(Float(0)) { max($0, abs($1)) }
+        guard scale > 0 else { return 0 }
+        return values.reduce(Float(0)) { max($0, abs(Float(Float16($1)) - $1)) } / scale
     }
 }
 
@@ -91,12 +143,12 @@ public enum ModelWriter {
         for t in model.tensors {
             data.pad(to: ModelLayout.alignment)
             let offset = data.bytes.count
-            let raw = t.values.withUnsafeBytes { [UInt8]($0) }
+            let raw = t.encodedBytes()
             data.bytes += raw
             let name = Array(t.name.utf8)
             index.u16(UInt16(name.count))
             index.bytes += name
-            index.u8(0)  // dtype: float32
+            index.u8(t.storage.rawValue)
             index.u8(UInt8(t.shape.count))
             for d in t.shape { index.u64(UInt64(d)) }
             index.u64(UInt64(offset))
@@ -132,7 +184,8 @@ public enum ModelWriter {
         var header = ByteWriter()
         header.bytes += ModelLayout.magic
         header.u16(ModelLayout.majorVersion)
-        header.u16(ModelLayout.minorVersion)
+        // 1.0 readers know only float32 tensors; a file with float16 ones says 1.1.
+        header.u16(model.tensors.contains { $0.storage != .float32 } ? ModelLayout.minorVersion : 0)
         header.u32(ModelLayout.byteOrderMark)
         header.u64(UInt64(fileLength))
         header.u32(UInt32(sections.count))

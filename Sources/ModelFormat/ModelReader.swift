@@ -15,6 +15,7 @@ public struct SectionInfo: Sendable {
 public struct TensorInfo: Sendable {
     public var name: String
     public var shape: [Int]
+    public var storage: StorageType
     /// Absolute file offset of the data.
     public var offset: Int
     public var length: Int
@@ -197,7 +198,9 @@ public enum ModelReader {
             }
             guard names.insert(name).inserted else { throw r.fail("tensor '\(name)' appears twice", at: entry) }
             let dtype = try r.u8("dtype of \(name)")
-            guard dtype == 0 else { throw r.fail("tensor '\(name)' has unknown dtype code \(dtype) (0 = float32)", at: entry) }
+            guard let storage = StorageType(rawValue: dtype) else {
+                throw r.fail("tensor '\(name)' has unknown dtype code \(dtype) (0 = float32, 1 = float16)", at: entry)
+            }
             let rank = Int(try r.u8("rank of \(name)"))
             guard rank <= ModelLayout.maxRank else { throw r.fail("tensor '\(name)' has rank \(rank) > \(ModelLayout.maxRank)", at: entry) }
             var shape: [Int] = []
@@ -212,8 +215,10 @@ public enum ModelReader {
             let offset = try r.size("offset of \(name)", limit: data.0.length)
             let length = try r.size("length of \(name)", limit: data.0.length)
             let checksum = try r.u64("checksum of \(name)")
-            guard length == elements * 4 else {
-                throw r.fail("tensor '\(name)' shape \(shape) needs \(elements * 4) bytes, the index says \(length)", at: entry)
+            // elements ≤ the section length (checked above), so this product cannot overflow.
+            guard length == elements * storage.byteWidth else {
+                throw r.fail("tensor '\(name)' shape \(shape) needs \(elements * storage.byteWidth) bytes as \(storage.name), "
+                             + "the index says \(length)", at: entry)
             }
             guard offset % ModelLayout.alignment == 0, length <= data.0.length - offset else {
                 throw r.fail("tensor '\(name)' data at \(offset)+\(length) is misaligned or outside the \(data.0.length)-byte TDAT section", at: entry)
@@ -228,16 +233,28 @@ public enum ModelReader {
                 throw ModelFormatError(path: path, section: "TDAT", offset: data.0.offset + offset,
                                        "tensor '\(name)': checksum mismatch: expected \(XXHash64.hex(checksum)), found \(XXHash64.hex(found))")
             }
-            var values = [Float](repeating: 0, count: elements)
-            values.withUnsafeMutableBytes { $0.copyMemory(from: raw) }
+            let values = decodeValues(raw, storage: storage, count: elements)
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
-                throw ModelFormatError(path: path, section: "TDAT", offset: data.0.offset + offset + 4 * bad,
+                throw ModelFormatError(path: path, section: "TDAT", offset: data.0.offset + offset + storage.byteWidth * bad,
                                        "tensor '\(name)' holds a non-finite value (\(values[bad])) at element \(bad)")
             }
-            infos.append(TensorInfo(name: name, shape: shape, offset: data.0.offset + offset, length: length, checksum: checksum))
-            tensors.append(Tensor(name: name, shape: shape, values: values))
+            infos.append(TensorInfo(name: name, shape: shape, storage: storage, offset: data.0.offset + offset, length: length, checksum: checksum))
+            tensors.append(Tensor(name: name, shape: shape, values: values, storage: storage))
         }
         if r.position != index.1.count { throw r.fail("\(index.1.count - r.position) unexpected bytes after the last entry") }
         return (infos, tensors)
+    }
+
+    /// Little-endian stored values widened to float32.
+    static func decodeValues(_ raw: UnsafeRawBufferPointer, storage: StorageType, count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            switch storage {
+            case .float32:
+                for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+            case .float16:
+                for i in 0..<count { out[i] = Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))) }
+            }
+            initialized = count
+        }
     }
 }

@@ -22,6 +22,11 @@ public struct TensorGroup {
     /// "G", "D", "inpaint_net", ... or "" for a flat file.
     public var name: String
     public var tensors: [SourceTensor]
+
+    public init(name: String, tensors: [SourceTensor]) {
+        self.name = name
+        self.tensors = tensors
+    }
 }
 
 /// Converting raw little-endian element bytes to float32.

@@ -10,6 +10,7 @@ public enum SourceFormat: String, Sendable {
     case npz = "NumPy .npz"
     case torch = "PyTorch checkpoint"
     case tensorflow = "TensorFlow checkpoint"
+    case model = "Fillgraph model"
 }
 
 /// The colour order a set of weights expects at its image inputs and produces at its RGB outputs.
@@ -25,6 +26,13 @@ public struct WeightFile {
     /// The given file's bytes when it is a regular file, read once (the model's provenance hash
     /// is taken from them).
     public var contents: Data?
+
+    public init(path: String, format: SourceFormat, groups: [TensorGroup], contents: Data?) {
+        self.path = path
+        self.format = format
+        self.groups = groups
+        self.contents = contents
+    }
 
     /// The first few bytes decide: "PK\x03\x04" is a zip (.npz or torch.save), a LevelDB
     /// table magic at the end is a TF index; a directory or the `checkpoint` text file

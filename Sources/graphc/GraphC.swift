@@ -9,6 +9,10 @@ import GraphPasses
 import ModelFormat
 
 extension ColourOrder: ExpressibleByArgument {}
+extension StorageType: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.name) }
+}
 
 @main
 struct GraphC: ParsableCommand {
@@ -56,6 +60,9 @@ struct Compile: ParsableCommand {
     @Flag(name: .long, help: "Print the buffer plan (arena, lower bound, ratio) at the planned sizes.") var report = false
     @Option(name: .long, help: ArgumentHelp("Sizes to plan and record in the model (default 256x256,512x512).", valueName: "HxW,..."))
     var planSizes: String?
+    @Option(name: .long, help: ArgumentHelp("How the model file stores weights: float32, or float16 for half the size (computed in float32 either way).",
+                                            valueName: "float32|float16"))
+    var store: StorageType = .float32
 
     func validate() throws {
         if (weights == nil) == !randomInit {
@@ -73,7 +80,7 @@ struct Compile: ParsableCommand {
                 return hw
             }
         }
-        let (model, notes) = try Compiler.compile(graphPath: graph, weights: source, passes: try passes.pipeline(), planSizes: sizes)
+        let (model, notes) = try Compiler.compile(graphPath: graph, weights: source, passes: try passes.pipeline(), planSizes: sizes, storage: store)
         for n in notes { CLI.note("note: \(n)") }
         if randomInit { CLI.note("note: weights are random (seed \(seed)); outputs will not look like real inpainting") }
         try ModelWriter.write(model, to: output)

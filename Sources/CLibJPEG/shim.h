@@ -1,0 +1,3 @@
+// libjpeg-turbo's libjpeg API (Debian: libjpeg62-turbo-dev, pkg-config "libjpeg").
+#include <stdio.h>
+#include <jpeglib.h>
