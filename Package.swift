@@ -65,6 +65,8 @@ let package = Package(
 
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "MaskTests", dependencies: ["Masks", "Randomness"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Masks"]),
+        .testTarget(name: "InpaintingTests", dependencies: ["Inpainting", "Compiler", "ImageIO", "Masks", "ModelFormat", "Runtime"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "Inpainting", "NumpyIO", "ImageIO"]),
         .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "graphc", "graphrun"]),
     ],

@@ -15,6 +15,16 @@ public struct ImageScore: Codable, Sendable, Equatable {
     public var psnrHole: Double
     public var ssim: Double
     public var ssimHole: Double
+
+    public init(holeRatio: Double, l1: Double, l2: Double, psnr: Double, psnrHole: Double, ssim: Double, ssimHole: Double) {
+        self.holeRatio = holeRatio
+        self.l1 = l1
+        self.l2 = l2
+        self.psnr = psnr
+        self.psnrHole = psnrHole
+        self.ssim = ssim
+        self.ssimHole = ssimHole
+    }
 }
 
 /// A planar image: `channels` planes of width × height values in [0, 1].

@@ -33,6 +33,12 @@ public struct CaseResult: Codable, Sendable {
     public var id: String
     public var photo: String
     public var score: ImageScore
+
+    public init(id: String, photo: String, score: ImageScore) {
+        self.id = id
+        self.photo = photo
+        self.score = score
+    }
 }
 
 public struct BinResult: Codable, Sendable {

@@ -95,7 +95,7 @@ extension InpaintModel {
 
     /// Bounding boxes of the 8-connected groups of hole pixels, grown by `margin` and clipped to
     /// the photo; overlapping boxes are merged until none overlap.
-    static func cropRegions(_ holes: Mask, margin: Int) -> [Box] {
+    public static func cropRegions(_ holes: Mask, margin: Int) -> [Box] {
         let w = holes.width, h = holes.height
         var seen = [Bool](repeating: false, count: w * h)
         var boxes: [Box] = []
