@@ -1,8 +1,10 @@
 // swift-tools-version:6.0
 // Fillgraph: a dataflow-graph compiler (graphc) and CPU executor (graphrun) for
-// image-inpainting networks such as DeepFill v2. Module imports flow one way:
-//   GraphIR <- GraphYAML <- GraphPasses <- ModelFormat <- Runtime <- Compiler / Inpainting <- executables
-// Kernels, ImageIO and NumpyIO are leaf modules with no knowledge of the IR; WeightImport
+// image-inpainting networks such as DeepFill v2. Module imports flow one way (Docs/architecture.md):
+//   GraphIR <- GraphYAML, GraphPasses, ModelFormat;  ModelFormat + Kernels <- Runtime;
+//   GraphYAML + GraphPasses + Runtime + WeightImport <- Compiler <- graphc, graphbench;
+//   Runtime + ImageIO + Masks <- Inpainting <- Evaluation <- graphrun.
+// Kernels, ImageIO, NumpyIO, Randomness and Masks know nothing of the IR; WeightImport
 // (checkpoint readers: .npz, PyTorch .pth, TensorFlow bundles) sits on NumpyIO and feeds Compiler.
 import PackageDescription
 

@@ -128,7 +128,8 @@ def main():
         print(f"{method}: {per_image:.4f} s/image over {len(ids)} images; scoring")
 
         cmd = [str(args.graphrun), "score", "--truth", str(inputs), "--masks", str(masks),
-               "--fills", str(fills), "--method", name, "--out", str(out)]
+               "--fills", str(fills), "--method", name, "--out", str(out),
+               "--seconds-per-image", f"{per_image:.6f}"]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.stdout:
             print(run.stdout, end="")

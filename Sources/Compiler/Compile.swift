@@ -83,7 +83,7 @@ public enum Compiler {
 extension Compiler {
     /// Rounds every tensor to float16 (what the model will compute with) and says how much that
     /// changed; a value float16 cannot hold is an error, not an infinity.
-    static func storeAsHalf(_ tensors: inout [Tensor]) throws -> String {
+    public static func storeAsHalf(_ tensors: inout [Tensor]) throws -> String {
         var worst: (error: Float, name: String) = (0, "")
         for i in tensors.indices {
             if let bad = HalfPrecision.firstOutOfRange(tensors[i].values) {

@@ -24,9 +24,9 @@ enum WeightImporting {
 
     /// A model.bin is a weight file too (its tensors carry Fillgraph's names), so a shipped model
     /// can be recompiled with another graph version or storage type.
-    static func open(_ path: String) throws -> WeightFile {
+    static func open(_ path: String) throws -> (file: WeightFile, provenance: String?) {
         guard let handle = FileHandle(forReadingAtPath: path), let head = try? handle.read(upToCount: 8),
-              [UInt8](head) == ModelLayout.magic else { return try WeightFile.open(path) }
+              [UInt8](head) == ModelLayout.magic else { return (try WeightFile.open(path), nil) }
         try? handle.close()
         let file: ModelFile
         do { file = try ModelReader.read(path: path) } catch let e as ModelFormatError { throw CompileError(e.description) }
@@ -34,11 +34,12 @@ enum WeightImporting {
             SourceTensor(name: t.name, shape: t.shape, dtype: t.storage.name) { t.values }
         }
         let contents = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        return WeightFile(path: path, format: .model, groups: [TensorGroup(name: "", tensors: tensors)], contents: contents)
+        return (WeightFile(path: path, format: .model, groups: [TensorGroup(name: "", tensors: tensors)], contents: contents),
+                file.model.metadata.weights)
     }
 
     private static func run(path: String, colour: ColourOrder?, typed: TypedGraph, conventions: String, graphPath: String) throws -> Result {
-        let file = try open(path)
+        let (file, provenance) = try open(path)
         let specs = typed.weightSpecs
         var binding = try file.bind(wanted: Set(specs.map(\.name)))
         try checkConventions(binding.naming, conventions, path: path, graphPath: graphPath)
@@ -84,6 +85,7 @@ enum WeightImporting {
         let hash = file.contents.map { data in data.withUnsafeBytes { XXHash64.hex(XXHash64.hash($0)) } }
         let description = "\((path as NSString).lastPathComponent) (\(file.format.rawValue), \(binding.naming.rawValue) names, "
             + "colour \(order.rawValue)" + (hash.map { ", xxh64 \($0)" } ?? "") + ")"
+            + (provenance.map { ", whose weights are \($0)" } ?? "")
         return Result(tensors: tensors, description: description, notes: notes)
     }
 

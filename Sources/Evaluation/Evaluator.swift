@@ -55,7 +55,7 @@ public enum Evaluator {
 
     /// Scores `fills/<id>.png` against `truth/<id>.png` with holes `masks/<id>.png`.
     public static func score(truth: String, masks: String, fills: String, output: String, method: String,
-                             gridRows: Int = 8) throws -> EvalResults {
+                             secondsPerImage: Double? = nil, gridRows: Int = 8) throws -> EvalResults {
         try OutputPaths.checkDirectory(output, flag: "--out")
         let names = try EvalCases.listImages(fills, flag: "--fills")
         guard !names.isEmpty else { throw EvalError("--fills \(fills) holds no images") }
@@ -75,7 +75,7 @@ public enum Evaluator {
             if rows.count < gridRows { rows.append([Grid.masked(t, holes), f, t]) }
         }
         let out = EvalResults(method: method, size: sizes.sorted().joined(separator: ", "), masks: "from \(masks)", seed: nil,
-                              maskHash: EvalCases.maskHash(allHoles), secondsPerImage: nil, cases: results)
+                              maskHash: EvalCases.maskHash(allHoles), secondsPerImage: secondsPerImage, cases: results)
         try makeDirectories(output, [])
         try out.write(to: output, grid: Grid.compose(rows))
         return out

@@ -71,9 +71,15 @@ struct Score: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The filled images.", valueName: "dir")) var fills: String
     @Option(name: .long, help: ArgumentHelp("Where to write results.json, results.md and grid.png.", valueName: "dir")) var out: String
     @Option(name: .long, help: ArgumentHelp("The method's name in the results.", valueName: "name")) var method = "fills"
+    @Option(name: .long, help: ArgumentHelp("The method's time per image, measured where it ran, for the results.", valueName: "s"))
+    var secondsPerImage: Double?
+
+    func validate() throws {
+        if let s = secondsPerImage, !(s >= 0 && s.isFinite) { throw ValidationError("--seconds-per-image must be a non-negative number") }
+    }
 
     func run() throws {
-        let results = try Evaluator.score(truth: truth, masks: masks, fills: fills, output: out, method: method)
+        let results = try Evaluator.score(truth: truth, masks: masks, fills: fills, output: out, method: method, secondsPerImage: secondsPerImage)
         CLI.note("\(results.cases.count) cases, mask hash \(results.maskHash)")
         print(results.markdown, terminator: "")
     }

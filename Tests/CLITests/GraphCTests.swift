@@ -54,6 +54,32 @@ final class GraphCTests: CLIBase {
         XCTAssertTrue(ck.stdout.contains("graph deepfill_v2_no_attention, 40 nodes, 3104238 parameters"), ck.stdout)
     }
 
+    func testFloat16ModelsAndModelsAsWeights() throws {
+        let half = path("half.bin"), full = path("full.bin")
+        let c = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", Tool.fixture("oracle/generator.npz"), "--store", "float16", "-o", half])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stderr.contains("note: stored as float16 (computed in float32): largest rounding error "), c.stderr)
+        let size = try FileManager.default.attributesOfItem(atPath: half)[.size] as! Int
+        XCTAssertLessThan(size, 8_300_000, "4,052,478 parameters at 2 bytes")
+        let i = try Tool.run("graphc", ["inspect", half])
+        XCTAssertTrue(i.stdout.contains("Fillgraph model, format 1.1"), i.stdout)
+        XCTAssertTrue(i.stdout.contains("tensors (84, float16, 64-byte aligned):"), i.stdout)
+        // A model.bin is a weight source: recompiled as float32, its values are the float16 ones.
+        let r = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", half, "-o", full])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("note: \(half): Fillgraph model with Fillgraph's own names"), r.stderr)
+        let again = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", full, "--store", "float16", "-o", path("again.bin")])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("largest rounding error 0.00e+00"), "float16 values survive float32 unchanged: \(again.stderr)")
+        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--random-init", "--store", "float8"], ["float8"])
+        // A damaged model named as weights is refused with the model reader's message.
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: half)))
+        bytes[bytes.count - 100] ^= 1
+        try Data(bytes).write(to: URL(fileURLWithPath: path("bad.bin")))
+        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", path("bad.bin"), "-o", path("x.bin")],
+                           [path("bad.bin"), "checksum mismatch"])
+    }
+
     func testBadArguments() throws {
         try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml")], ["Error: give exactly one of --weights FILE or --random-init"])
         try assertBadInput("graphc", ["inspect", "m.bin", "--size", "big"], ["--size must look like 256x256, got 'big'"])

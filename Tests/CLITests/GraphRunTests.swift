@@ -65,7 +65,7 @@ final class GraphRunTests: CLIBase {
             let r = try Tool.run("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", out, "--save-raw", path("raw\(channels)")])
             XCTAssertEqual(r.status, 0, r.stderr)
             XCTAssertTrue(r.stderr.contains("note: 37x21 is not a multiple of 8x8: mirror-padded to 40x24 for the run and cropped back"), r.stderr)
-            if channels == 4 || channels == 2 { XCTAssertTrue(r.stderr.contains("has an alpha channel: it is not used for inpainting and is copied to the output unchanged")) }
+            if channels == 4 || channels == 2 { XCTAssertTrue(r.stderr.contains("has an alpha channel: known pixels keep theirs, filled pixels become opaque"), r.stderr) }
             let a = try PNG.read(path: photo), b = try PNG.read(path: out), m = try PNG.read(path: mask)
             XCTAssertEqual([b.width, b.height, b.channels, b.bitDepth], [37, 21, channels, depth])
             var changed = 0
@@ -73,7 +73,9 @@ final class GraphRunTests: CLIBase {
                 for c in 0..<channels {
                     let i = p * channels + c
                     let isAlpha = (channels == 2 || channels == 4) && c == channels - 1
-                    if m.samples[p] == 0 || isAlpha { XCTAssertEqual(a.samples[i], b.samples[i]) } else if a.samples[i] != b.samples[i] { changed += 1 }
+                    if m.samples[p] == 0 { XCTAssertEqual(a.samples[i], b.samples[i]) } else if isAlpha {
+                        XCTAssertEqual(Int(b.samples[i]), maxValue, "filled pixels are opaque")
+                    } else if a.samples[i] != b.samples[i] { changed += 1 }
                 }
             }
             XCTAssertGreaterThan(changed, 0, "the hole must be filled")
@@ -99,7 +101,7 @@ final class GraphRunTests: CLIBase {
 
     func testBadModelsArgumentsAndSizes() throws {
         let photo = Tool.fixture("oracle/case_64x64/image.png"), mask = Tool.fixture("oracle/case_64x64/mask.png")
-        try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask], ["give --output FILE.png and/or --save-raw DIR"])
+        try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask], ["give --output FILE (.png or .jpg) and/or --save-raw DIR"])
         try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("o.png"), "--threads", "0"], ["--threads must be in 1...256"])
         try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("o.png"), "--channel-order", "grb"], ["grb"])
         try assertBadInput("graphrun", [photo, "--input", photo, "--mask", mask, "--output", path("o.png")], ["not a Fillgraph model"])
@@ -193,7 +195,8 @@ final class GraphRunTests: CLIBase {
         XCTAssertEqual(Set(events.map { $0["ph"] as! String }), ["X"])
         XCTAssertTrue(events.contains { $0["name"] as? String == "contextual_attention" })
         try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("q.png"), "--trace", dir.path + "/no/such/dir/t.json"],
-                           ["cannot write the trace to"])
+                           ["--trace \(dir.path)/no/such/dir/t.json: directory \(dir.path)/no/such/dir does not exist; create it first"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("q.png")), "checked before the run: no photo written")
         // --quiet silences messages, not the trace asked for.
         let quiet = try Tool.run("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("r.png"), "--quiet", "--trace", path("quiet.json")])
         XCTAssertEqual(quiet.status, 0, quiet.stderr)
