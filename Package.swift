@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "SystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLibJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         // libpng reports errors with longjmp, which Swift cannot survive; this C shim catches them.
         .target(name: "PNGCodec", dependencies: ["CLibPNG"]),
@@ -32,17 +33,19 @@ let package = Package(
         .target(name: "JPEGCodec", dependencies: ["CLibJPEG"]),
 
         .target(name: "Randomness"),
+        // Bounded, non-blocking reads of regular files and a hardened zip reader: every parser's input.
+        .target(name: "SafeIO", dependencies: ["SystemZlib"]),
         .target(name: "Masks", dependencies: ["Randomness"]),
         .target(name: "GraphIR", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
-        .target(name: "GraphYAML", dependencies: ["GraphIR", "CLibYAML"]),
+        .target(name: "GraphYAML", dependencies: ["GraphIR", "CLibYAML", "SafeIO"]),
         .target(name: "GraphPasses", dependencies: ["GraphIR"]),
-        .target(name: "NumpyIO", dependencies: ["ZIPFoundation"]),
-        .target(name: "ModelFormat", dependencies: ["GraphIR"]),
-        .target(name: "WeightImport", dependencies: ["NumpyIO", "ZIPFoundation"]),
+        .target(name: "NumpyIO", dependencies: ["SafeIO", "ZIPFoundation"]),
+        .target(name: "ModelFormat", dependencies: ["GraphIR", "SafeIO"]),
+        .target(name: "WeightImport", dependencies: ["NumpyIO", "SafeIO"]),
         // Elementwise math built for both AVX2+FMA and the baseline ISA, chosen at load time.
         .target(name: "CKernels"),
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "ImageIO", dependencies: ["PNGCodec", "JPEGCodec"]),
+        .target(name: "ImageIO", dependencies: ["PNGCodec", "JPEGCodec", "SafeIO"]),
         .target(name: "Runtime", dependencies: ["GraphIR", "ModelFormat", "Kernels"]),
         .target(name: "Compiler", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "ModelFormat", "NumpyIO", "WeightImport", "Runtime", "Randomness"]),
         .target(name: "Inpainting", dependencies: ["GraphIR", "ModelFormat", "Runtime", "Kernels", "ImageIO", "NumpyIO", "Masks"]),
@@ -57,7 +60,7 @@ let package = Package(
             "Compiler", "Runtime", "Kernels", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphrun", dependencies: [
-            "Inpainting", "Evaluation", "Masks", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Inpainting", "Evaluation", "Masks", "GraphIR", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR", "GraphYAML", "GraphPasses"]),

@@ -59,6 +59,6 @@ extension Benchmark {
     /// Multiply-accumulates of one run of `model` at h × w, batch 1.
     public static func macs(model: Model, height h: Int, width w: Int) throws -> Int {
         let typed = try Verifier.verify(model.graph, bindings: model.graph.bindings(height: h, width: w))
-        return typed.costs().reduce(0) { $0 + $1.macs }
+        return Cost.sum(typed.costs().map(\.macs))
     }
 }

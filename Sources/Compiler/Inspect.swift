@@ -57,7 +57,7 @@ public enum Inspector {
         if let (h, w) = size {
             let typed = try Verifier.verify(model.graph, bindings: model.graph.bindings(height: h, width: w))
             let costs = typed.costs().filter { $0.macs > 0 }
-            let total = costs.reduce(0) { $0 + $1.macs }
+            let total = Cost.sum(costs.map(\.macs))
             lines.append("")
             lines.append("multiply-accumulates at \(h)x\(w), batch 1 (\(costs.count) nodes with arithmetic):")
             let width = max(24, (costs.map(\.node.count).max() ?? 0) + 2)

@@ -1,5 +1,23 @@
 // Parameter and multiply-accumulate counts per node, from the op contracts.
 
+/// Counts that saturate at Int.max instead of trapping: a hand-made graph at an absurd size
+/// reports an absurd cost, never a crash.
+public enum Cost {
+    public static func product(_ factors: [Int]) -> Int {
+        factors.reduce(1) { a, b in
+            let (p, overflow) = a.multipliedReportingOverflow(by: b)
+            return overflow ? Int.max : p
+        }
+    }
+
+    public static func sum(_ terms: [Int]) -> Int {
+        terms.reduce(0) { a, b in
+            let (s, overflow) = a.addingReportingOverflow(b)
+            return overflow ? Int.max : s
+        }
+    }
+}
+
 public struct NodeCost: Sendable {
     public var node: String
     public var op: String
@@ -18,7 +36,7 @@ extension TypedGraph {
             let ins = inputTypes(of: node).map { $0.concreteShape ?? [] }
             let outs = outputTypes(of: node).map { $0.concreteShape ?? [] }
             let params = c.weightSpecs(inputTypes(of: node)).filter { $0.role == .parameter }
-                .reduce(0) { $0 + $1.shape.reduce(1, *) }
+                .reduce(0) { Cost.sum([$0, Cost.product($1.shape)]) }
             let known = !ins.contains { $0.isEmpty } && !outs.contains { $0.isEmpty }
             return NodeCost(node: node.name, op: c.opName, parameters: params,
                             macs: known ? c.macs(inputs: ins, outputs: outs) : 0, outputShape: outs.first ?? [])
@@ -26,6 +44,6 @@ extension TypedGraph {
     }
 
     public var parameterCount: Int {
-        weightSpecs.filter { $0.spec.role == .parameter }.reduce(0) { $0 + $1.spec.shape.reduce(1, *) }
+        weightSpecs.filter { $0.spec.role == .parameter }.reduce(0) { Cost.sum([$0, Cost.product($1.spec.shape)]) }
     }
 }

@@ -76,5 +76,11 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
 public struct DiagnosticList: Error, CustomStringConvertible {
     public var diagnostics: [Diagnostic]
     public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
-    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+    /// The most problems printed: past this, one more line gives the count.
+    public static let shown = 50
+    public var description: String {
+        let listed = diagnostics.prefix(Self.shown).map(\.description)
+        let rest = diagnostics.count - listed.count
+        return (listed + (rest > 0 ? ["... and \(rest) more problem\(rest == 1 ? "" : "s") like these"] : [])).joined(separator: "\n")
+    }
 }

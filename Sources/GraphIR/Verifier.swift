@@ -30,6 +30,9 @@ public struct TypedGraph: Sendable {
 }
 
 public enum Verifier {
+    /// The largest fixed dimension of a graph input (channels, or a fixed size).
+    public static let maxFixedDim = 1 << 16
+
     /// Verifies a graph with symbolic sizes, or with `bindings` (e.g. ["N": 1, "H": 256, "W": 256])
     /// for concrete shapes.
     public static func verify(_ graph: Graph, bindings: [String: Int] = [:]) throws -> TypedGraph {
@@ -62,6 +65,11 @@ public enum Verifier {
             if case .fixed(let c) = input.dims[0], c >= 1 {} else {
                 diags.append(Diagnostic("input '\(input.name)' needs a positive fixed channel count first, got \(input.dims[0])", at: input.location))
             }
+            // Bounded before any shape arithmetic, so a hand-made graph cannot overflow it.
+            if let bad = input.dims.first(where: { if case .fixed(let v) = $0 { return v < 1 || v > maxFixedDim }; return false }) {
+                diags.append(Diagnostic("input '\(input.name)' has dimension \(bad); fixed dimensions must be in 1...\(maxFixedDim)", at: input.location))
+                continue
+            }
             var t = input.type
             t.shape = t.shape.map { d in bind(d, bindings) }
             types[ValueRef(input.name)] = t
@@ -76,25 +84,29 @@ public enum Verifier {
             locationOf[node.name] = node.location
         }
 
-        // References and arity.
+        // References and arity. "Did you mean" costs an edit distance per name, so only the first
+        // unknown references get one: thousands of them must not take quadratic time.
         var broken = Set<String>()
+        var suggestions = 20
         for node in graph.nodes {
             let c = node.op.contract
             func fail(_ m: String, hint: String? = nil) {
                 diags.append(Diagnostic("node '\(node.name)' (\(c.opName)): " + m, at: node.location, hint: hint))
                 broken.insert(node.name)
             }
-            for m in c.validate() { fail(m) }
+            let problems = c.validate()
+            for m in problems { fail(m) }
+            if !problems.isEmpty { continue }  // e.g. an absurd arity: do not build its input names
             if node.inputs.count < c.minArity || node.inputs.count > c.inputNames.count {
                 let want = c.minArity == c.inputNames.count ? "\(c.minArity)" : "\(c.minArity) to \(c.inputNames.count)"
                 fail("expects \(want) input(s) (\(c.inputNames.joined(separator: ", "))), got \(node.inputs.count)")
             }
             for ref in node.inputs {
-                if let msg = check(ref, outputsOf) { fail(msg.0, hint: msg.1) }
+                if let msg = check(ref, outputsOf, suggest: &suggestions) { fail(msg.0, hint: msg.1) }
             }
         }
         for out in graph.outputs {
-            if let msg = check(out.value, outputsOf) {
+            if let msg = check(out.value, outputsOf, suggest: &suggestions) {
                 diags.append(Diagnostic("output '\(out.name)': " + msg.0, at: out.location, hint: msg.1))
             }
         }
@@ -134,9 +146,10 @@ public enum Verifier {
     }
 
     /// Returns (message, hint) when a reference does not resolve.
-    static func check(_ ref: ValueRef, _ outputsOf: [String: [String]]) -> (String, String?)? {
+    static func check(_ ref: ValueRef, _ outputsOf: [String: [String]], suggest: inout Int) -> (String, String?)? {
         guard let outs = outputsOf[ref.node] else {
-            let near = closest(ref.node, Array(outputsOf.keys))
+            suggest -= 1
+            let near = suggest >= 0 ? closest(ref.node, Array(outputsOf.keys)) : nil
             return ("unknown value '\(ref.node)'", near.map { "did you mean '\($0)'?" })
         }
         if ref.output < 0 || ref.output >= outs.count {
@@ -188,7 +201,9 @@ public enum Verifier {
 
     /// The candidate nearest to `name` by edit distance, for "did you mean" hints.
     public static func closest(_ name: String, _ candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, editDistance(name, $0)) }.filter { $0.1 <= max(2, name.count / 3) }
+        // Long names are not typos of each other; and the distance is quadratic in length.
+        guard name.count <= 64 else { return nil }
+        let scored = candidates.filter { abs($0.count - name.count) <= max(2, name.count / 3) }.map { ($0, editDistance(name, $0)) }.filter { $0.1 <= max(2, name.count / 3) }
         return scored.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0
     }
 

@@ -1,6 +1,7 @@
 // Entry point of the frontend: read a graph file (following `extends`), merge, expand, and
 // return the IR graph with the source files it came from (their bytes feed the model's hash).
 import Foundation
+import SafeIO
 import GraphIR
 
 public struct LoadedGraph {
@@ -27,15 +28,20 @@ public enum GraphLoader {
     }
 
     static func readFile(_ path: String, from: SourceLocation?) throws -> [UInt8] {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw Diagnostic("cannot read \(path): no such file", at: from)
+        do { return try SafeFile.read(path, limit: YAMLReader.maxFileBytes, what: "a graph file") } catch let e as FileAccessError {
+            var hint = e.hint
+            // A near miss of the extension is the commonest 'no such file' in an extends line.
+            if e.detail.hasSuffix("no such file") {
+                let alternatives = [".yaml", ".yml"].compactMap { ext -> String? in
+                    guard let dot = path.lastIndex(of: "."), path[dot...] != ext else { return nil }
+                    let other = String(path[..<dot]) + ext
+                    return FileManager.default.fileExists(atPath: other) ? other : nil
+                }
+                if let other = alternatives.first { hint = "did you mean '\(Printable.path(other))'?" }
+            }
+            let detail = e.detail.hasPrefix("cannot open: ") ? String(e.detail.dropFirst("cannot open: ".count)) : e.detail
+            throw Diagnostic("cannot read \(Printable.path(path)): \(detail)", at: from, hint: hint)
         }
-        guard !isDir.boolValue else { throw Diagnostic("cannot read \(path): it is a directory", at: from) }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw Diagnostic("cannot read \(path): permission denied or I/O error", at: from)
-        }
-        return [UInt8](data)
     }
 
     static func loadSource(path: String, files: inout [(path: String, bytes: [UInt8])], chain: [String],

@@ -46,6 +46,7 @@ public enum YAMLReader {
             throw Diagnostic("\(file) is \(bytes.count) bytes; graph files are limited to \(maxFileBytes) bytes",
                              at: SourceLocation(file: file, line: 1, column: 1))
         }
+        if let problem = flowNestingProblem(bytes, file: file) { throw problem }
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else { throw Diagnostic("libyaml could not initialise") }
         defer { yaml_parser_delete(&parser) }
@@ -70,6 +71,42 @@ public enum YAMLReader {
             }
             return tree
         }
+    }
+
+    /// libyaml's scanner does work per open flow level for every token, so 100,000 nested
+    /// brackets take it half a minute before the tree's depth limit could apply. A quick scan
+    /// of the bytes finds such nesting first. It knows quotes and comments well enough for that
+    /// purpose; the limit is far above anything a graph file needs.
+    static func flowNestingProblem(_ bytes: [UInt8], file: String) -> Diagnostic? {
+        var depth = 0, line = 1, column = 0
+        var quote: UInt8? = nil, comment = false, previous: UInt8 = 0x0A
+        for b in bytes {
+            column += 1
+            defer {
+                if b == 0x0A { line += 1; column = 0 }
+                previous = b
+            }
+            if b == 0x0A { comment = false; continue }
+            if comment { continue }
+            if let q = quote {
+                if b == q && !(q == 0x22 && previous == 0x5C) { quote = nil }
+                continue
+            }
+            let tokenStart = [0x20, 0x09, 0x0A, 0x5B, 0x7B, 0x2C, 0x3A].contains(previous)
+            switch b {
+            case 0x23 where previous == 0x20 || previous == 0x09 || previous == 0x0A: comment = true
+            case 0x22, 0x27 where tokenStart: quote = b
+            case 0x5B, 0x7B:
+                depth += 1
+                if depth > maxDepth {
+                    return Diagnostic("YAML nested too deeply: more than \(maxDepth) levels of [ ] and { }",
+                                      at: SourceLocation(file: file, line: line, column: column))
+                }
+            case 0x5D, 0x7D: depth = max(0, depth - 1)
+            default: break
+            }
+        }
+        return nil
     }
 
     static func location(_ mark: yaml_mark_t, _ file: String) -> SourceLocation {

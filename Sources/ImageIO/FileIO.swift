@@ -1,3 +1,5 @@
+import SafeIO
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -26,45 +28,14 @@ enum FileIO {
 
     // MARK: Reading
 
-    static func readAll(_ path: String) throws -> [UInt8] {
-        func fail(_ detail: String, hint: String? = nil) -> ImageIOError {
-            ImageIOError(kind: .unreadable, path: path, detail: detail, hint: hint)
-        }
-        if path.isEmpty { throw fail("cannot open: the path is empty") }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            let code = errno
-            switch code {
-            case ENOENT:
-                let directory = split(path).directory
-                if !isDirectory(directory) { throw fail("cannot open: directory \(directory) does not exist") }
-                throw fail("cannot open: no such file")
-            case EACCES: throw fail("cannot open: permission denied")
-            case ENOTDIR: throw fail("cannot open: a component of the path is not a directory")
-            default: throw fail("cannot open: \(errnoText(code))")
-            }
-        }
-        defer { close(fd) }
-        var info = stat()
-        if fstat(fd, &info) != 0 { throw fail("cannot stat: \(errnoText(errno))") }
-        if (info.st_mode & S_IFMT) == S_IFDIR { throw fail("is a directory, not a PNG file") }
+    /// The largest image file read (a 64-megapixel 16-bit RGBA PNG is about 512 MB raw).
+    static let maxFileBytes = 1 << 30
 
-        // Read the expected size (+1 to notice growth), then keep going until EOF.
-        let expected = (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : 0
-        var bytes = [UInt8](repeating: 0, count: max(expected + 1, 1 << 16))
-        var filled = 0
-        while true {
-            if filled == bytes.count { bytes.append(contentsOf: repeatElement(0, count: 1 << 20)) }
-            let n = bytes.withUnsafeMutableBytes { sysRead(fd, $0.baseAddress! + filled, $0.count - filled) }
-            if n > 0 { filled += n; continue }
-            if n == 0 { break }
-            let code = errno
-            if code == EINTR { continue }
-            if code == EISDIR { throw fail("is a directory, not a PNG file") }
-            throw fail("read error after \(filled) bytes: \(errnoText(code))")
+    /// A whole regular file; FIFOs, devices and directories are refused before any read.
+    static func readAll(_ path: String, what: String = "a PNG file") throws -> [UInt8] {
+        do { return try SafeFile.read(path, limit: maxFileBytes, what: what) } catch let e as FileAccessError {
+            throw ImageIOError(kind: .unreadable, path: path, detail: e.detail, hint: e.hint)
         }
-        bytes.removeSubrange(filled...)
-        return bytes
     }
 
     // MARK: Writing
@@ -123,12 +94,7 @@ enum FileIO {
     }
 }
 
-// libc read/write under names that cannot clash with anything in scope.
-@inline(__always)
-private func sysRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    read(fd, buffer, count)
-}
-
+// libc write under a name that cannot clash with anything in scope.
 @inline(__always)
 private func sysWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
     write(fd, buffer, count)

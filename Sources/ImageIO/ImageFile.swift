@@ -14,8 +14,40 @@ public enum ImageFile {
         return extensions[name[name.index(after: dot)...].lowercased()]
     }
 
+    /// What a file's header says, read without decoding any pixel.
+    public struct Header: Equatable, Sendable {
+        public var format: Format
+        public var width: Int
+        public var height: Int
+        /// After decoding: 1–4 for PNG (palettes and tRNS expanded), 1 or 3 for JPEG.
+        public var channels: Int
+        public var bitDepth: Int
+        /// Bytes the decoded samples take (Image holds a UInt16 per sample).
+        public var decodedBytes: Int { width * height * channels * 2 }
+    }
+
+    /// The file's header: size and layout, for checks before anything is decoded. The JPEG
+    /// size is after EXIF orientation, as `read` returns it.
+    public static func header(path: String) throws -> Header {
+        let bytes = try FileIO.readAll(path, what: "an image file")
+        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
+            let (w, h, channels) = try JPEG.header(bytes, name: path)
+            return Header(format: .jpeg, width: w, height: h, channels: channels, bitDepth: 8)
+        }
+        if let error = FormatSniffer.signatureError(bytes, name: path, readable: "PNG or JPEG") { throw error }
+        guard bytes.count >= 33, Array(bytes[12..<16]) == Array("IHDR".utf8) else {
+            throw ImageIOError(kind: .corrupt, path: path, detail: "the PNG has no IHDR chunk where it must start", hint: "the file is damaged")
+        }
+        func be32(_ i: Int) -> Int { (0..<4).reduce(0) { $0 << 8 | Int(bytes[i + $1]) } }
+        let depth = Int(bytes[24]), type = Int(bytes[25])
+        // Channels after expansion: gray, (palette →) RGB, gray+alpha, RGB+alpha; tRNS may add alpha,
+        // so count the larger.
+        let channels = [0: 2, 2: 4, 3: 4, 4: 2, 6: 4][type] ?? 4
+        return Header(format: .png, width: be32(16), height: be32(20), channels: channels, bitDepth: depth == 16 ? 16 : 8)
+    }
+
     public static func read(path: String, maxPixels: Int = 1 << 28) throws -> Image {
-        let bytes = try FileIO.readAll(path)
+        let bytes = try FileIO.readAll(path, what: "an image file")
         return try decode(bytes, name: path, maxPixels: maxPixels)
     }
 

@@ -28,6 +28,20 @@ public enum JPEG {
         }
     }
 
+    /// Width, height (upright) and decoded channels from the header alone.
+    static func header(_ bytes: [UInt8], name: String) throws -> (Int, Int, Int) {
+        try bytes.withUnsafeBufferPointer { buffer in
+            var message = [CChar](repeating: 0, count: Int(JPEGC_MESSAGE_CAPACITY))
+            var decoder: OpaquePointer?
+            var info = jpegc_info()
+            let opened = jpegc_decoder_open(buffer.baseAddress, buffer.count, UInt64.max, &decoder, &info, &message, message.count)
+            guard opened == JPEGC_OK, let decoder else { throw decodeError(opened, message, name: name) }
+            jpegc_decoder_close(decoder)
+            let (w, h) = (Int(info.width), Int(info.height))
+            return info.orientation >= 5 ? (h, w, Int(info.channels)) : (w, h, Int(info.channels))
+        }
+    }
+
     /// Baseline JPEG. Alpha is dropped and 16-bit samples are rounded to 8 bits (JPEG holds
     /// neither); callers that care say so to the user.
     public static func encode(_ image: Image, quality: Int = defaultQuality, name: String = PNG.inMemoryName) throws -> [UInt8] {

@@ -148,6 +148,7 @@ public enum BatchFill {
             var report = InpaintReport()
             do {
                 try OutputPaths.checkWritable(item.output, inputs: request.inputPaths)
+                request.options.extraBytes = try Inpainter.checkBeforeDecoding(model, request)
                 let (photo, holes) = try Inpainter.loadPhotoAndHoles(photoPath: item.photo, holes: item.holes, notes: &report.notes)
                 let outcome = try Inpainter.fill(model, photo: photo, holes: holes, request: request, report: &report)
                 try Inpainter.write(outcome.image, to: item.output, quality: r.jpegQuality, notes: &report.notes)

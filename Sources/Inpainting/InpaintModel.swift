@@ -45,10 +45,18 @@ public final class InpaintModel {
         ((h + stepH - 1) / stepH * stepH, (w + stepW - 1) / stepW * stepW)
     }
 
-    /// Refuses a photo size the machine cannot run, before any tensor is built.
+    /// Refuses a photo size the machine cannot run, before any tensor is built. `options`'
+    /// extra bytes are the caller's pictures; the run's own input and output tensors are added.
     public func checkMemory(height: Int, width: Int, options: RunOptions) throws {
         let (ph, pw) = paddedSize(height, width)
-        _ = try executor.checkMemory(["image": [1, 3, ph, pw], "mask": [1, 1, ph, pw]], options: options)
+        _ = try executor.checkMemory(["image": [1, 3, ph, pw], "mask": [1, 1, ph, pw]], options: withTensors(options, ph, pw))
+    }
+
+    /// The network's inputs (4 floats a pixel) and the outputs kept (stage1, stage2, completed: 9).
+    func withTensors(_ options: RunOptions, _ ph: Int, _ pw: Int) -> RunOptions {
+        var o = options
+        o.extraBytes += 13 * 4 * ph * pw
+        return o
     }
 
     struct NetworkRun {
@@ -67,7 +75,7 @@ public final class InpaintModel {
         let result = try executor.run([
             "image": HostTensor(shape: [1, 3, ph, pw], floats: Conversion.photoTensor(photo, paddedHeight: ph, paddedWidth: pw, order: order)),
             "mask": HostTensor(shape: [1, 1, ph, pw], floats: Conversion.maskTensor(holes, paddedHeight: ph, paddedWidth: pw)),
-        ], options: options)
+        ], options: withTensors(options, ph, pw))
         return NetworkRun(outputs: result.outputs, padded: (ph, pw), seconds: Date().timeIntervalSince(start),
                           estimatedPeakBytes: result.estimatedPeakBytes, nodeSeconds: result.nodeSeconds)
     }

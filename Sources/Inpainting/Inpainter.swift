@@ -70,6 +70,8 @@ public enum Inpainter {
         }
         let model = try InpaintModel(path: request.modelPath, needsCompleted: request.outputPath != nil)
         var report = InpaintReport()
+        var request = request
+        request.options.extraBytes = try checkBeforeDecoding(model, request)
         let (photo, holes) = try loadPhotoAndHoles(photoPath: request.photoPath, holes: request.holes, notes: &report.notes)
         let outcome = try fill(model, photo: photo, holes: holes, request: request, report: &report)
         if let dir = request.rawDirectory, let raw = outcome.rawOutputs {
@@ -102,6 +104,31 @@ public enum Inpainter {
                                 + outcome.runs.map { "\($0.width)x\($0.height)" }.joined(separator: ", ") + ")")
         }
         return outcome
+    }
+
+    /// From the headers alone, before any pixel is decoded: the mask has the photo's size, and a
+    /// full run fits the memory limit with everything the process will hold. Returns the bytes
+    /// of the decoded pictures (each run adds its own tensors to the estimate).
+    static func checkBeforeDecoding(_ model: InpaintModel, _ request: InpaintRequest) throws -> Int {
+        let photo = try ImageFile.header(path: request.photoPath)
+        guard photo.width * photo.height <= maxPixels else {
+            throw InpaintError("\(request.photoPath) is \(photo.width)x\(photo.height): above the limit of \(maxPixels / 1_000_000) megapixels")
+        }
+        var extra = 2 * photo.decodedBytes + photo.width * photo.height
+        if case .maskFile(let maskPath) = request.holes {
+            let mask = try ImageFile.header(path: maskPath)
+            guard mask.width == photo.width, mask.height == photo.height else {
+                throw InpaintError("\(maskPath) is \(mask.width)x\(mask.height) but \(request.photoPath) is "
+                                   + "\(photo.width)x\(photo.height) (width x height); the mask must have the photo's size")
+            }
+            extra += mask.decodedBytes
+        }
+        if request.strategy == .full {
+            var options = request.options
+            options.extraBytes = extra
+            try model.checkMemory(height: photo.height, width: photo.width, options: options)
+        }
+        return extra
     }
 
     /// Decodes the photo and its holes and checks them: same size, not empty; a hole over 60 %

@@ -3,6 +3,7 @@
 // re-verified against the tensors, so a truncated, corrupted or foreign file is a precise error
 // (section, byte offset, expected vs found) rather than a crash or a silently wrong run.
 import Foundation
+import SafeIO
 import GraphIR
 
 public struct SectionInfo: Sendable {
@@ -35,15 +36,18 @@ public struct ModelFile: Sendable {
 }
 
 public enum ModelReader {
+    /// The largest model file read.
+    public static let maxFileBytes = 1 << 34
+
     public static func read(path: String) throws -> ModelFile {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw ModelFormatError(path: path, "no such file", hint: "compile one with: graphc compile GRAPH.yaml -o \(path)")
+        let bytes: [UInt8]
+        do { bytes = try SafeFile.read(path, limit: maxFileBytes, what: "a model file") } catch let e as FileAccessError {
+            let missing = e.detail.hasSuffix("no such file")
+            throw ModelFormatError(path: Printable.path(path), e.detail,
+                                   hint: missing ? "compile one with: graphc compile Graphs/deepfill_v2.yaml --weights WEIGHTS -o \(Printable.path(path)) "
+                                       + "(or --random-init for a pipeline test)" : e.hint)
         }
-        guard !isDir.boolValue, let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
-            throw ModelFormatError(path: path, isDir.boolValue ? "is a directory, not a model file" : "cannot read the file (permission?)")
-        }
-        return try data.withUnsafeBytes { try decode($0, path: path) }
+        return try decode(bytes, path: path)
     }
 
     public static func decode(_ bytes: [UInt8], path: String) throws -> ModelFile {

@@ -1,8 +1,9 @@
 // NumPy .npy arrays (format 1.0–3.0): the exchange format for weights (.npz) and for
 // `graphrun --save-raw`. The reader accepts little- or big-endian float32/float64/int32/int64/
 // uint8, C or Fortran order, and checks the header and every size before touching data, so a
-// damaged file is an error that says what is wrong, never a crash.
+// damaged file is an error that says what is wrong, never a crash. float16 arrays are widened.
 import Foundation
+import SafeIO
 
 public struct NumpyError: Error, CustomStringConvertible {
     public var path: String
@@ -55,10 +56,11 @@ public enum Npy {
     public static let maxElements = 1 << 31
 
     public static func read(path: String) throws -> NpyArray {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw NumpyError(path, "cannot read the file (missing, a directory, or no permission)")
+        let bytes: [UInt8]
+        do { bytes = try SafeFile.read(path, limit: 1 << 34, what: "a .npy file") } catch let e as FileAccessError {
+            throw NumpyError(path, e.detail + (e.hint.map { "; \($0)" } ?? ""))
         }
-        return try decode([UInt8](data), name: path)
+        return try decode(bytes, name: path)
     }
 
     public static func write(_ array: NpyArray, to path: String) throws {
@@ -89,7 +91,26 @@ public enum Npy {
         return out
     }
 
-    public static func decode(_ bytes: [UInt8], name: String) throws -> NpyArray {
+    /// What a .npy header says, checked: element type, order, shape, where the data starts.
+    public struct Header: Sendable {
+        public var descr: String
+        public var fortran: Bool
+        public var shape: [Int]
+        public var dataOffset: Int
+        public var count: Int
+        public var itemSize: Int
+        var code: String
+        var littleEndian: Bool
+
+        /// The element type as NumPy names it ("float32", ...).
+        public var dtypeName: String {
+            ["f2": "float16", "f4": "float32", "f8": "float64", "i4": "int32", "i8": "int64", "u1": "uint8", "b1": "bool", "i1": "int8"][code] ?? code
+        }
+        public var dataBytes: Int { count * itemSize }
+    }
+
+    /// Parses the header at the start of `bytes` (which may be just a prefix of the file).
+    public static func header(_ bytes: [UInt8], name: String) throws -> Header {
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
             throw NumpyError(name, bytes.isEmpty ? "the file is empty" : "not a .npy file (no \\x93NUMPY magic at byte 0)")
         }
@@ -103,29 +124,38 @@ public enum Npy {
             offset = 12
         default: throw NumpyError(name, "unsupported .npy format version \(major).\(bytes[7])")
         }
-        guard headerLength <= 1 << 20, offset + headerLength <= bytes.count else {
+        guard headerLength <= maxHeaderBytes, offset + headerLength <= bytes.count else {
             throw NumpyError(name, "header of \(headerLength) bytes runs past the end of the file (\(bytes.count) bytes)")
         }
-        let header = String(decoding: bytes[offset..<offset + headerLength], as: UTF8.self)
-        offset += headerLength
-        let (descr, fortran, shape) = try parseHeader(header, name)
+        let text = String(decoding: bytes[offset..<offset + headerLength], as: UTF8.self)
+        let (descr, fortran, shape) = try parseHeader(text, name)
         let (count, overflow) = shape.reduce((1, false)) { acc, d in
             let r = acc.0.multipliedReportingOverflow(by: d)
             return (r.partialValue, acc.1 || r.overflow)
         }
         guard !overflow, count <= maxElements else { throw NumpyError(name, "shape \(shape) is too large") }
-        let littleEndian = descr.first != ">"
         let code = String(descr.drop { "<>|=".contains($0) })
         let itemSize: Int
         switch code {
+        case "f2": itemSize = 2
         case "f4", "i4": itemSize = 4
         case "f8", "i8": itemSize = 8
         case "u1", "b1", "i1": itemSize = 1
-        default: throw NumpyError(name, "unsupported dtype '\(descr)' (supported: float32, float64, int32, int64, uint8)")
+        default: throw NumpyError(name, "unsupported dtype '\(Printable.text(descr))' (supported: float16, float32, float64, int32, int64, uint8)")
         }
-        let need = count * itemSize
+        return Header(descr: descr, fortran: fortran, shape: shape, dataOffset: offset + headerLength, count: count,
+                      itemSize: itemSize, code: code, littleEndian: descr.first != ">")
+    }
+
+    /// The longest header accepted (NumPy writes under 200 bytes).
+    public static let maxHeaderBytes = 1 << 16
+
+    public static func decode(_ bytes: [UInt8], name: String) throws -> NpyArray {
+        let h = try header(bytes, name: name)
+        let (shape, count, itemSize, code, littleEndian, offset) = (h.shape, h.count, h.itemSize, h.code, h.littleEndian, h.dataOffset)
+        let need = h.dataBytes
         guard bytes.count - offset >= need else {
-            throw NumpyError(name, "truncated: shape \(shape) of \(descr) needs \(need) data bytes, the file has \(bytes.count - offset)")
+            throw NumpyError(name, "truncated: shape \(shape) of \(h.descr) needs \(need) data bytes, the file has \(bytes.count - offset)")
         }
         func raw(_ i: Int) -> UInt64 {
             var v: UInt64 = 0
@@ -144,6 +174,7 @@ public enum Npy {
             array = NpyArray(shape: shape, floats: f)
         case "f4": array = NpyArray(shape: shape, floats: (0..<count).map { Float(bitPattern: UInt32(truncatingIfNeeded: raw($0))) })
         case "f8": array = NpyArray(shape: shape, floats: (0..<count).map { Float(Double(bitPattern: raw($0))) })
+        case "f2": array = NpyArray(shape: shape, floats: (0..<count).map { Float(Float16(bitPattern: UInt16(truncatingIfNeeded: raw($0)))) })
         case "i4": array = NpyArray(shape: shape, ints: (0..<count).map { Int32(bitPattern: UInt32(truncatingIfNeeded: raw($0))) })
         case "i8":
             var ints: [Int32] = []
@@ -156,7 +187,7 @@ public enum Npy {
             array = NpyArray(shape: shape, ints: ints)
         default: array = NpyArray(shape: shape, ints: (0..<count).map { Int32(raw($0)) })
         }
-        if fortran && shape.count > 1 { array = toCOrder(array) }
+        if h.fortran && shape.count > 1 { array = toCOrder(array) }
         return array
     }
 
@@ -166,11 +197,15 @@ public enum Npy {
             return header[r.upperBound...].drop { $0 == " " }
         }
         guard let d = field("descr"), d.first == "'", let end = d.dropFirst().firstIndex(of: "'") else {
-            throw NumpyError(name, "header has no 'descr': \(header.prefix(80))")
+            throw NumpyError(name, "header has no 'descr': \(Printable.text(String(header.prefix(80))))")
         }
         let descr = String(d[d.index(after: d.startIndex)..<end])
         guard let f = field("fortran_order") else { throw NumpyError(name, "header has no 'fortran_order'") }
-        let fortran = f.hasPrefix("True")
+        // Only the two booleans NumPy writes: anything else would silently transpose or not.
+        let fortran: Bool
+        if f.hasPrefix("True") { fortran = true } else if f.hasPrefix("False") { fortran = false } else {
+            throw NumpyError(name, "'fortran_order' is '\(Printable.text(String(f.prefix(16))))', not True or False")
+        }
         guard let s = field("shape"), s.first == "(", let close = s.firstIndex(of: ")") else {
             throw NumpyError(name, "header has no 'shape' tuple")
         }
@@ -178,7 +213,7 @@ public enum Npy {
         for part in s[s.index(after: s.startIndex)..<close].split(separator: ",") {
             let t = part.trimmingCharacters(in: .whitespaces)
             if t.isEmpty { continue }
-            guard let v = Int(t), v >= 0 else { throw NumpyError(name, "bad dimension '\(t)' in shape") }
+            guard let v = Int(t), v >= 0 else { throw NumpyError(name, "bad dimension '\(Printable.text(t))' in shape") }
             shape.append(v)
         }
         guard shape.count <= 8 else { throw NumpyError(name, "rank \(shape.count) is above the limit of 8") }

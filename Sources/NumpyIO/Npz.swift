@@ -1,48 +1,75 @@
-// .npz archives (a zip of .npy files, stored or deflated), read and written with ZIPFoundation.
+// .npz archives (a zip of .npy files, stored or deflated). Read through SafeIO's hardened zip
+// reader, lazily: opening parses each entry's .npy header from the first bytes only, and an
+// array's data is inflated (never past its declared size) when it is loaded, so a file's unused
+// or hostile entries cost nothing. Written with ZIPFoundation.
 import Foundation
+import SafeIO
 import ZIPFoundation
 
+/// One array of an .npz: its header now, its values on `load()`.
+public struct NpzEntry: Sendable {
+    public var name: String
+    public var header: Npy.Header
+    let archive: ZipArchive
+    let entry: ZipEntry
+
+    public var shape: [Int] { header.shape }
+
+    public func load() throws -> NpyArray {
+        let bytes: [UInt8]
+        do { bytes = try archive.extract(entry, limit: header.dataOffset + header.dataBytes) } catch let e as ZipError {
+            throw NumpyError(archive.path, e.detail)
+        }
+        return try Npy.decode(bytes, name: "\(Printable.path(archive.path))[\(Printable.text(entry.name))]")
+    }
+}
+
 public enum Npz {
-    /// Entries in archive order, keyed without the ".npy" suffix.
-    public static func read(path: String) throws -> [(name: String, array: NpyArray)] {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
-            throw NumpyError(path, isDir.boolValue ? "is a directory" : "no such file")
+    /// Every array of the archive with its header, in archive order, keyed without ".npy".
+    public static func entries(path: String) throws -> [NpzEntry] {
+        let archive: ZipArchive
+        do { archive = try ZipArchive(path: path) } catch let e as ZipError {
+            throw NumpyError(path, "not a readable .npz (zip) archive: \(e.detail)")
+        } catch let e as FileAccessError {
+            throw NumpyError(path, e.detail + (e.hint.map { "; \($0)" } ?? ""))
         }
-        return try decode(try open(path: path), name: path)
+        return try entries(archive)
     }
 
-    /// A zip archive read through the file, never from memory: ZIPFoundation's in-memory
-    /// archives trap when a damaged header points past the end, its file-backed ones just
-    /// get a short read and report an error.
-    public static func open(path: String) throws -> Archive {
-        do { return try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
-            throw NumpyError(path, "not a readable .npz (zip) archive: \(error)")
-        }
-    }
-
-    public static func decode(_ archive: Archive, name path: String) throws -> [(name: String, array: NpyArray)] {
-        var out: [(name: String, array: NpyArray)] = []
-        if archive.contains(where: { $0.path.hasSuffix("data.pkl") }) {
+    public static func entries(_ archive: ZipArchive) throws -> [NpzEntry] {
+        let path = archive.path
+        if archive.entries.contains(where: { $0.name.hasSuffix("data.pkl") }) {
             throw NumpyError(path, "this is a PyTorch checkpoint (torch.save zip), not an .npz of NumPy arrays; "
                              + "export the state dict with numpy.savez(file, **{key: tensor.numpy()}) under Fillgraph's key names")
         }
-        for entry in archive where entry.type == .file {
-            guard entry.uncompressedSize <= UInt64(Npy.maxElements) * 8 else {
-                throw NumpyError(path, "entry \(entry.path) claims \(entry.uncompressedSize) bytes")
+        var out: [NpzEntry] = []
+        for entry in archive.entries {
+            let name = "\(Printable.path(path))[\(Printable.text(entry.name))]"
+            do {
+                var head = try archive.prefix(entry, count: 4096)
+                if head.count >= 10, head.count < entry.uncompressedSize {
+                    // A header longer than the first read (NumPy's are under 200 bytes).
+                    let length = head[6] == 1 ? Int(head[8]) | Int(head[9]) << 8 : head.count >= 12 ? (8..<12).reduce(0) { $0 | Int(head[$1]) << (8 * ($1 - 8)) } : 0
+                    if length + 12 > head.count { head = try archive.prefix(entry, count: min(length, Npy.maxHeaderBytes) + 12) }
+                }
+                let header = try Npy.header(head, name: name)
+                guard header.dataOffset + header.dataBytes <= entry.uncompressedSize else {
+                    throw NumpyError(name, "truncated: shape \(header.shape) of \(header.descr) needs \(header.dataBytes) data bytes, "
+                                     + "the entry has \(entry.uncompressedSize - header.dataOffset)")
+                }
+                let key = entry.name.hasSuffix(".npy") ? String(entry.name.dropLast(4)) : entry.name
+                out.append(NpzEntry(name: key, header: header, archive: archive, entry: entry))
+            } catch let e as ZipError {
+                throw NumpyError(path, e.detail)
             }
-            var data = Data()
-            let crc: CRC32
-            do { crc = try archive.extract(entry) { data.append($0) } } catch {
-                throw NumpyError(path, "entry \(entry.path) is damaged: \(error)")
-            }
-            // extract(_:consumer:) returns the checksum without comparing it.
-            guard crc == entry.checksum else { throw NumpyError(path, "entry \(entry.path) fails its CRC-32 check: the archive is corrupted") }
-            let key = entry.path.hasSuffix(".npy") ? String(entry.path.dropLast(4)) : entry.path
-            out.append((key, try Npy.decode([UInt8](data), name: "\(path)[\(entry.path)]")))
         }
         if out.isEmpty { throw NumpyError(path, "the archive holds no arrays") }
         return out
+    }
+
+    /// Every array, loaded (for tools and tests; weight import loads lazily).
+    public static func read(path: String) throws -> [(name: String, array: NpyArray)] {
+        try entries(path: path).map { ($0.name, try $0.load()) }
     }
 
     public static func write(_ entries: [(name: String, array: NpyArray)], to path: String) throws {

@@ -17,6 +17,9 @@ public struct RunOptions {
     public var progress: ((Int, Int, String) -> Void)?
     /// Polled between nodes; a true result stops the run with RunCancelled.
     public var isCancelled: (() -> Bool)?
+    /// Bytes the caller holds for this run outside the executor (decoded pictures, input and
+    /// output tensors), counted in the estimate the limit is checked against.
+    public var extraBytes = 0
 
     public init(threads: Int = RunOptions.defaultThreads, memoryLimit: Int = RunOptions.defaultMemoryLimit,
                 progress: ((Int, Int, String) -> Void)? = nil, isCancelled: (() -> Bool)? = nil) {
@@ -92,6 +95,19 @@ public final class Executor {
         weights = w
         stateUpdates = updates
         transformedWeights = transformed
+        // The weights (`w` shares the model's arrays, copy on write) and their transforms.
+        residentBytes = 4 * (w.values.reduce(0) { $0 + $1.count } + transformed.values.reduce(0) { $0 + $1.count })
+    }
+
+    /// Bytes the executor holds whatever the run's size (see `init`).
+    public let residentBytes: Int
+    /// What any process running a model holds besides tensors: code, the Swift runtime,
+    /// OpenBLAS and its buffers, libpng/libjpeg (measured at 31–38 MB on Linux x86-64).
+    public static let processBaselineBytes = 40 << 20
+
+    /// The whole process's estimated peak for a plan: arena + weights + the caller's extra + baseline.
+    func totalBytes(_ plan: MemoryPlan, _ options: RunOptions) -> Int {
+        plan.peakBytes + residentBytes + options.extraBytes + Self.processBaselineBytes
     }
 
     /// Binds N and the size symbols from the inputs' shapes and verifies the graph concretely.
@@ -135,13 +151,16 @@ public final class Executor {
     /// allocating anything; returns the estimate in bytes.
     @discardableResult
     public func checkMemory(_ shapes: [String: [Int]], options: RunOptions) throws -> Int {
-        try plan(bind(shapes), options).peakBytes
+        totalBytes(try plan(bind(shapes), options), options)
     }
 
     func plan(_ typed: TypedGraph, _ options: RunOptions) throws -> MemoryPlan {
         let plan = MemoryPlan(typed, threads: options.threads)
-        if plan.peakBytes > options.memoryLimit {
-            throw RunError("this run needs about \(MemoryPlan.format(plan.peakBytes)) of memory (largest: \(plan.largestNeed)); "
+        let total = totalBytes(plan, options)
+        if total > options.memoryLimit {
+            throw RunError("this run needs about \(MemoryPlan.format(total)) of memory (largest: \(plan.largestNeed); "
+                           + "working memory \(MemoryPlan.format(plan.peakBytes)), weights \(MemoryPlan.format(residentBytes))"
+                           + (options.extraBytes > 0 ? ", images and tensors \(MemoryPlan.format(options.extraBytes))" : "") + "); "
                            + "the limit is \(MemoryPlan.format(options.memoryLimit))",
                            hint: "use a smaller image, or raise the limit with --max-memory if the machine has the memory")
         }
@@ -151,7 +170,7 @@ public final class Executor {
     public func run(_ inputs: [String: HostTensor], options: RunOptions = RunOptions()) throws -> RunResult {
         let key = Workspace.Key(shapes: inputs.mapValues(\.shape), threads: options.threads)
         let workspace: Workspace
-        if let cached = workspaces.checkOut(key), cached.plan.peakBytes <= options.memoryLimit {
+        if let cached = workspaces.checkOut(key), totalBytes(cached.plan, options) <= options.memoryLimit {
             workspace = cached
         } else {
             let typed = try bind(key.shapes)
@@ -198,7 +217,7 @@ public final class Executor {
             let t = typed.type(of: out.value), shape = t.concreteShape!, b = values[out.value]!
             outputs[out.name] = t.dtype == .int32 ? HostTensor(shape: shape, ints: b.ints) : HostTensor(shape: shape, floats: b.floats)
         }
-        return RunResult(outputs: outputs, stateUpdates: stateUpdates, nodeSeconds: seconds, estimatedPeakBytes: plan.peakBytes)
+        return RunResult(outputs: outputs, stateUpdates: stateUpdates, nodeSeconds: seconds, estimatedPeakBytes: totalBytes(plan, options))
     }
 }
 

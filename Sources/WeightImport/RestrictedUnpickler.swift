@@ -94,16 +94,80 @@ public struct RestrictedUnpickler {
     static let maxTensorRank = 8
 
     private var reader: ByteReader
-    private var stack: [PickleValue] = []
+    private(set) var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
     private var opOffset = 0
 
     init(_ bytes: [UInt8]) { reader = ByteReader(bytes) }
 
+    /// The longest containment chain a loaded value may have (a state dict needs about 4).
+    static let maxDepth = 64
+
     public static func load(_ bytes: [UInt8]) throws -> PickleValue {
         var u = RestrictedUnpickler(bytes)
-        return try u.run()
+        let root: PickleValue
+        do { root = try u.run() } catch {
+            u.release(except: [])
+            throw error
+        }
+        // Values are freed recursively by Swift, so a value nested 100,000 deep would overflow
+        // the stack when released: check the depth before handing the value out, and take apart
+        // iteratively whatever is not handed out.
+        guard let kept = Self.containers(root, within: maxDepth) else {
+            u.stack.append(root)
+            u.release(except: [])
+            throw UnpickleError(offset: u.reader.offset, message: "values nested deeper than \(maxDepth) levels (or a container that holds itself)")
+        }
+        u.release(except: kept)
+        return root
+    }
+
+    /// The lists and dicts reachable from `root`, or nil if some chain is longer than `limit`
+    /// (a cycle is an endless chain). Iterative; a container is revisited only when reached
+    /// by a longer chain, so the work is bounded by values × limit.
+    static func containers(_ root: PickleValue, within limit: Int) -> Set<ObjectIdentifier>? {
+        var best: [ObjectIdentifier: Int] = [:]
+        var work: [(PickleValue, Int)] = [(root, 0)]
+        while let (value, depth) = work.popLast() {
+            guard depth <= limit else { return nil }
+            switch value {
+            case .tuple(let items): for v in items { work.append((v, depth + 1)) }
+            case .list(let l):
+                let id = ObjectIdentifier(l)
+                if let seen = best[id], seen >= depth { continue }
+                best[id] = depth
+                for v in l.items { work.append((v, depth + 1)) }
+            case .dict(let d):
+                let id = ObjectIdentifier(d)
+                if let seen = best[id], seen >= depth { continue }
+                best[id] = depth
+                for (k, v) in d.items { work.append((k, depth + 1)); work.append((v, depth + 1)) }
+            default: break
+            }
+        }
+        return Set(best.keys)
+    }
+
+    /// Drops the stack and memo without recursion: each container's children are moved to a
+    /// work list before it goes. Containers in `kept` (reachable from the value handed out)
+    /// are left intact.
+    private mutating func release(except kept: Set<ObjectIdentifier>) {
+        var work = stack + Array(memo.values)
+        stack = []
+        memo = [:]
+        while let value = work.popLast() {
+            switch value {
+            case .tuple(let items): work += items
+            case .list(let l) where !kept.contains(ObjectIdentifier(l)):
+                work += l.items
+                l.items = []
+            case .dict(let d) where !kept.contains(ObjectIdentifier(d)):
+                for (k, v) in d.items { work.append(k); work.append(v) }
+                d.items = []
+            default: break
+            }
+        }
     }
 
     private func fail(_ message: String) -> UnpickleError { UnpickleError(offset: opOffset, message: message) }

@@ -5,6 +5,7 @@
 // little-endian bytes. Everything is bounds-checked; block checksums and each tensor's CRC-32C
 // are verified before a value is used.
 import Foundation
+import SafeIO
 
 public enum TensorBundle {
     static let tableMagic: UInt64 = 0xDB47_7524_8B80_FB57
@@ -30,8 +31,9 @@ public enum TensorBundle {
     static func read(indexPath: String, prefix: String, bytes given: [UInt8]? = nil) throws -> [TensorGroup] {
         let bytes: [UInt8]
         if let given { bytes = given } else {
-            guard let data = FileManager.default.contents(atPath: indexPath) else { throw ImportError(indexPath, "cannot read the file") }
-            bytes = [UInt8](data)
+            do { bytes = try SafeFile.read(indexPath, limit: 1 << 28, what: "a TensorFlow checkpoint index") } catch let e as FileAccessError {
+                throw ImportError(indexPath, e.detail + (e.hint.map { "; \($0)" } ?? ""))
+            }
         }
         let table = try readTable(bytes, path: indexPath)
         var shards = 1
@@ -47,7 +49,8 @@ public enum TensorBundle {
         }
         let files = ShardFiles(prefix: prefix, count: shards, indexPath: indexPath)
         // Every tensor's bytes are checked against its CRC-32C now, used or not: a damaged
-        // checkpoint is reported as such even if the damage is in a part this graph skips.
+        // checkpoint is reported as such even if the damage is in a part this graph skips. The
+        // check streams through the shard, so an unused tensor costs time, never its size in memory.
         for (name, e) in entries { try files.verify(e, name: name) }
         var groups: [String: [SourceTensor]] = [:]
         var order: [String] = []
@@ -205,8 +208,9 @@ final class ShardFiles {
     let prefix: String
     let count: Int
     let indexPath: String
-    private var handles: [Int: FileHandle] = [:]
-    private var sizes: [Int: UInt64] = [:]
+    private var files: [Int: SafeFile] = [:]
+    /// Tensors above this are not weights of an inpainting network.
+    static let maxTensorBytes = 1 << 33
 
     init(prefix: String, count: Int, indexPath: String) {
         self.prefix = prefix
@@ -216,9 +220,17 @@ final class ShardFiles {
 
     func shardPath(_ i: Int) -> String { prefix + ".data-" + String(format: "%05d-of-%05d", i, count) }
 
+    /// The tensor's CRC-32C, computed a megabyte at a time.
     func verify(_ e: TensorBundle.Entry, name: String) throws {
         guard !e.sliced, e.size > 0 else { return }
-        _ = try bytes(e, name: name)
+        let file = try shard(e, name: name)
+        var crc: UInt32 = 0, done = 0
+        while done < e.size {
+            let n = min(1 << 20, e.size - done)
+            crc = CRC32C.checksum(try read(file, at: e.offset + done, count: n), seed: crc)
+            done += n
+        }
+        try check(crc, e, name: name, path: file.path)
     }
 
     func floats(_ e: TensorBundle.Entry, name: String, dtype: String) throws -> [Float] {
@@ -231,34 +243,36 @@ final class ShardFiles {
         guard e.size == elements * width else {
             throw ImportError(indexPath, "\(name): shape \(e.shape) of \(dtype) needs \(elements * width) bytes, the index says \(e.size)")
         }
-        return ElementDecoding.floats(try bytes(e, name: name)[...], dtype: dtype, count: elements)!
+        let file = try shard(e, name: name)
+        let raw = try read(file, at: e.offset, count: e.size)
+        try check(CRC32C.checksum(raw[...]), e, name: name, path: file.path)
+        return ElementDecoding.floats(raw[...], dtype: dtype, count: elements)!
     }
 
-    /// The tensor's bytes, range- and CRC-checked.
-    private func bytes(_ e: TensorBundle.Entry, name: String) throws -> [UInt8] {
+    /// The shard holding `e`, with the tensor's byte range checked against its size.
+    private func shard(_ e: TensorBundle.Entry, name: String) throws -> SafeFile {
         guard e.shard < count else { throw ImportError(indexPath, "\(name) lives in shard \(e.shard) of \(count)") }
+        guard e.size <= Self.maxTensorBytes else { throw ImportError(indexPath, "\(name) claims \(e.size) bytes, beyond any weight tensor") }
         let path = shardPath(e.shard)
-        if handles[e.shard] == nil {
-            guard let h = FileHandle(forReadingAtPath: path) else {
-                throw ImportError(path, "cannot open the checkpoint's data file (it must sit next to the .index)")
-            }
-            handles[e.shard] = h
-            sizes[e.shard] = (try? h.seekToEnd()) ?? 0
-        }
-        let handle = handles[e.shard]!
-        guard UInt64(e.offset) + UInt64(e.size) <= sizes[e.shard]! else {
-            throw ImportError(path, "\(name) occupies bytes \(e.offset)..<\(e.offset + e.size) but the file has \(sizes[e.shard]!): truncated")
-        }
-        try handle.seek(toOffset: UInt64(e.offset))
-        let raw = [UInt8](try handle.read(upToCount: e.size) ?? Data())
-        guard raw.count == e.size else { throw ImportError(path, "\(name): short read (\(raw.count) of \(e.size) bytes)") }
-        if let stored = e.crc32c {
-            let actual = CRC32C.checksum(raw)
-            guard CRC32C.unmask(stored) == actual else {
-                throw ImportError(path, "\(name): CRC-32C mismatch (the index says 0x\(String(CRC32C.unmask(stored), radix: 16)), "
-                                  + "the data gives 0x\(String(actual, radix: 16))); the checkpoint is corrupted")
+        if files[e.shard] == nil {
+            do { files[e.shard] = try SafeFile(path, what: "a checkpoint data file") } catch let error as FileAccessError {
+                throw ImportError(path, "cannot open the checkpoint's data file (it must sit next to the .index): \(error.detail)")
             }
         }
-        return raw
+        let file = files[e.shard]!
+        guard e.offset <= file.size, e.size <= file.size - e.offset else {
+            throw ImportError(path, "\(name) occupies bytes \(e.offset)..<\(e.offset + e.size) but the file has \(file.size): truncated")
+        }
+        return file
+    }
+
+    private func read(_ file: SafeFile, at offset: Int, count: Int) throws -> [UInt8] {
+        do { return try file.read(at: offset, count: count) } catch let error as FileAccessError { throw ImportError(file.path, error.detail) }
+    }
+
+    private func check(_ actual: UInt32, _ e: TensorBundle.Entry, name: String, path: String) throws {
+        guard let stored = e.crc32c, CRC32C.unmask(stored) != actual else { return }
+        throw ImportError(path, "\(name): CRC-32C mismatch (the index says 0x\(String(CRC32C.unmask(stored), radix: 16)), "
+                          + "the data gives 0x\(String(actual, radix: 16))); the checkpoint is corrupted")
     }
 }

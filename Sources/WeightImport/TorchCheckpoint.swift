@@ -3,30 +3,32 @@
 // storages). The pickle goes through RestrictedUnpickler, so nothing in the file is executed;
 // storages are sized and bounds-checked against every tensor view before a value is read.
 import Foundation
-import ZIPFoundation
+import SafeIO
 
 enum TorchCheckpoint {
-    /// Largest single archive entry we extract (a 2 GiB storage is far beyond any inpainting net).
-    static let maxEntryBytes: UInt64 = 1 << 31
+    /// Largest storage extracted (a 2 GiB storage is far beyond any inpainting net).
+    static let maxEntryBytes = 1 << 31
+    /// Largest data.pkl: a state dict's pickle is kilobytes; the tensors live in the storages.
+    static let maxPickleBytes = 1 << 26
 
-    static func isTorchZip(_ archive: Archive) -> Bool {
-        archive.contains { $0.path == "data.pkl" || $0.path.hasSuffix("/data.pkl") }
+    static func isTorchZip(_ archive: ZipArchive) -> Bool {
+        archive.entries.contains { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }
     }
 
-    static func read(_ archive: Archive, path: String) throws -> [TensorGroup] {
-        let pkls = archive.filter { $0.type == .file && ($0.path == "data.pkl" || $0.path.hasSuffix("/data.pkl")) }
+    static func read(_ archive: ZipArchive, path: String) throws -> [TensorGroup] {
+        let pkls = archive.entries.filter { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }
         guard pkls.count == 1, let pklEntry = pkls.first else {
             throw ImportError(path, "a PyTorch checkpoint holds exactly one data.pkl; this archive has \(pkls.count)")
         }
-        let prefix = String(pklEntry.path.dropLast("data.pkl".count))
-        if let order = archive[prefix + "byteorder"], let text = try? String(decoding: extract(archive, order, path), as: UTF8.self),
+        let prefix = String(pklEntry.name.dropLast("data.pkl".count))
+        if let order = archive[prefix + "byteorder"], let text = try? String(decoding: extract(archive, order, path, limit: 64), as: UTF8.self),
            text.trimmingCharacters(in: .whitespacesAndNewlines) != "little" {
-            throw ImportError(path, "the storages are stored \(text) endian; re-save the checkpoint on a little-endian machine")
+            throw ImportError(path, "the storages are stored \(Printable.text(text)) endian; re-save the checkpoint on a little-endian machine")
         }
-        let pickle = try extract(archive, pklEntry, path)
+        let pickle = try extract(archive, pklEntry, path, limit: maxPickleBytes)
         let root: PickleValue
         do { root = try RestrictedUnpickler.load(pickle) } catch let e as UnpickleError {
-            throw ImportError(path, "\(pklEntry.path) byte \(e.offset): \(e.message). Refused; nothing in the file was run")
+            throw ImportError(path, "\(Printable.text(pklEntry.name)) byte \(e.offset): \(e.message). Refused; nothing in the file was run")
         }
         let storages = StorageReader(archive: archive, prefix: prefix, path: path)
         return try groups(root, path: path).map { name, dict in
@@ -34,24 +36,13 @@ enum TorchCheckpoint {
         }
     }
 
-    static func extract(_ archive: Archive, _ entry: Entry, _ path: String) throws -> [UInt8] {
-        guard entry.uncompressedSize <= maxEntryBytes else {
-            throw ImportError(path, "archive entry \(entry.path) claims \(entry.uncompressedSize) bytes (limit \(maxEntryBytes))")
+    static func extract(_ archive: ZipArchive, _ entry: ZipEntry, _ path: String, limit: Int = maxEntryBytes) throws -> [UInt8] {
+        do { return try archive.extract(entry, limit: limit) } catch let e as ZipError {
+            throw ImportError(path, e.detail)
+        } catch let e as FileAccessError {
+            throw ImportError(path, e.detail)
         }
-        var data = Data()
-        data.reserveCapacity(Int(entry.uncompressedSize))
-        let crc: CRC32
-        do { crc = try archive.extract(entry, skipCRC32: false) { data.append($0) } } catch {
-            throw ImportError(path, "archive entry \(entry.path) is damaged or truncated (\(error))")
-        }
-        // extract(_:consumer:) returns the checksum without comparing it.
-        guard crc == entry.checksum else {
-            throw ImportError(path, "archive entry \(entry.path) fails its CRC-32 check (stored \(hex(entry.checksum)), computed \(hex(crc))): the file is corrupted")
-        }
-        return [UInt8](data)
     }
-
-    private static func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
 
     /// The state dicts in a checkpoint: the root itself when its values are tensors, otherwise
     /// each top-level entry that is a dict of tensors ('G', 'D', 'state_dict', ...).
@@ -142,12 +133,12 @@ enum TorchCheckpoint {
 
 /// Reads `<prefix>/data/<key>` once per storage and checks its length against the pickle.
 final class StorageReader {
-    let archive: Archive
+    let archive: ZipArchive
     let prefix: String
     let path: String
     private var cache: [String: [UInt8]] = [:]
 
-    init(archive: Archive, prefix: String, path: String) {
+    init(archive: ZipArchive, prefix: String, path: String) {
         self.archive = archive
         self.prefix = prefix
         self.path = path
@@ -159,13 +150,16 @@ final class StorageReader {
         guard let entry = archive[entryPath] else {
             throw ImportError(path, "storage \(s.key) is missing from the archive (no entry \(entryPath))")
         }
-        let expected = UInt64(s.numel) * UInt64(s.dtype.elementSize)
+        let (expected, overflow) = s.numel.multipliedReportingOverflow(by: s.dtype.elementSize)
+        guard !overflow, expected <= TorchCheckpoint.maxEntryBytes else {
+            throw ImportError(path, "storage \(Printable.text(s.key)) claims \(s.numel) elements of \(s.dtype.elementSize) bytes, beyond any weight tensor")
+        }
         guard entry.uncompressedSize == expected else {
-            throw ImportError(path, "storage \(entryPath) holds \(entry.uncompressedSize) bytes but the pickle says "
+            throw ImportError(path, "storage \(Printable.text(entryPath)) holds \(entry.uncompressedSize) bytes but the pickle says "
                               + "\(s.numel) × \(s.dtype.elementSize) = \(expected): the file is truncated or corrupted")
         }
         let raw = try TorchCheckpoint.extract(archive, entry, path)
-        guard raw.count == Int(expected) else {
+        guard raw.count == expected else {
             throw ImportError(path, "storage \(entryPath) yielded \(raw.count) of \(expected) bytes: truncated")
         }
         cache[s.key] = raw

@@ -92,13 +92,14 @@ extension WeightBinding {
     public mutating func swapColourChannels() -> [String] {
         var changed: [String] = []
         for layer in ColourLayers.inputs {
-            guard let w = tensors[layer + ".weight"], w.shape.count == 4, w.shape[1] >= 3 else { continue }
+            // An absurd shape is left for the shape check to report, not multiplied out here.
+            guard let w = tensors[layer + ".weight"], w.shape.count == 4, w.shape[1] >= 3, checkedCount(w.shape) != nil else { continue }
             tensors[layer + ".weight"] = Self.reversed(w, axis: 1)
             changed.append(layer + ".weight")
         }
         for layer in ColourLayers.outputs {
             for suffix in [".weight", ".bias"] {
-                guard let t = tensors[layer + suffix], t.shape.first == 3 else { continue }
+                guard let t = tensors[layer + suffix], t.shape.first == 3, checkedCount(t.shape) != nil else { continue }
                 tensors[layer + suffix] = Self.reversed(t, axis: 0)
                 changed.append(layer + suffix)
             }

@@ -4,7 +4,7 @@
 // without executing the pickle), TensorFlow V2 checkpoints (tensor bundles).
 import Foundation
 import NumpyIO
-import ZIPFoundation
+import SafeIO
 
 public enum SourceFormat: String, Sendable {
     case npz = "NumPy .npz"
@@ -45,22 +45,29 @@ public struct WeightFile {
             if FileManager.default.fileExists(atPath: path + ".index") { return try openTensorFlow(prefix: path, given: path) }
             throw ImportError(path, "no such file")
         }
-        guard let data = FileManager.default.contents(atPath: path) else { throw ImportError(path, "cannot read the file") }
-        let head = [UInt8](data.prefix(64))
-        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
-            return try openZip(data, path: path)
-        }
-        let bytes = [UInt8](data)
-        if TensorBundle.looksLikeIndex(bytes) {
-            let prefix = path.hasSuffix(".index") ? String(path.dropLast(6)) : path
-            return try openTensorFlow(prefix: prefix, given: path, contents: data, index: bytes)
-        }
-        if let text = String(data: data.prefix(4096), encoding: .utf8), text.hasPrefix("model_checkpoint_path") {
-            let dir = (path as NSString).deletingLastPathComponent
-            return try openTensorFlow(prefix: try prefix(fromCheckpointText: text, directory: dir, path: path), given: path, contents: data)
-        }
+        func fileError(_ e: FileAccessError) -> ImportError { ImportError(path, e.detail + (e.hint.map { "; \($0)" } ?? "")) }
+        let file: SafeFile, head: [UInt8], tail: [UInt8]
+        do {
+            file = try SafeFile(path, what: "a weight file")
+            head = try file.read(at: 0, count: min(file.size, 4096))
+            tail = try file.read(at: max(0, file.size - TensorBundle.footerSize), count: min(file.size, TensorBundle.footerSize))
+        } catch let e as FileAccessError { throw fileError(e) }
+        // A data shard named directly stands for its checkpoint; it is read only where tensors are used.
         if let range = path.range(of: ".data-", options: .backwards), FileManager.default.fileExists(atPath: String(path[..<range.lowerBound]) + ".index") {
-            return try openTensorFlow(prefix: String(path[..<range.lowerBound]), given: path, contents: data)
+            return try openTensorFlow(prefix: String(path[..<range.lowerBound]), given: path)
+        }
+        func all() throws -> [UInt8] {
+            do { return try file.readAll(limit: maxFileBytes, what: "weight file") } catch let e as FileAccessError { throw fileError(e) }
+        }
+        if ZipArchive.looksLikeZip(head) { return try openZip(file, Data(try all()), path: path) }
+        if TensorBundle.looksLikeIndex(tail) {
+            let bytes = try all()
+            let prefix = path.hasSuffix(".index") ? String(path.dropLast(6)) : path
+            return try openTensorFlow(prefix: prefix, given: path, contents: Data(bytes), index: bytes)
+        }
+        if let text = String(validating: head, as: UTF8.self), text.hasPrefix("model_checkpoint_path") {
+            let dir = (path as NSString).deletingLastPathComponent
+            return try openTensorFlow(prefix: try prefix(fromCheckpointText: text, directory: dir, path: path), given: path, contents: Data(head))
         }
         if head.first == 0x80, head.count > 1, head[1] <= 5 {
             throw ImportError(path, "a bare pickle (PyTorch's legacy format before 1.6, or a plain pickle); "
@@ -70,21 +77,26 @@ public struct WeightFile {
                           + "or a TensorFlow checkpoint (.index + .data-*)")
     }
 
-    /// `data` (already read, for the provenance hash) is not handed to ZIPFoundation: see Npz.open.
-    private static func openZip(_ data: Data, path: String) throws -> WeightFile {
-        let archive: Archive
-        do { archive = try Npz.open(path: path) } catch let e as NumpyError {
+    /// The largest weight file read (its bytes are hashed for the model's provenance).
+    static let maxFileBytes = 1 << 32
+
+    /// Entries are inflated only when a tensor is used, never past their declared size.
+    private static func openZip(_ file: SafeFile, _ data: Data, path: String) throws -> WeightFile {
+        let archive: ZipArchive
+        do { archive = try ZipArchive(file: file) } catch let e as ZipError {
             throw ImportError(path, "a damaged zip archive (\(e.detail))")
         }
         if TorchCheckpoint.isTorchZip(archive) {
             return WeightFile(path: path, format: .torch, groups: try TorchCheckpoint.read(archive, path: path), contents: data)
         }
-        let arrays: [(name: String, array: NpyArray)]
-        do { arrays = try Npz.decode(archive, name: path) } catch let e as NumpyError { throw ImportError(path, e.detail) }
-        let tensors = arrays.map { name, array in
-            SourceTensor(name: name, shape: array.shape, dtype: array.ints == nil ? "float32" : "int32") {
-                guard array.ints == nil else { throw ImportError(path, "\(name) holds integers; weights must be floating point") }
-                return array.floats
+        let arrays: [NpzEntry]
+        do { arrays = try Npz.entries(archive) } catch let e as NumpyError { throw ImportError(path, e.detail) }
+        let tensors = arrays.map { entry in
+            SourceTensor(name: entry.name, shape: entry.shape, dtype: entry.header.dtypeName) {
+                guard entry.header.dtypeName.hasPrefix("float") else {
+                    throw ImportError(path, "\(Printable.text(entry.name)) holds \(entry.header.dtypeName) values; weights must be floating point")
+                }
+                do { return try entry.load().floats } catch let e as NumpyError { throw ImportError(path, e.detail) }
             }
         }
         return WeightFile(path: path, format: .npz, groups: [TensorGroup(name: "", tensors: tensors)], contents: data)

@@ -1,6 +1,7 @@
 // --profile and --trace: where a run's time went.
 import ArgumentParser
 import Foundation
+import GraphIR
 import Runtime
 
 enum Profile {
@@ -15,11 +16,11 @@ enum Profile {
         }
         Swift.print("by op type:")
         var byOp: [String: (Double, Int)] = [:]
-        for n in nodes { byOp[n.op, default: (0, 0)].0 += n.seconds; byOp[n.op, default: (0, 0)].1 += n.macs }
+        for n in nodes { byOp[n.op, default: (0, 0)].0 += n.seconds; byOp[n.op, default: (0, 0)].1 = Cost.sum([byOp[n.op, default: (0, 0)].1, n.macs]) }
         for (op, (s, macs)) in byOp.sorted(by: { $0.value.0 > $1.value.0 }) {
             Swift.print("  " + pad(op, 22) + String(format: "%8.1f ms %5.1f %%  ", s * 1000, 100 * s / total) + rate(macs, s))
         }
-        let macs = nodes.reduce(0) { $0 + $1.macs }
+        let macs = Cost.sum(nodes.map(\.macs))
         Swift.print("  " + pad("total", 22) + String(format: "%8.1f ms          ", total * 1000) + rate(macs, total))
     }
 

@@ -88,7 +88,7 @@ final class GraphCTests: CLIBase {
 
     func testBadGraphFiles() throws {
         try assertBadInput("graphc", ["check", path("none.yaml")], ["error: cannot read \(path("none.yaml")): no such file"])
-        try assertBadInput("graphc", ["check", dir.path], ["it is a directory"])
+        try assertBadInput("graphc", ["check", dir.path], ["error: cannot read \(dir.path): is a directory, not a graph file"])
         let broken = path("broken.yaml")
         try "fillgraph: 1\nnodes: [\n  {name: a, op: relu\n".write(toFile: broken, atomically: true, encoding: .utf8)
         try assertBadInput("graphc", ["compile", broken, "--random-init"], ["\(broken):4:1: error: invalid YAML"])

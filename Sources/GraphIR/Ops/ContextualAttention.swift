@@ -84,10 +84,10 @@ public struct ContextualAttention: OpContract {
         let positions = (f[2] / rate) * (f[3] / rate)
         let gh = ((b[2] / rate) + stride - 1) / stride, gw = ((b[3] / rate) + stride - 1) / stride
         let patches = gh * gw
-        let match = positions * patches * ksize * ksize * c
-        let paste = positions * patches * c * (2 * rate) * (2 * rate)
-        let fuseCost = fuse ? 2 * positions * patches * fuseK * fuseK : 0  // as the official k×k conv counts it
-        return f[0] * (match + paste + fuseCost)
+        let match = Cost.product([positions, patches, ksize, ksize, c])
+        let paste = Cost.product([positions, patches, c, 2 * rate, 2 * rate])
+        let fuseCost = fuse ? Cost.product([2, positions, patches, fuseK, fuseK]) : 0  // as the official k×k conv counts it
+        return Cost.product([f[0], Cost.sum([match, paste, fuseCost])])
     }
 
     public var attributeSummary: [String] {

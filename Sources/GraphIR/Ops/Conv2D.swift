@@ -183,7 +183,7 @@ public struct Conv2D: OpContract {
 
     public func macs(inputs: [[Int]], outputs: [[Int]]) -> Int {
         let o = outputs[0]  // a fused gate halves the output, not the work: count outChannels
-        return o[0] * outChannels * o[2] * o[3] * inputs[0][1] * kernel[0] * kernel[1]
+        return Cost.product([o[0], outChannels, o[2], o[3], inputs[0][1], kernel[0], kernel[1]])
     }
 
     public var attributeSummary: [String] {

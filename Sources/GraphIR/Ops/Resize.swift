@@ -20,8 +20,11 @@ public struct ResizeNearest: OpContract {
     public var inputNames: [String] { scale == nil ? ["x", "like"] : ["x"] }
 
     public func validate() -> [String] {
-        if let s = scale, s.num <= 0 || s.num > 64 * s.den || 64 * s.num < s.den {
-            return ["scale must be in 1/64...64, got \(s.num)/\(s.den)"]
+        guard let n = scaleNum else { return scaleDen == nil ? [] : ["a scale denominator without a numerator"] }
+        let d = scaleDen ?? 1
+        // The raw fields first: a hand-made model.bin may hold anything, even a zero denominator.
+        guard (1...4096).contains(n), (1...4096).contains(d), n <= 64 * d, 64 * n >= d else {
+            return ["scale must be in 1/64...64, got \(n)/\(d)"]
         }
         return []
     }

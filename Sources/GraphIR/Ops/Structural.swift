@@ -25,7 +25,7 @@ public struct Concat: OpContract {
 
     public var opName: String { "concat" }
     public var inputNames: [String] { (0..<count).map { "x\($0)" } }
-    public func validate() -> [String] { count >= 1 ? [] : ["concat needs at least one input"] }
+    public func validate() -> [String] { (1...65536).contains(count) ? [] : ["concat takes 1...65536 inputs, got \(count)"] }
 
     public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
         var out = inputs[0]
@@ -58,7 +58,7 @@ public struct Slice: OpContract {
     public var opName: String { "slice" }
     public var inputNames: [String] { ["x"] }
     public func validate() -> [String] {
-        start >= 0 && end > start ? [] : ["slice needs 0 <= start < end, got start=\(start) end=\(end)"]
+        start >= 0 && end > start && end <= 1 << 20 ? [] : ["slice needs 0 <= start < end <= 1048576, got start=\(start) end=\(end)"]
     }
 
     public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
