@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "ImageIO", dependencies: ["PNGCodec", "JPEGCodec", "SafeIO"]),
         .target(name: "Runtime", dependencies: ["GraphIR", "ModelFormat", "Kernels"]),
-        .target(name: "Compiler", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "ModelFormat", "NumpyIO", "WeightImport", "Runtime", "Randomness"]),
+        .target(name: "Compiler", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "ModelFormat", "NumpyIO", "WeightImport", "Runtime", "Randomness", "SafeIO"]),
         .target(name: "Inpainting", dependencies: ["GraphIR", "ModelFormat", "Runtime", "Kernels", "ImageIO", "NumpyIO", "Masks"]),
 
         .target(name: "Evaluation", dependencies: ["Inpainting", "ImageIO", "Masks", "ModelFormat", "Randomness", "Runtime"]),

@@ -1,6 +1,7 @@
 // graphc's pipeline: YAML → IR → verify → passes → bind weights → Model. The executables only
 // parse arguments and print; everything they do is here, so tests can call it directly.
 import Foundation
+import SafeIO
 import GraphIR
 import GraphPasses
 import GraphYAML
@@ -81,6 +82,29 @@ public enum Compiler {
 }
 
 extension Compiler {
+    /// Refuses an output path that names an input file, however it is spelled (a symlinked
+    /// directory, ./, /proc/self/cwd, a hard link): files are compared by (device, inode).
+    public static func checkOutput(_ output: String, inputs: [String]) throws {
+        guard let target = SafeFile.identity(of: output) else { return }
+        if let same = inputs.first(where: { SafeFile.identity(of: $0).map { $0 == target } ?? false }) {
+            throw CompileError("-o \(Printable.path(output)) is the input file \(Printable.path(same)); writing would destroy it. Choose another output path")
+        }
+    }
+
+    /// The files a weights argument stands for: the path itself, a directory's files, and a
+    /// TensorFlow prefix's index and data shards.
+    public static func weightFiles(_ path: String) -> [String] {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            return ((try? fm.contentsOfDirectory(atPath: path)) ?? []).map { (path as NSString).appendingPathComponent($0) }
+        }
+        let dir = (path as NSString).deletingLastPathComponent, base = (path as NSString).lastPathComponent
+        let prefix = base.hasSuffix(".index") ? String(base.dropLast(6)) : base.components(separatedBy: ".data-")[0]
+        let siblings = ((try? fm.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir)) ?? []).filter { $0.hasPrefix(prefix + ".") }
+        return [path] + siblings.map { (dir as NSString).appendingPathComponent($0) }
+    }
+
     /// Rounds every tensor to float16 (what the model will compute with) and says how much that
     /// changed; a value float16 cannot hold is an error, not an infinity.
     public static func storeAsHalf(_ tensors: inout [Tensor]) throws -> String {

@@ -3,6 +3,7 @@
 // colour order, then check every shape and value. Everything the user should know (format,
 // naming, colour decision, skipped tensors) comes back as notes that graphc prints.
 import Foundation
+import SafeIO
 import GraphIR
 import ModelFormat
 import WeightImport
@@ -25,17 +26,18 @@ enum WeightImporting {
     /// A model.bin is a weight file too (its tensors carry Fillgraph's names), so a shipped model
     /// can be recompiled with another graph version or storage type.
     static func open(_ path: String) throws -> (file: WeightFile, provenance: String?) {
-        guard let handle = FileHandle(forReadingAtPath: path), let head = try? handle.read(upToCount: 8),
-              [UInt8](head) == ModelLayout.magic else { return (try WeightFile.open(path), nil) }
-        try? handle.close()
-        let file: ModelFile
-        do { file = try ModelReader.read(path: path) } catch let e as ModelFormatError { throw CompileError(e.description) }
-        let tensors = file.model.tensors.map { t in
-            SourceTensor(name: t.name, shape: t.shape, dtype: t.storage.name) { t.values }
-        }
-        let contents = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        return (WeightFile(path: path, format: .model, groups: [TensorGroup(name: "", tensors: tensors)], contents: contents),
-                file.model.metadata.weights)
+        // Peek without blocking (a FIFO is refused, not waited on); WeightFile.open explains errors.
+        guard let raw = try? SafeFile(path, what: "a weight file"), let head = try? raw.read(at: 0, count: min(8, raw.size)),
+              head == ModelLayout.magic else { return (try WeightFile.open(path), nil) }
+        let model: Model
+        let bytes: [UInt8]
+        do {
+            bytes = try raw.readAll(limit: ModelReader.maxFileBytes, what: "model file")
+            model = try ModelReader.decode(bytes, path: path).model
+        } catch let e as ModelFormatError { throw CompileError(e.description) } catch let e as FileAccessError { throw CompileError(e.description) }
+        let tensors = model.tensors.map { t in SourceTensor(name: t.name, shape: t.shape, dtype: t.storage.name) { t.values } }
+        return (WeightFile(path: path, format: .model, groups: [TensorGroup(name: "", tensors: tensors)], contents: Data(bytes)),
+                model.metadata.weights)
     }
 
     private static func run(path: String, colour: ColourOrder?, typed: TypedGraph, conventions: String, graphPath: String) throws -> Result {

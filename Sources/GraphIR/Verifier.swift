@@ -74,6 +74,9 @@ public enum Verifier {
             t.shape = t.shape.map { d in bind(d, bindings) }
             types[ValueRef(input.name)] = t
         }
+        for name in graph.inputs.map(\.name) + graph.nodes.map(\.name) + graph.outputs.map(\.name) + [graph.name] {
+            if let problem = nameProblem(name) { diags.append(Diagnostic(problem, at: graph.location)) }
+        }
         for node in graph.nodes {
             if node.name.isEmpty { diags.append(Diagnostic("a node has an empty name", at: node.location)) }
             if outputsOf[node.name] != nil {
@@ -197,6 +200,17 @@ public enum Verifier {
                                     hint: "a node cannot depend on its own output"))
         }
         return order
+    }
+
+    /// Names are printed in messages, tables and file names: no control characters (a terminal
+    /// escape sequence in a name would act on the user's terminal) and at most 256 characters.
+    static func nameProblem(_ name: String) -> String? {
+        let shown = String(name.unicodeScalars.prefix(40).map { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) ? "?" : Character($0) })
+        if name.unicodeScalars.count > 256 { return "the name '\(shown)…' is longer than 256 characters" }
+        if name.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+            return "the name '\(shown)' contains control characters (shown as ?); use letters, digits and punctuation"
+        }
+        return nil
     }
 
     /// The candidate nearest to `name` by edit distance, for "did you mean" hints.

@@ -1,3 +1,33 @@
+/// What a photo file says about its pixels besides their values: an outputs keeps it, so a
+/// wide-gamut photo does not shift colour and a print size does not change.
+public struct ImageMetadata: Equatable, Sendable {
+    public struct Resolution: Equatable, Sendable {
+        /// Pixels per metre, or only an aspect ratio when `perMetre` is false.
+        public var x: Double
+        public var y: Double
+        public var perMetre: Bool
+
+        public init(x: Double, y: Double, perMetre: Bool) {
+            self.x = x
+            self.y = y
+            self.perMetre = perMetre
+        }
+    }
+
+    public var iccProfile: [UInt8]?
+    public var iccName: String?
+    public var resolution: Resolution?
+
+    public init(iccProfile: [UInt8]? = nil, iccName: String? = nil, resolution: Resolution? = nil) {
+        self.iccProfile = iccProfile
+        self.iccName = iccName
+        self.resolution = resolution
+    }
+
+    /// nil when there is nothing to keep.
+    var orNil: ImageMetadata? { iccProfile == nil && resolution == nil ? nil : self }
+}
+
 /// A decoded raster image: row-major, channels interleaved, one `UInt16` per sample.
 ///
 /// 8-bit images hold values 0...255, 16-bit images 0...65535. Palette and
@@ -11,6 +41,8 @@ public struct Image: Equatable, Sendable {
     public var bitDepth: Int
     /// `width * height * channels` samples, row-major, interleaved channels.
     public var samples: [UInt16]
+    /// The colour profile and resolution of the file it came from, copied to outputs.
+    public var metadata: ImageMetadata?
 
     /// Stores the fields as given; `PNG.encode` validates them.
     public init(width: Int, height: Int, channels: Int, bitDepth: Int, samples: [UInt16]) {

@@ -57,13 +57,30 @@ public enum ImageFile {
         return try PNG.decode(bytes, name: name, maxPixels: maxPixels)
     }
 
-    /// Encodes by `path`'s extension and writes atomically (a temporary file renamed into place).
-    public static func write(_ image: Image, to path: String, jpegQuality: Int = JPEG.defaultQuality) throws {
+    /// Encodes by `path`'s extension and writes atomically (a temporary file renamed into place),
+    /// with the image's colour profile and resolution. A profile the encoder refuses is left
+    /// out rather than losing the picture; the returned notes say so.
+    @discardableResult
+    public static func write(_ image: Image, to path: String, jpegQuality: Int = JPEG.defaultQuality) throws -> [String] {
         guard let format = format(ofPath: path) else {
             throw ImageIOError(kind: .writeFailed, path: path, detail: "cannot tell the image format from the file name",
                                hint: "end it in .png (lossless) or .jpg")
         }
-        let bytes = format == .png ? try PNG.encode(image, name: path) : try JPEG.encode(image, quality: jpegQuality, name: path)
+        func encode(_ metadata: ImageMetadata?) throws -> [UInt8] {
+            format == .png ? try PNG.encode(image, name: path, metadata: metadata)
+                : try JPEG.encode(image, quality: jpegQuality, name: path, metadata: metadata)
+        }
+        var notes: [String] = []
+        let bytes: [UInt8]
+        if let metadata = image.metadata {
+            do { bytes = try encode(metadata) } catch let e as ImageIOError where e.kind != .unsupported {
+                bytes = try encode(ImageMetadata(resolution: metadata.resolution))
+                notes.append("\(path): the photo's colour profile could not be copied (\(e.detail)); the output has none")
+            }
+        } else {
+            bytes = try encode(nil)
+        }
         try FileIO.writeAtomically(bytes, to: path)
+        return notes
     }
 }

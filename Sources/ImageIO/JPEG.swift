@@ -15,6 +15,14 @@ public enum JPEG {
                                             &message, message.count)
             guard opened == JPEGC_OK, let decoder else { throw decodeError(opened, message, name: name) }
             defer { jpegc_decoder_close(decoder) }
+            // The profile's markers are freed when decoding ends: copy it first.
+            var iccPointer: UnsafeMutablePointer<UInt8>?
+            let iccLength = jpegc_decoder_icc(decoder, &iccPointer)
+            var profile: [UInt8]? = nil
+            if let iccPointer, iccLength > 0 {
+                profile = Array(UnsafeBufferPointer(start: iccPointer, count: iccLength))
+                jpegc_free(iccPointer)
+            }
             let count = Int(info.width) * Int(info.height) * Int(info.channels)
             var status = JPEGC_INVALID_ARGUMENT
             let bytes = [UInt8](unsafeUninitializedCapacity: count) { storage, initialized in
@@ -22,9 +30,18 @@ public enum JPEG {
                 initialized = status == JPEGC_OK ? count : 0
             }
             guard status == JPEGC_OK else { throw decodeError(status, message, name: name) }
-            let image = Image(width: Int(info.width), height: Int(info.height), channels: Int(info.channels), bitDepth: 8,
+            var image = Image(width: Int(info.width), height: Int(info.height), channels: Int(info.channels), bitDepth: 8,
                               samples: bytes.map(UInt16.init))
-            return Orientation.upright(image, exif: Int(info.orientation))
+            var kept = ImageMetadata()
+            kept.iccProfile = profile
+            if info.has_density != 0, info.x_density > 0, info.y_density > 0, (1...2).contains(info.density_unit) {
+                let perMetre = info.density_unit == 1 ? 1 / 0.0254 : 100
+                kept.resolution = .init(x: Double(info.x_density) * perMetre, y: Double(info.y_density) * perMetre, perMetre: true)
+            }
+            image = Orientation.upright(image, exif: Int(info.orientation))
+            if var r = kept.resolution, info.orientation >= 5 { swap(&r.x, &r.y); kept.resolution = r }
+            image.metadata = kept.orNil
+            return image
         }
     }
 
@@ -44,7 +61,8 @@ public enum JPEG {
 
     /// Baseline JPEG. Alpha is dropped and 16-bit samples are rounded to 8 bits (JPEG holds
     /// neither); callers that care say so to the user.
-    public static func encode(_ image: Image, quality: Int = defaultQuality, name: String = PNG.inMemoryName) throws -> [UInt8] {
+    public static func encode(_ image: Image, quality: Int = defaultQuality, name: String = PNG.inMemoryName,
+                              metadata: ImageMetadata? = nil) throws -> [UInt8] {
         try PNG.validate(image, name: name)
         let colour = image.colorChannels, stride = image.channels
         var samples = [UInt8](repeating: 0, count: image.width * image.height * colour)
@@ -55,9 +73,19 @@ public enum JPEG {
         var message = [CChar](repeating: 0, count: Int(JPEGC_MESSAGE_CAPACITY))
         var output: UnsafeMutablePointer<UInt8>?
         var size = 0
-        let status = samples.withUnsafeBufferPointer {
-            jpegc_encode($0.baseAddress, $0.count, UInt32(image.width), UInt32(image.height), Int32(colour), Int32(quality),
-                         &output, &size, &message, message.count)
+        let icc = metadata?.iccProfile ?? []
+        // JFIF density in dots per inch, when the resolution is a real one.
+        let dpi = metadata?.resolution.flatMap { r -> (Int32, Int32)? in
+            guard r.perMetre else { return nil }
+            let x = (r.x * 0.0254).rounded(), y = (r.y * 0.0254).rounded()
+            return x >= 1 && y >= 1 && x <= 65535 && y <= 65535 ? (Int32(x), Int32(y)) : nil
+        }
+        let status = samples.withUnsafeBufferPointer { s in
+            icc.withUnsafeBufferPointer { p in
+                jpegc_encode_with(s.baseAddress, s.count, UInt32(image.width), UInt32(image.height), Int32(colour), Int32(quality),
+                                  icc.isEmpty ? nil : p.baseAddress, icc.count, dpi == nil ? 0 : 1, dpi?.0 ?? 0, dpi?.1 ?? 0,
+                                  &output, &size, &message, message.count)
+            }
         }
         guard status == JPEGC_OK, let output else {
             throw ImageIOError(kind: .writeFailed, path: name,

@@ -37,8 +37,20 @@ public enum PNG {
                 initialized = status == PNGC_OK ? count : 0
             }
             guard status == PNGC_OK else { throw decodeError(status, message, name: name) }
-            return Image(width: Int(info.width), height: Int(info.height), channels: Int(info.channels),
-                         bitDepth: Int(info.bit_depth), samples: samples)
+            var image = Image(width: Int(info.width), height: Int(info.height), channels: Int(info.channels),
+                              bitDepth: Int(info.bit_depth), samples: samples)
+            var meta = pngc_metadata()
+            pngc_decoder_metadata(decoder, &meta)
+            var kept = ImageMetadata()
+            if let icc = meta.icc, meta.icc_size > 0 {
+                kept.iccProfile = Array(UnsafeBufferPointer(start: icc, count: meta.icc_size))
+                kept.iccName = meta.icc_name.map { String(cString: $0) }
+            }
+            if meta.has_phys != 0, meta.phys_x > 0, meta.phys_y > 0 {
+                kept.resolution = .init(x: Double(meta.phys_x), y: Double(meta.phys_y), perMetre: meta.phys_unit == 1)
+            }
+            image.metadata = kept.orNil
+            return image
         }
     }
 
@@ -59,14 +71,33 @@ public enum PNG {
 
     // MARK: - Internals
 
-    static func encode(_ image: Image, name: String) throws -> [UInt8] {
+    static func encode(_ image: Image, name: String, metadata: ImageMetadata? = nil) throws -> [UInt8] {
         try validate(image, name: name)
         var message = [CChar](repeating: 0, count: Int(PNGC_MESSAGE_CAPACITY))
         var output: UnsafeMutablePointer<UInt8>?
         var outputSize = 0
+        let icc = metadata?.iccProfile ?? []
+        let iccName = Array((metadata?.iccName ?? "ICC profile").utf8.prefix(79)) + [0]
         let status = image.samples.withUnsafeBufferPointer { samples in
-            pngc_encode(samples.baseAddress, samples.count, UInt32(image.width), UInt32(image.height),
-                        Int32(image.channels), Int32(image.bitDepth), &output, &outputSize, &message, message.count)
+            icc.withUnsafeBufferPointer { profile in
+                iccName.withUnsafeBufferPointer { nameBytes in
+                    nameBytes.withMemoryRebound(to: CChar.self) { cName in
+                        var meta = pngc_metadata()
+                        if !icc.isEmpty { meta.icc = profile.baseAddress; meta.icc_size = icc.count; meta.icc_name = cName.baseAddress }
+                        if let r = metadata?.resolution, r.x >= 1, r.y >= 1, r.x < 4e9, r.y < 4e9 {
+                            meta.has_phys = 1
+                            meta.phys_x = UInt32(r.x.rounded())
+                            meta.phys_y = UInt32(r.y.rounded())
+                            meta.phys_unit = r.perMetre ? 1 : 0
+                        }
+                        return withUnsafePointer(to: &meta) { metaPointer in
+                            pngc_encode_with(samples.baseAddress, samples.count, UInt32(image.width), UInt32(image.height),
+                                             Int32(image.channels), Int32(image.bitDepth), metadata == nil ? nil : metaPointer,
+                                             &output, &outputSize, &message, message.count)
+                        }
+                    }
+                }
+            }
         }
         guard status == PNGC_OK, let output else {
             let detail = messageString(message, fallback: "encoding failed (status \(status.rawValue))")

@@ -176,7 +176,7 @@ public enum Inpainter {
             if image.hasAlpha { notes.append("\(path): JPEG has no alpha channel; the output is opaque (write .png to keep alpha)") }
             if image.bitDepth == 16 { notes.append("\(path): JPEG holds 8 bits per sample; the 16-bit photo was rounded (write .png to keep 16 bits)") }
         }
-        try ImageFile.write(image, to: path, jpegQuality: quality)
+        notes += try ImageFile.write(image, to: path, jpegQuality: quality)
     }
 
     /// Every output as <name>.npy without the batch axis; image-shaped outputs are cropped back

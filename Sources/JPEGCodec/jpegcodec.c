@@ -146,6 +146,7 @@ jpegc_status jpegc_decoder_open(const uint8_t *data, size_t size, uint64_t max_p
     d->cinfo.progress = &d->progress;
     jpeg_mem_src(&d->cinfo, data, (unsigned long)size);
     jpeg_save_markers(&d->cinfo, JPEG_APP0 + 1, 0xFFFF);
+    jpeg_save_markers(&d->cinfo, JPEG_APP0 + 2, 0xFFFF);  // ICC profile chunks
     jpeg_read_header(&d->cinfo, TRUE);
 
     uint64_t w = d->cinfo.image_width, h = d->cinfo.image_height;
@@ -168,6 +169,10 @@ jpegc_status jpegc_decoder_open(const uint8_t *data, size_t size, uint64_t max_p
         }
     }
     info->source_components = d->cinfo.num_components;
+    info->has_density = d->cinfo.saw_JFIF_marker ? 1 : 0;
+    info->density_unit = d->cinfo.density_unit;
+    info->x_density = d->cinfo.X_density;
+    info->y_density = d->cinfo.Y_density;
     info->progressive = d->cinfo.progressive_mode ? 1 : 0;
     switch (d->cinfo.jpeg_color_space) {
     case JCS_GRAYSCALE:
@@ -232,6 +237,18 @@ jpegc_status jpegc_decoder_read(jpegc_decoder *d, uint8_t *samples, size_t sampl
     return JPEGC_OK;
 }
 
+size_t jpegc_decoder_icc(jpegc_decoder *d, uint8_t **profile) {
+    if (profile == NULL) return 0;
+    *profile = NULL;
+    if (d == NULL) return 0;
+    JOCTET *data = NULL;
+    unsigned int length = 0;
+    if (setjmp(d->error.jump)) return 0;  // a damaged profile is simply not copied
+    if (!jpeg_read_icc_profile(&d->cinfo, &data, &length) || data == NULL) return 0;
+    *profile = data;
+    return length;
+}
+
 void jpegc_decoder_close(jpegc_decoder *d) {
     if (d == NULL) return;
     jpeg_destroy_decompress(&d->cinfo);
@@ -243,12 +260,20 @@ void jpegc_decoder_close(jpegc_decoder *d) {
 jpegc_status jpegc_encode(const uint8_t *samples, size_t sample_count, uint32_t width, uint32_t height,
                           int32_t channels, int32_t quality, uint8_t **out_data, size_t *out_size,
                           char *message, size_t capacity) {
+    return jpegc_encode_with(samples, sample_count, width, height, channels, quality, NULL, 0, 0, 0, 0,
+                             out_data, out_size, message, capacity);
+}
+
+jpegc_status jpegc_encode_with(const uint8_t *samples, size_t sample_count, uint32_t width, uint32_t height,
+                               int32_t channels, int32_t quality, const uint8_t *icc, size_t icc_size,
+                               int32_t density_unit, int32_t x_density, int32_t y_density,
+                               uint8_t **out_data, size_t *out_size, char *message, size_t capacity) {
     if (samples == NULL || out_data == NULL || out_size == NULL || (channels != 1 && channels != 3)
         || width == 0 || height == 0 || width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION
         || quality < 1 || quality > 100 || sample_count != (size_t)width * height * (size_t)channels) {
         if (message && capacity) snprintf(message, capacity, "invalid image for JPEG: %ux%u, %d channels, quality %d "
-                                          "(JPEG takes 1 or 3 channels, at most %d pixels a side)",
-                                          width, height, channels, quality, JPEG_MAX_DIMENSION);
+                                          "(JPEG takes 1 or 3 channels, at most %ld pixels a side)",
+                                          width, height, channels, quality, (long)JPEG_MAX_DIMENSION);
         return JPEGC_INVALID_ARGUMENT;
     }
     *out_data = NULL;
@@ -274,7 +299,13 @@ jpegc_status jpegc_encode(const uint8_t *samples, size_t sample_count, uint32_t 
     jpeg_set_quality(&cinfo, quality, TRUE);
     cinfo.optimize_coding = TRUE;
     if (channels == 3 && quality >= 90) cinfo.comp_info[0].h_samp_factor = cinfo.comp_info[0].v_samp_factor = 1;
+    if (density_unit >= 1 && density_unit <= 2 && x_density > 0 && y_density > 0 && x_density <= 65535 && y_density <= 65535) {
+        cinfo.density_unit = (UINT8)density_unit;
+        cinfo.X_density = (UINT16)x_density;
+        cinfo.Y_density = (UINT16)y_density;
+    }
     jpeg_start_compress(&cinfo, TRUE);
+    if (icc != NULL && icc_size > 0 && icc_size <= (1u << 24)) jpeg_write_icc_profile(&cinfo, icc, (unsigned int)icc_size);
     while (cinfo.next_scanline < height) {
         JSAMPROW row = (JSAMPROW)(samples + (size_t)cinfo.next_scanline * width * (size_t)channels);
         jpeg_write_scanlines(&cinfo, &row, 1);

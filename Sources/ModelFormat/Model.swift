@@ -1,6 +1,7 @@
 // The in-memory model (graph + named tensors + metadata) and its writer. The writer is
 // deterministic: the same graph and weights always give the same bytes.
 import Foundation
+import SafeIO
 import GraphIR
 
 /// How a tensor's values are stored in the file. Kernels always compute in float32: a float16
@@ -206,9 +207,8 @@ public enum ModelWriter {
     /// half-written model behind.
     public static func write(_ model: Model, to path: String) throws {
         let bytes = try encode(model)
-        do { try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw ModelFormatError(path: path, "cannot write: \(error.localizedDescription)",
-                                   hint: "check that the directory exists and is writable")
+        do { try AtomicWrite.write(bytes, to: path) } catch let e as FileAccessError {
+            throw ModelFormatError(path: path, e.detail, hint: e.hint)
         }
     }
 }

@@ -174,8 +174,15 @@ public enum ModelReader {
         let model = Model(graph: graph, metadata: metadata, tensors: tensors)
 
         let typed: TypedGraph
-        do { typed = try Verifier.verify(graph) } catch {
-            throw fail("GRPH", graphInfo.offset, "the stored graph does not verify:\n\(error)")
+        do { typed = try Verifier.verify(graph) } catch let list as DiagnosticList {
+            // The locations are the YAML the model was compiled from, which the reader may not
+            // have: say the problem is in this file, and where its node came from.
+            let lines = list.diagnostics.prefix(DiagnosticList.shown).map { d in
+                "  " + d.message + (d.location.map { " (a node compiled from \($0))" } ?? "") + (d.hint.map { "; \($0)" } ?? "")
+            }
+            let more = list.diagnostics.count > DiagnosticList.shown ? ["  ... and \(list.diagnostics.count - DiagnosticList.shown) more"] : []
+            throw fail("GRPH", graphInfo.offset, "the stored graph does not verify:\n" + (lines + more).joined(separator: "\n"),
+                       hint: "the file was damaged or edited after graphc wrote it; compile it again")
         }
         let mismatch = typed.checkWeights(Dictionary(tensors.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a }),
                                           source: "section TDAT")
@@ -199,6 +206,9 @@ public enum ModelReader {
             guard nameLength >= 1, nameLength <= ModelLayout.maxNameLength else { throw r.fail("tensor \(i) name length \(nameLength) is invalid", at: entry) }
             guard let name = String(validating: Array(try r.bytes(nameLength, "name of tensor \(i)")), as: UTF8.self) else {
                 throw r.fail("tensor \(i) name is not valid UTF-8", at: entry)
+            }
+            guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+                throw r.fail("tensor \(i)'s name '\(Printable.text(name))' contains control characters", at: entry)
             }
             guard names.insert(name).inserted else { throw r.fail("tensor '\(name)' appears twice", at: entry) }
             let dtype = try r.u8("dtype of \(name)")

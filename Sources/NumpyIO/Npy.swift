@@ -64,8 +64,8 @@ public enum Npy {
     }
 
     public static func write(_ array: NpyArray, to path: String) throws {
-        do { try Data(encode(array)).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw NumpyError(path, "cannot write: \(error.localizedDescription)")
+        do { try AtomicWrite.write(encode(array), to: path) } catch let e as FileAccessError {
+            throw NumpyError(path, e.detail + (e.hint.map { "; \($0)" } ?? ""))
         }
     }
 

@@ -171,6 +171,9 @@ pngc_status pngc_decoder_open(const uint8_t *data, size_t size, uint64_t max_pix
     // Also bounds decompressed zTXt/iTXt/iCCP data (see pngci_capped_malloc).
     png_set_chunk_malloc_max(d->png, PNGC_MAX_CHUNK_BYTES);
     png_set_crc_action(d->png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+    png_set_keep_unknown_chunks(d->png, PNG_HANDLE_CHUNK_NEVER, (png_const_bytep)"tEXt\0zTXt\0iTXt\0", 3);
+    png_set_chunk_cache_max(d->png, PNGC_MAX_ANCILLARY_CHUNKS);
+    png_set_option(d->png, PNG_SKIP_sRGB_CHECK_PROFILE, PNG_OPTION_ON);
     png_read_info(d->png, d->info);
 
     png_uint_32 width = 0, height = 0;
@@ -248,6 +251,29 @@ pngc_status pngc_decoder_read(pngc_decoder *d, uint16_t *samples, size_t sample_
         for (size_t i = expected; i-- > 0;) samples[i] = base[i];
     }
     return PNGC_OK;
+}
+
+void pngc_decoder_metadata(pngc_decoder *d, pngc_metadata *out) {
+    if (out == NULL) return;
+    memset(out, 0, sizeof *out);
+    if (d == NULL) return;
+    png_charp name = NULL;
+    png_bytep profile = NULL;
+    png_uint_32 length = 0;
+    int compression = 0;
+    if (png_get_iCCP(d->png, d->info, &name, &compression, &profile, &length) == PNG_INFO_iCCP && profile != NULL) {
+        out->icc = profile;
+        out->icc_size = length;
+        out->icc_name = name;
+    }
+    png_uint_32 x = 0, y = 0;
+    int unit = 0;
+    if (png_get_pHYs(d->png, d->info, &x, &y, &unit) == PNG_INFO_pHYs) {
+        out->has_phys = 1;
+        out->phys_x = x;
+        out->phys_y = y;
+        out->phys_unit = unit;
+    }
 }
 
 void pngc_decoder_close(pngc_decoder *d) { decoder_destroy(d); }

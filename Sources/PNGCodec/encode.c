@@ -39,6 +39,14 @@ pngc_status pngc_encode(const uint16_t *samples, size_t sample_count,
                         uint32_t width, uint32_t height, int32_t channels, int32_t bit_depth,
                         uint8_t **out_data, size_t *out_size,
                         char *message, size_t message_capacity) {
+    return pngc_encode_with(samples, sample_count, width, height, channels, bit_depth, NULL, out_data, out_size,
+                            message, message_capacity);
+}
+
+pngc_status pngc_encode_with(const uint16_t *samples, size_t sample_count,
+                             uint32_t width, uint32_t height, int32_t channels, int32_t bit_depth,
+                             const pngc_metadata *metadata, uint8_t **out_data, size_t *out_size,
+                             char *message, size_t message_capacity) {
     pngc_error_state early;
     pngci_begin_call(&early, message, message_capacity);
     if (out_data != NULL) *out_data = NULL;
@@ -114,8 +122,17 @@ pngc_status pngc_encode(const uint16_t *samples, size_t sample_count,
                                        PNG_COLOR_TYPE_RGB_ALPHA};
     png_set_write_fn(png, w, writer_write_fn, writer_flush_fn);
     png_set_user_limits(png, 0x7FFFFFFFu, 0x7FFFFFFFu);
+    // Copy the photo's profile as it is: libpng would drop the common "known incorrect" sRGB ones.
+    png_set_option(png, PNG_SKIP_sRGB_CHECK_PROFILE, PNG_OPTION_ON);
     png_set_IHDR(png, info, width, height, bit_depth, color_types[channels], PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (metadata != NULL && metadata->icc != NULL && metadata->icc_size > 0 && metadata->icc_size <= PNGC_MAX_CHUNK_BYTES) {
+        png_set_iCCP(png, info, metadata->icc_name != NULL && metadata->icc_name[0] ? metadata->icc_name : "ICC profile",
+                     PNG_COMPRESSION_TYPE_BASE, metadata->icc, (png_uint_32)metadata->icc_size);
+    }
+    if (metadata != NULL && metadata->has_phys) {
+        png_set_pHYs(png, info, metadata->phys_x, metadata->phys_y, metadata->phys_unit == 1 ? PNG_RESOLUTION_METER : PNG_RESOLUTION_UNKNOWN);
+    }
     png_write_info(png, info);
     if (bit_depth == 16 && pngci_host_is_little_endian()) png_set_swap(png);
     for (uint32_t y = 0; y < height; y++) {

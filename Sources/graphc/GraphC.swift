@@ -80,7 +80,9 @@ struct Compile: ParsableCommand {
                 return hw
             }
         }
+        try Compiler.checkOutput(output, inputs: [graph] + (weights.map { Compiler.weightFiles($0) } ?? []))
         let (model, notes) = try Compiler.compile(graphPath: graph, weights: source, passes: try passes.pipeline(), planSizes: sizes, storage: store)
+        try Compiler.checkOutput(output, inputs: model.metadata.sources.map(\.path))
         for n in notes { CLI.note("note: \(n)") }
         if randomInit { CLI.note("note: weights are random (seed \(seed)); outputs will not look like real inpainting") }
         try ModelWriter.write(model, to: output)

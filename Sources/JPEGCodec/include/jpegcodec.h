@@ -42,6 +42,9 @@ typedef struct {
     int32_t orientation;  ///< EXIF orientation 1...8 (1 when absent or invalid)
     int32_t progressive;
     int32_t source_components; ///< components stored in the file (1, 3 or 4)
+    int32_t density_unit;      ///< JFIF: 0 aspect ratio only, 1 dots per inch, 2 dots per cm
+    int32_t x_density, y_density;
+    int32_t has_density;       ///< 1 when the file has a JFIF header
 } jpegc_info;
 
 typedef struct jpegc_decoder jpegc_decoder;
@@ -57,12 +60,22 @@ jpegc_status jpegc_decoder_read(jpegc_decoder *decoder, uint8_t *samples, size_t
 
 void jpegc_decoder_close(jpegc_decoder *decoder);
 
+/// After open: the embedded ICC profile (APP2 markers), as a buffer the caller frees with
+/// jpegc_free; 0 and NULL when there is none or it is damaged.
+size_t jpegc_decoder_icc(jpegc_decoder *decoder, uint8_t **profile);
+
 /// Baseline JPEG of 8-bit gray (channels 1) or RGB (channels 3) samples, quality 1...100,
 /// 4:2:0 chroma below quality 90 and 4:4:4 from 90 (fine detail around a fill survives).
 /// On JPEGC_OK `*out_data` is a malloc'd buffer the caller frees with jpegc_free.
 jpegc_status jpegc_encode(const uint8_t *samples, size_t sample_count, uint32_t width, uint32_t height,
                           int32_t channels, int32_t quality, uint8_t **out_data, size_t *out_size,
                           char *message, size_t message_capacity);
+
+/// jpegc_encode, also writing an ICC profile (NULL: none) and a JFIF density (unit 0: none).
+jpegc_status jpegc_encode_with(const uint8_t *samples, size_t sample_count, uint32_t width, uint32_t height,
+                               int32_t channels, int32_t quality, const uint8_t *icc, size_t icc_size,
+                               int32_t density_unit, int32_t x_density, int32_t y_density,
+                               uint8_t **out_data, size_t *out_size, char *message, size_t message_capacity);
 
 void jpegc_free(void *pointer);
 

@@ -37,8 +37,11 @@ typedef enum {
 /// Per-side limit passed to png_set_user_limits; larger images are PNGC_TOO_LARGE.
 #define PNGC_MAX_SIDE 32768u
 
-/// Largest non-IDAT chunk accepted (metadata such as iCCP, zTXt, eXIf).
-#define PNGC_MAX_CHUNK_BYTES (64u * 1024u * 1024u)
+/// Largest non-IDAT chunk accepted, decompressed (iCCP, eXIf, ...). Text chunks (tEXt, zTXt,
+/// iTXt) are skipped unread, so many small compressed chunks cannot add up to gigabytes.
+#define PNGC_MAX_CHUNK_BYTES (16u * 1024u * 1024u)
+/// Most ancillary chunks kept.
+#define PNGC_MAX_ANCILLARY_CHUNKS 256u
 
 /// Recommended size of message buffers.
 #define PNGC_MESSAGE_CAPACITY 512
@@ -57,6 +60,16 @@ typedef struct {
 
 typedef struct pngc_decoder pngc_decoder;
 
+/// What is copied from an input photo to the output: its colour profile and resolution.
+typedef struct {
+    const uint8_t *icc;        ///< ICC profile bytes, NULL when absent
+    size_t icc_size;
+    const char *icc_name;      ///< the iCCP chunk's profile name (NULL: "ICC profile")
+    int32_t has_phys;          ///< 1 when a pHYs chunk is present
+    uint32_t phys_x, phys_y;   ///< pixels per unit
+    int32_t phys_unit;         ///< 0 unknown (aspect only), 1 metre
+} pngc_metadata;
+
 /// Starts decoding `size` bytes at `data`. On PNGC_OK, `*out` is a decoder
 /// that must be released with pngc_decoder_close and `*info` is filled in.
 /// On any other status, `*out` is NULL and `message` explains the problem.
@@ -74,6 +87,10 @@ pngc_status pngc_decoder_open(const uint8_t *data, size_t size, uint64_t max_pix
 pngc_status pngc_decoder_read(pngc_decoder *decoder, uint16_t *samples, size_t sample_count,
                               char *message, size_t message_capacity);
 
+/// After a successful open: the file's colour profile and resolution. The pointers stay valid
+/// until pngc_decoder_close.
+void pngc_decoder_metadata(pngc_decoder *decoder, pngc_metadata *out);
+
 /// Releases the decoder (NULL is fine).
 void pngc_decoder_close(pngc_decoder *decoder);
 
@@ -85,6 +102,12 @@ pngc_status pngc_encode(const uint16_t *samples, size_t sample_count,
                         uint32_t width, uint32_t height, int32_t channels, int32_t bit_depth,
                         uint8_t **out_data, size_t *out_size,
                         char *message, size_t message_capacity);
+
+/// pngc_encode, also writing `metadata` (NULL: none) as iCCP and pHYs chunks.
+pngc_status pngc_encode_with(const uint16_t *samples, size_t sample_count,
+                             uint32_t width, uint32_t height, int32_t channels, int32_t bit_depth,
+                             const pngc_metadata *metadata, uint8_t **out_data, size_t *out_size,
+                             char *message, size_t message_capacity);
 
 /// Frees memory returned by pngc_encode.
 void pngc_free(void *pointer);
