@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Masks"]),
         .testTarget(name: "InpaintingTests", dependencies: ["Inpainting", "Compiler", "ImageIO", "Masks", "ModelFormat", "Runtime"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "Inpainting", "NumpyIO", "ImageIO"]),
-        .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "graphc", "graphrun"]),
+        .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "ModelFormat", "graphc", "graphrun"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -7,10 +7,21 @@ import Foundation
 
 public enum CLI {
     public static func run<Command: ParsableCommand>(_ type: Command.Type, arguments: [String]? = nil) -> Never {
+        var parsed: ParsableCommand?
         do {
             var command = try type.parseAsRoot(arguments)
+            parsed = command
             try command.run()
             exit(0)
+        } catch let code as ExitCode {
+            exit(code.rawValue)
+        } catch let error as ValidationError where parsed != nil {
+            // A check between options made once parsing is done: the subcommand's help applies.
+            let root = type.configuration.commandName ?? "\(type)"
+            let sub = parsed.map { Swift.type(of: $0) }.flatMap { $0 == type ? nil : $0._commandName }
+            let help = [root, sub].compactMap { $0 }.joined(separator: " ")
+            FileHandle.standardError.write(Data(printable("Error: \(error.message)\n  See '\(help) --help' for more information.\n").utf8))
+            exit(2)
         } catch let code as ExitCode {
             exit(code.rawValue)
         } catch {
@@ -25,6 +36,14 @@ public enum CLI {
             FileHandle.standardError.write(Data(printable(message.hasSuffix("\n") ? message : message + "\n").utf8))
             exit(2)
         }
+    }
+
+    /// Parses a size written as image tools write it, width first: "600x400" is 600 wide and
+    /// 400 high. Returns (height, width), each in 1...limit.
+    public static func parseSize(_ text: String, limit: Int = 1 << 16) -> (height: Int, width: Int)? {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), (1...limit).contains(h), (1...limit).contains(w) else { return nil }
+        return (h, w)
     }
 
     public static func note(_ text: String) {

@@ -6,12 +6,6 @@ import ModelFormat
 import Runtime
 
 public enum Benchmark {
-    public static func parseSize(_ s: String) -> (Int, Int)? {
-        let parts = s.lowercased().split(separator: "x")
-        guard parts.count == 2, let h = Int(parts[0]), let w = Int(parts[1]), h > 0, w > 0, h <= 16384, w <= 16384 else { return nil }
-        return (h, w)
-    }
-
     /// A smooth photo-like image in [-1, 1] (sum of sines per channel) and a centred hole of
     /// half the height and width. Tools/peers/bench_peers.py builds exactly the same arrays.
     public static func inputs(height h: Int, width w: Int) -> [String: HostTensor] {

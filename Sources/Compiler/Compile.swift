@@ -74,6 +74,8 @@ public enum Compiler {
         let sources = compiled.loaded.files.map { SourceFileHash(path: $0.path, xxh64: XXHash64.hex(XXHash64.hash($0.bytes))) }
         var metadata = ModelMetadata(compiler: version, graphName: typed.graph.name, sources: sources,
                                      weights: description, parameterCount: typed.parameterCount)
+        metadata.conventions = compiled.loaded.conventions
+        metadata.colourOrder = "rgb"
         var model = Model(graph: typed.graph, metadata: metadata, tensors: tensors)
         metadata.memoryPlans = MemoryReport.plans(model, sizes: planSizes)
         model.metadata = metadata

@@ -18,13 +18,6 @@ public enum Inspector {
     static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
     static func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
 
-    /// Parses "HxW" (e.g. 256x256).
-    public static func parseSize(_ text: String) -> (Int, Int)? {
-        let parts = text.lowercased().split(separator: "x")
-        guard parts.count == 2, let h = Int(parts[0]), let w = Int(parts[1]), h > 0, w > 0, h <= 1 << 16, w <= 1 << 16 else { return nil }
-        return (h, w)
-    }
-
     public static func report(_ file: ModelFile, size: (Int, Int)?, showTensors: Bool = true) throws -> String {
         let model = file.model, meta = model.metadata
         var lines: [String] = []
@@ -59,7 +52,7 @@ public enum Inspector {
             let costs = typed.costs().filter { $0.macs > 0 }
             let total = Cost.sum(costs.map(\.macs))
             lines.append("")
-            lines.append("multiply-accumulates at \(h)x\(w), batch 1 (\(costs.count) nodes with arithmetic):")
+            lines.append("multiply-accumulates at \(w)x\(h) (width x height), batch 1 (\(costs.count) nodes with arithmetic):")
             let width = max(24, (costs.map(\.node.count).max() ?? 0) + 2)
             lines.append("  " + pad("node", width) + pad("op", 22) + pad("output", 22) + lpad("MACs", 14) + lpad("share", 8))
             for c in costs {

@@ -22,7 +22,7 @@ public enum MemoryReport {
     public static func line(_ p: PlannedMemory) -> String {
         func mib(_ b: Int) -> String { String(format: "%.1f MiB", Double(b) / 1_048_576) }
         let ratio = p.lowerBoundBytes > 0 ? Double(p.arenaBytes) / Double(p.lowerBoundBytes) : 1
-        return "\(p.height)x\(p.width), \(p.threads) threads: arena \(mib(p.arenaBytes)), lower bound \(mib(p.lowerBoundBytes)) "
+        return "\(p.width)x\(p.height), \(p.threads) threads: arena \(mib(p.arenaBytes)), lower bound \(mib(p.lowerBoundBytes)) "
             + String(format: "(ratio %.3f)", ratio)
     }
 }

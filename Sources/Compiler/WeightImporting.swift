@@ -25,10 +25,10 @@ enum WeightImporting {
 
     /// A model.bin is a weight file too (its tensors carry Fillgraph's names), so a shipped model
     /// can be recompiled with another graph version or storage type.
-    static func open(_ path: String) throws -> (file: WeightFile, provenance: String?) {
+    static func open(_ path: String) throws -> (file: WeightFile, provenance: String?, conventions: String?) {
         // Peek without blocking (a FIFO is refused, not waited on); WeightFile.open explains errors.
         guard let raw = try? SafeFile(path, what: "a weight file"), let head = try? raw.read(at: 0, count: min(8, raw.size)),
-              head == ModelLayout.magic else { return (try WeightFile.open(path), nil) }
+              head == ModelLayout.magic else { return (try WeightFile.open(path), nil, nil) }
         let model: Model
         let bytes: [UInt8]
         do {
@@ -37,14 +37,14 @@ enum WeightImporting {
         } catch let e as ModelFormatError { throw CompileError(e.description) } catch let e as FileAccessError { throw CompileError(e.description) }
         let tensors = model.tensors.map { t in SourceTensor(name: t.name, shape: t.shape, dtype: t.storage.name) { t.values } }
         return (WeightFile(path: path, format: .model, groups: [TensorGroup(name: "", tensors: tensors)], contents: Data(bytes)),
-                model.metadata.weights)
+                model.metadata.weights, model.metadata.conventions)
     }
 
     private static func run(path: String, colour: ColourOrder?, typed: TypedGraph, conventions: String, graphPath: String) throws -> Result {
-        let (file, provenance) = try open(path)
+        let (file, provenance, sourceConventions) = try open(path)
         let specs = typed.weightSpecs
         var binding = try file.bind(wanted: Set(specs.map(\.name)))
-        try checkConventions(binding.naming, conventions, path: path, graphPath: graphPath)
+        try checkConventions(binding.naming, conventions, source: sourceConventions, path: path, graphPath: graphPath)
 
         let group = binding.group.isEmpty ? "" : file.format == .tensorflow ? " (scope '\(binding.group)/')" : " (entry '\(binding.group)')"
         var notes = ["\(path): \(file.format.rawValue)\(group) with \(binding.naming.summary)"]
@@ -94,8 +94,23 @@ enum WeightImporting {
     /// The port's own model (networks.py) was fine-tuned with symmetric padding and floor
     /// resizing; its weights are only right in a graph that reproduces those conventions, and
     /// official-convention weights only in one that does not.
-    private static func checkConventions(_ naming: Naming, _ conventions: String, path: String, graphPath: String) throws {
+    private static func checkConventions(_ naming: Naming, _ conventions: String, source: String?, path: String, graphPath: String) throws {
         let graph = (graphPath as NSString).lastPathComponent
+        // Fillgraph's own names say nothing of conventions: an .npz under them holds official
+        // weights (the oracle's, Fillgraph's exports); a model.bin records its own.
+        if naming == .fillgraph {
+            let theirs = source ?? "official"
+            guard theirs == conventions else {
+                let right = theirs == "pytorch_port" ? "Graphs/deepfill_v2_port.yaml" : "Graphs/deepfill_v2.yaml"
+                throw CompileError("""
+                    \(path): these weights were trained under the \(theirs == "official" ? "official TensorFlow" : "PyTorch port's") \
+                    padding and resize conventions\(source == nil ? " (Fillgraph's names in an .npz mean the official ones)" : ""); \
+                    \(graph) follows \(conventions == "pytorch_port" ? "the PyTorch port's model/networks.py" : "the official") conventions \
+                    and would give different pixels
+                      hint: compile \(right) instead
+                    """)
+            }
+        }
         if naming == .portPT && conventions != "pytorch_port" {
             throw CompileError("""
                 \(path): these are weights of \(naming.summary), fine-tuned under that model's own padding and resize \

@@ -31,6 +31,7 @@ public enum Evaluator {
     public static func evaluate(_ r: EvalRequest, progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> EvalResults {
         try OutputPaths.checkDirectory(r.output, flag: "--out")
         let model = try InpaintModel(path: r.modelPath, needsCompleted: true)
+        try model.check(order: r.channelOrder)
         try model.checkMemory(height: r.size, width: r.size, options: r.options)
         let cases = try EvalCases.make(photos: r.photos, size: r.size, masks: r.masks, count: r.count, seed: r.seed)
         let dirs = try makeDirectories(r.output, ["inputs", "masks", "fills"])

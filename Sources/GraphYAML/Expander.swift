@@ -35,6 +35,29 @@ struct Expander {
     var nodes: [Node] = []
     var diags: [Diagnostic] = []
 
+    /// One mistake inside a block is one diagnostic, however many times the block is used: the
+    /// copies differ only in the instance name, which becomes a list.
+    static func mergingInstances(_ diags: [Diagnostic]) -> [Diagnostic] {
+        var order: [String] = [], groups: [String: (first: Diagnostic, instances: [String])] = [:]
+        for d in diags {
+            var key = d.description, instance: String?
+            if let open = d.message.range(of: " (instance '"), let close = d.message[open.upperBound...].range(of: "')") {
+                instance = String(d.message[open.upperBound..<close.lowerBound])
+                key = "\(d.location.map { "\($0)" } ?? "")|" + d.message.replacingCharacters(in: open.lowerBound..<close.upperBound, with: "")
+            }
+            if groups[key] == nil { order.append(key); groups[key] = (d, []) }
+            if let instance { groups[key]!.instances.append(instance) }
+        }
+        return order.map { key in
+            var (d, instances) = groups[key]!
+            guard instances.count > 1, let open = d.message.range(of: " (instance '"),
+                  let close = d.message[open.upperBound...].range(of: "')") else { return d }
+            let names = instances.prefix(6).joined(separator: ", ") + (instances.count > 6 ? ", ..." : "")
+            d.message.replaceSubrange(open.lowerBound..<close.upperBound, with: " (all \(instances.count) uses: \(names))")
+            return d
+        }
+    }
+
     init(_ source: GraphSource, params: Scope) {
         self.source = source
         self.params = params

@@ -120,7 +120,7 @@ public enum GraphLoader {
                 outputs.append(GraphOutput(name: name, value: try expander.resolve(s, top, at: node.location), location: node.location))
             } catch let e as Diagnostic { expander.diags.append(e) }
         }
-        if !expander.diags.isEmpty { throw DiagnosticList(expander.diags) }
+        if !expander.diags.isEmpty { throw DiagnosticList(Expander.mergingInstances(expander.diags)) }
         return Graph(name: source.name, symbols: symbols, inputs: inputs, nodes: expander.nodes, outputs: outputs,
                      location: source.location)
     }

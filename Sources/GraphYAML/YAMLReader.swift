@@ -54,7 +54,7 @@ public enum YAMLReader {
         return try input.withUnsafeMutableBufferPointer { buf -> YAMLNode in
             yaml_parser_set_input_string(&parser, buf.baseAddress!, buf.count - 1)
             var doc = yaml_document_t()
-            guard yaml_parser_load(&parser, &doc) == 1 else { throw parserError(&parser, file) }
+            guard yaml_parser_load(&parser, &doc) == 1 else { throw parserError(&parser, file, bytes) }
             defer { yaml_document_delete(&doc) }
             guard let root = yaml_document_get_root_node(&doc) else {
                 throw Diagnostic("\(file) is empty", at: SourceLocation(file: file, line: 1, column: 1),
@@ -63,7 +63,7 @@ public enum YAMLReader {
             var budget = maxNodes
             let tree = try convert(root, &doc, file, depth: 0, budget: &budget)
             var second = yaml_document_t()
-            guard yaml_parser_load(&parser, &second) == 1 else { throw parserError(&parser, file) }
+            guard yaml_parser_load(&parser, &second) == 1 else { throw parserError(&parser, file, bytes) }
             defer { yaml_document_delete(&second) }
             if let extra = yaml_document_get_root_node(&second) {
                 throw Diagnostic("\(file) holds more than one YAML document", at: location(extra.pointee.start_mark, file),
@@ -113,8 +113,14 @@ public enum YAMLReader {
         SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
     }
 
-    static func parserError(_ parser: inout yaml_parser_t, _ file: String) -> Diagnostic {
+    static func parserError(_ parser: inout yaml_parser_t, _ file: String, _ bytes: [UInt8]) -> Diagnostic {
         let problem = parser.problem.map { String(cString: $0) } ?? "unknown problem"
+        // libyaml's words for a tab ("cannot start any token") do not say what to change.
+        let at = Int(parser.problem_mark.index)
+        if at >= 0, at < bytes.count, bytes[at] == 0x09 {
+            return Diagnostic("a tab character: YAML indents with spaces only", at: location(parser.problem_mark, file),
+                              hint: "replace the tab with spaces (two per level, as in the shipped graphs)")
+        }
         var message = "invalid YAML: \(problem)"
         if let context = parser.context.map({ String(cString: $0) }) {
             message += " (\(context) at line \(parser.context_mark.line + 1), column \(parser.context_mark.column + 1))"

@@ -23,6 +23,7 @@ public struct BatchRequest {
     public var channelOrder: ChannelOrder = .rgb
     public var strategy: FillStrategy = .full
     public var jpegQuality = JPEG.defaultQuality
+    public var outputName = "completed"
     public var options = RunOptions()
 
     public init(modelPath: String, inputDirectory: String, masks: Masks, outputDirectory: String) {
@@ -136,7 +137,8 @@ public enum BatchFill {
     /// Runs every item; `progress(done, total, item, elapsed seconds)` is called before each.
     public static func run(_ r: BatchRequest, items: [BatchItem],
                            progress: (Int, Int, BatchItem, Double) -> Void = { _, _, _, _ in }) throws -> BatchSummary {
-        let model = try InpaintModel(path: r.modelPath, needsCompleted: true)
+        let model = try InpaintModel(path: r.modelPath, needsCompleted: true, picture: r.outputName)
+        try model.check(order: r.channelOrder)
         var summary = BatchSummary()
         let start = Date()
         for (i, item) in items.enumerated() {

@@ -20,8 +20,13 @@ public final class InpaintModel {
     let executor: Executor
     let stepH: Int, stepW: Int
 
-    /// `needsCompleted`: the caller will write a photo, so the graph must produce `completed`.
-    public init(path: String, needsCompleted: Bool) throws {
+    /// The output pasted into the holes of the picture written (`completed` unless asked otherwise).
+    public let pictureOutput: String
+
+    /// `needsCompleted`: the caller will write a photo, so the graph must produce `picture`, an
+    /// image-shaped output [N, 3, H, W] at the input's size.
+    public init(path: String, needsCompleted: Bool, picture: String = "completed") throws {
+        pictureOutput = picture
         self.path = path
         file = try ModelReader.read(path: path)
         let graph = file.model.graph
@@ -30,14 +35,32 @@ public final class InpaintModel {
             throw InpaintError("\(path): graph '\(graph.name)' does not take image [3, H, W] and mask [1, H, W] inputs "
                                + "(it takes \(graph.inputs.map { "\($0.name) \($0.dims)" }.joined(separator: ", ")))")
         }
-        if needsCompleted, !graph.outputs.contains(where: { $0.name == "completed" }) {
-            throw InpaintError("\(path): graph '\(graph.name)' has no 'completed' output to write as a photo "
-                               + "(outputs: \(graph.outputs.map(\.name).joined(separator: ", "))); use --save-raw DIR instead of --output")
+        if needsCompleted {
+            guard let out = file.typed.graph.outputs.first(where: { $0.name == picture }) else {
+                throw InpaintError("\(path): graph '\(graph.name)' has no '\(picture)' output to write as a photo "
+                                   + "(outputs: \(graph.outputs.map(\.name).joined(separator: ", "))); choose one with --output-name, "
+                                   + "or use --save-raw DIR instead of --output")
+            }
+            let t = file.typed.type(of: out.value), image = file.typed.type(of: ValueRef("image"))
+            guard t.dtype == .float32, t.rank == 4, t.shape[1] == .constant(3), t.shape[2] == image.shape[2], t.shape[3] == image.shape[3] else {
+                throw InpaintError("\(path): output '\(picture)' is \(t), not a picture of the input's size (float32[N, 3, H, W]); "
+                                   + "write it with --save-raw DIR")
+            }
         }
         let symbols = graph.symbolTable
         stepH = imageInput.dims[1].symbolStep(symbols)
         stepW = imageInput.dims[2].symbolStep(symbols)
         executor = Executor(model: file.model)
+    }
+
+    /// graphc converts BGR-trained weights to take RGB and records it, so asking a recorded
+    /// RGB model for BGR would swap the channels a second time: refused. Older files record
+    /// nothing and are taken at the user's word.
+    public func check(order: ChannelOrder) throws {
+        guard order == .bgr, let recorded = file.model.metadata.colourOrder, recorded == "rgb" else { return }
+        throw InpaintError("\(path) takes RGB images: graphc converted its weights' colour order when it compiled them "
+                           + "(\(file.model.metadata.weights)); --channel-order bgr would swap the colours a second time. "
+                           + "Drop the flag. If the weights were trained on BGR images, compile them with --color-order bgr: the model then takes RGB")
     }
 
     /// The run size for a photo: each side rounded up to the graph's step.

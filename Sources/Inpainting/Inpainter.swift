@@ -27,6 +27,8 @@ public struct InpaintRequest {
     public var channelOrder: ChannelOrder = .rgb
     public var strategy: FillStrategy = .full
     public var jpegQuality = JPEG.defaultQuality
+    /// The graph output written as the picture.
+    public var outputName = "completed"
     public var options = RunOptions()
 
     public init(modelPath: String, photoPath: String, holes: HoleSource, outputPath: String?) {
@@ -68,7 +70,8 @@ public enum Inpainter {
         if request.rawDirectory != nil && request.strategy != .full {
             throw InpaintError("--save-raw writes the outputs of one whole-photo run; use it with --strategy full")
         }
-        let model = try InpaintModel(path: request.modelPath, needsCompleted: request.outputPath != nil)
+        let model = try InpaintModel(path: request.modelPath, needsCompleted: request.outputPath != nil, picture: request.outputName)
+        try model.check(order: request.channelOrder)
         var report = InpaintReport()
         var request = request
         request.options.extraBytes = try checkBeforeDecoding(model, request)

@@ -61,7 +61,7 @@ extension InpaintModel {
             let small = Resample.area(photo, width: w, height: h), smallHoles = Resample.anyHole(holes, width: w, height: h)
             let run = try self.run(photo: small, holes: smallHoles, order: order, options: options)
             record(run, region: whole, size: (w, h), into: &outcome)
-            guard let completed = run.outputs["completed"]?.floats else { throw InpaintError("\(path): the run produced no 'completed' output") }
+            guard let completed = run.outputs[pictureOutput]?.floats else { throw InpaintError("\(path): the run produced no '\(pictureOutput)' output") }
             let plane = run.padded.height * run.padded.width
             completed.withUnsafeBufferPointer { t in
                 let base = t.baseAddress!
@@ -84,9 +84,9 @@ extension InpaintModel {
         outcome.nodeSeconds += run.nodeSeconds
     }
 
-    /// The network's `completed` output into the hole pixels of `region`.
+    /// The network's picture output (`completed` by default) into the hole pixels of `region`.
     private func paste(_ run: NetworkRun, region: Box, holes: Mask, order: ChannelOrder, into image: inout Image) {
-        guard let completed = run.outputs["completed"]?.floats else { return }
+        guard let completed = run.outputs[pictureOutput]?.floats else { return }
         let pw = run.padded.width, plane = run.padded.height * pw
         Conversion.composite(into: &image, holes: holes, region: region) { x, y in
             Conversion.colour(completed, x - region.x, y - region.y, paddedWidth: pw, plane: plane, order: order)

@@ -165,7 +165,11 @@ public enum ContextualAttentionKernel {
             pasteGeo.outHeight = fdh
             pasteGeo.outWidth = fdw
             do {
+                let monitor = RunMonitor.current
                 for o0 in stride(from: 0, to: P, by: chunk) {
+                    // The longest kernel of a large run: report progress and stop between chunks.
+                    if monitor?.isStopped == true { return }
+                    monitor?.setNodeFraction(Double(n * P + o0) / Double(batch * P))
                     let o1 = min(P, o0 + chunk)
                     scores.compute(positions: o0..<o1, matching: w, kd: kd, foreground: fd, geometry: fGeo, fuse: p.fuse, threads: threads)
                     scores.softmax(scale: p.softmaxScale, argmax: argmax + n * P + o0, threads: threads)

@@ -10,17 +10,23 @@ public enum Parallel {
     /// index (for per-thread scratch buffers). Threads claim the next piece from a shared counter,
     /// so a thread slowed by another process on the machine does not hold the others up; which
     /// thread runs a piece never changes what the piece computes, so results stay bit-identical.
+    /// When the run is stopped (RunMonitor), the remaining pieces are skipped: the caller's
+    /// result is then incomplete, and the runtime discards it.
     public static func forEach(pieces: Int, threads: Int, _ body: (_ piece: Int, _ thread: Int) -> Void) {
+        let monitor = RunMonitor.current
         let workers = max(1, min(threads, pieces))
         if workers == 1 {
-            for p in 0..<pieces { body(p, 0) }
+            for p in 0..<pieces {
+                if monitor?.isStopped == true { return }
+                body(p, 0)
+            }
             return
         }
         let next = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: workers) { t in
             while true {
                 let p = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                if p >= pieces { break }
+                if p >= pieces || monitor?.isStopped == true { break }
                 body(p, t)
             }
         }

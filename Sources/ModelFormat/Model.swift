@@ -105,6 +105,12 @@ public struct ModelMetadata: Codable, Sendable, Equatable {
     public var parameterCount: Int
     /// Buffer plans at reference sizes (absent in files from before planning).
     public var memoryPlans: [PlannedMemory]?
+    /// Whose padding and resize rules the graph follows ("official", "pytorch_port"); the
+    /// weights were trained under them. Absent in older files.
+    public var conventions: String?
+    /// The channel order of the image input and of the RGB outputs: always "rgb" from graphc,
+    /// which converts BGR-trained weights at compile time. Absent in older files.
+    public var colourOrder: String?
 
     public init(compiler: String, graphName: String, sources: [SourceFileHash], weights: String, parameterCount: Int) {
         self.compiler = compiler

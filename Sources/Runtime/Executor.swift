@@ -9,20 +9,35 @@ import GraphIR
 import Kernels
 import ModelFormat
 
+/// Where a run is, for a progress line: reported when each node starts and about four times a
+/// second from a heartbeat while a node works.
+public struct RunProgress: Sendable {
+    public var node: Int
+    public var nodes: Int
+    public var name: String
+    public var elapsed: Double
+    /// How far the current node is, when its kernel says (contextual attention does).
+    public var nodeFraction: Double?
+    /// Seconds left, from the cost model (multiply-accumulates) and the rate measured so far;
+    /// nil until there is a rate.
+    public var remaining: Double?
+}
+
 public struct RunOptions {
     public var threads: Int
     /// Refuse runs whose estimated peak memory is above this many bytes.
     public var memoryLimit: Int
-    /// Called before each node with (index, count, node name).
-    public var progress: ((Int, Int, String) -> Void)?
-    /// Polled between nodes; a true result stops the run with RunCancelled.
+    /// Called at each node and from a heartbeat (on another thread) while a node works.
+    public var progress: (@Sendable (RunProgress) -> Void)?
+    /// Polled between nodes and by the heartbeat; a true result stops the run (within a work
+    /// piece) with RunCancelled.
     public var isCancelled: (() -> Bool)?
     /// Bytes the caller holds for this run outside the executor (decoded pictures, input and
     /// output tensors), counted in the estimate the limit is checked against.
     public var extraBytes = 0
 
     public init(threads: Int = RunOptions.defaultThreads, memoryLimit: Int = RunOptions.defaultMemoryLimit,
-                progress: ((Int, Int, String) -> Void)? = nil, isCancelled: (() -> Bool)? = nil) {
+                progress: (@Sendable (RunProgress) -> Void)? = nil, isCancelled: (() -> Bool)? = nil) {
         self.threads = max(1, threads)
         self.memoryLimit = memoryLimit
         self.progress = progress
@@ -195,22 +210,37 @@ public final class Executor {
         var seconds: [NodeTiming] = []
         let macs = Dictionary(typed.costs().map { ($0.node, $0.macs) }, uniquingKeysWith: { a, _ in a })
         let runStart = DispatchTime.now().uptimeNanoseconds
-        for (step, i) in typed.order.enumerated() {
-            if options.isCancelled?() == true { throw RunCancelled() }
-            let node = typed.graph.nodes[i]
-            options.progress?(step, typed.order.count, node.name)
-            let start = DispatchTime.now().uptimeNanoseconds
-            let ins = node.inputs.map { values[$0]! }
-            let outs = typed.outputTypes(of: node).enumerated().map { k, t in view(ValueRef(node.name, output: k), t.concreteShape!.reduce(1, *)) }
-            let scratch = plan.scratchOffsets[i].map { (arena + $0).assumingMemoryBound(to: Float.self) }
-            execute(node, typed, ins, outs, scratch: scratch, threads: options.threads)
-            for (k, b) in outs.enumerated() { values[ValueRef(node.name, output: k)] = b }
-            for r in node.inputs {
-                uses[r, default: 0] -= 1
-                if uses[r] == 0 && !keep.contains(r) { values[r] = nil }
+        let monitor = RunMonitor()
+        let tracker = ProgressTracker(nodes: typed.order.count, totalMACs: Cost.sum(Array(macs.values)), start: runStart)
+        let heartbeat = Heartbeat(every: 0.25) {
+            if options.isCancelled?() == true { monitor.requestStop() }
+            options.progress?(tracker.progress(fraction: monitor.nodeFraction))
+        }
+        defer { heartbeat.stop() }
+        try RunMonitor.$current.withValue(monitor) {
+            for (step, i) in typed.order.enumerated() {
+                if options.isCancelled?() == true || monitor.isStopped { throw RunCancelled() }
+                let node = typed.graph.nodes[i]
+                monitor.setNodeFraction(nil)
+                tracker.begin(step: step, name: node.name, macs: macs[node.name] ?? 0)
+                options.progress?(tracker.progress(fraction: nil))
+                let start = DispatchTime.now().uptimeNanoseconds
+                let ins = node.inputs.map { values[$0]! }
+                let outs = typed.outputTypes(of: node).enumerated().map { k, t in view(ValueRef(node.name, output: k), t.concreteShape!.reduce(1, *)) }
+                let scratch = plan.scratchOffsets[i].map { (arena + $0).assumingMemoryBound(to: Float.self) }
+                execute(node, typed, ins, outs, scratch: scratch, threads: options.threads)
+                // A stop request skips the rest of a kernel's pieces: its output is incomplete.
+                if monitor.isStopped { throw RunCancelled() }
+                for (k, b) in outs.enumerated() { values[ValueRef(node.name, output: k)] = b }
+                for r in node.inputs {
+                    uses[r, default: 0] -= 1
+                    if uses[r] == 0 && !keep.contains(r) { values[r] = nil }
+                }
+                let end = DispatchTime.now().uptimeNanoseconds
+                tracker.end(at: end)
+                seconds.append(NodeTiming(node: node.name, op: node.op.name, start: Double(start - runStart) / 1e9,
+                                          seconds: Double(end - start) / 1e9, macs: macs[node.name] ?? 0))
             }
-            seconds.append(NodeTiming(node: node.name, op: node.op.name, start: Double(start - runStart) / 1e9,
-                                      seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, macs: macs[node.name] ?? 0))
         }
         var outputs: [String: HostTensor] = [:]
         for out in typed.graph.outputs {

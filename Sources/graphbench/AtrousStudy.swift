@@ -60,7 +60,7 @@ enum AtrousStudy {
                     }
                 } } } }
                 let medians = times.map { $0.sorted()[$0.count / 2] }
-                print("\(h)x\(w)".padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %4d %8.1f %8.1f %9.1f  %10.1e", d, medians[0], medians[1], medians[2], worst))
+                print("\(w)x\(h)".padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %4d %8.1f %8.1f %9.1f  %10.1e", d, medians[0], medians[1], medians[2], worst))
             }
         }
     }

@@ -20,9 +20,18 @@ struct GraphBench: ParsableCommand {
             Inputs: a smooth synthetic photo and a centred rectangular hole of half the height and width.
             """)
 
-    @Option(name: .long, help: ArgumentHelp("The graph file.", valueName: "graph.yaml")) var graph = "Graphs/deepfill_v2.yaml"
+    @Option(name: .long, help: ArgumentHelp("The graph file (default: the repository's Graphs/deepfill_v2.yaml, found from any directory).", valueName: "graph.yaml"))
+    var graph = GraphBench.defaultGraph
+
+    /// The repository's DeepFill graph: next to the working directory, or where this source was built.
+    static var defaultGraph: String {
+        let relative = "Graphs/deepfill_v2.yaml"
+        if FileManager.default.fileExists(atPath: relative) { return relative }
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return repository.appendingPathComponent(relative).path
+    }
     @Option(name: .long, help: ArgumentHelp("Weights (default: random, seed 1).", valueName: "file")) var weights: String?
-    @Option(name: .long, help: ArgumentHelp("Comma-separated sizes.", valueName: "HxW,...")) var sizes = "256x256,512x512"
+    @Option(name: .long, help: ArgumentHelp("Comma-separated sizes.", valueName: "WxH,...")) var sizes = "256x256,512x512"
     @Option(name: .long, help: ArgumentHelp("Timed runs per size.", valueName: "n")) var runs = 5
     @Option(name: .long, help: ArgumentHelp("Worker threads.", valueName: "n")) var threads = 2
     @Flag(name: .long, help: "Compile without the optimising passes.") var noOpt = false
@@ -37,15 +46,15 @@ struct GraphBench: ParsableCommand {
     func validate() throws {
         guard runs >= 1, runs <= 1000 else { throw ValidationError("--runs must be in 1...1000") }
         guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be in 1...256") }
-        for s in sizes.split(separator: ",") where Benchmark.parseSize(String(s)) == nil {
-            throw ValidationError("--sizes must look like 256x256,512x512, got '\(s)'")
+        for s in sizes.split(separator: ",") where CLI.parseSize(String(s), limit: 16384) == nil {
+            throw ValidationError("--sizes must be width x height sizes like 256x256,600x400, got '\(s)'")
         }
     }
 
     func run() throws {
         if let child { return try measure(size: child) }
         if atrous {
-            return AtrousStudy.run(sizes: sizes.split(separator: ",").compactMap { Benchmark.parseSize(String($0)) }, runs: runs, threads: threads)
+            return AtrousStudy.run(sizes: sizes.split(separator: ",").compactMap { CLI.parseSize(String($0), limit: 16384) }, runs: runs, threads: threads)
         }
         if !json { print("graphbench: \(graph), \(threads) threads, \(runs) runs after 1 warm-up\(noOpt ? ", no optimisation" : "")") }
         fflush(stdout)
@@ -61,7 +70,7 @@ struct GraphBench: ParsableCommand {
     }
 
     func measure(size: String) throws {
-        let (h, w) = Benchmark.parseSize(size)!
+        let (h, w) = CLI.parseSize(size, limit: 16384)!
         let source: WeightSource = weights.map { .file(path: $0) } ?? .random(seed: 1)
         let (model, _) = try Compiler.compile(graphPath: graph, weights: source, passes: try PassSelection.pipeline(noOpt: noOpt))
         let executor = Executor(model: model)

@@ -58,13 +58,15 @@ struct Compile: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The model file to write.", valueName: "model.bin")) var output = "model.bin"
     @OptionGroup var passes: PassOptions
     @Flag(name: .long, help: "Print the buffer plan (arena, lower bound, ratio) at the planned sizes.") var report = false
-    @Option(name: .long, help: ArgumentHelp("Sizes to plan and record in the model (default 256x256,512x512).", valueName: "HxW,..."))
+    @Flag(name: .shortAndLong, help: "Print only errors and the line naming the file written.") var quiet = false
+    @Option(name: .long, help: ArgumentHelp("Sizes to plan and record in the model, width x height (default 256x256,512x512).", valueName: "WxH,..."))
     var planSizes: String?
     @Option(name: .long, help: ArgumentHelp("How the model file stores weights: float32, or float16 for half the size (computed in float32 either way).",
                                             valueName: "float32|float16"))
     var store: StorageType = .float32
 
-    func validate() throws {
+    /// Run from `run()`: ArgumentParser validates before naming an unknown option.
+    func checkCombination() throws {
         if (weights == nil) == !randomInit {
             throw ValidationError("give exactly one of --weights FILE or --random-init")
         }
@@ -72,19 +74,22 @@ struct Compile: ParsableCommand {
     }
 
     func run() throws {
+        try checkCombination()
         let source: WeightSource = randomInit ? .random(seed: seed) : .file(path: weights!, colour: colorOrder)
         var sizes = Compiler.defaultPlanSizes
         if let planSizes {
             sizes = try planSizes.split(separator: ",").map { s in
-                guard let hw = Inspector.parseSize(String(s)) else { throw ValidationError("--plan-sizes must look like 256x256,512x512, got '\(s)'") }
+                guard let hw = CLI.parseSize(String(s)) else { throw ValidationError("--plan-sizes must be width x height sizes like 256x256,600x400, got '\(s)'") }
                 return hw
             }
         }
         try Compiler.checkOutput(output, inputs: [graph] + (weights.map { Compiler.weightFiles($0) } ?? []))
         let (model, notes) = try Compiler.compile(graphPath: graph, weights: source, passes: try passes.pipeline(), planSizes: sizes, storage: store)
         try Compiler.checkOutput(output, inputs: model.metadata.sources.map(\.path))
-        for n in notes { CLI.note("note: \(n)") }
-        if randomInit { CLI.note("note: weights are random (seed \(seed)); outputs will not look like real inpainting") }
+        if !quiet {
+            for n in notes { CLI.note("note: \(n)") }
+            if randomInit { CLI.note("note: weights are random (seed \(seed)); outputs will not look like real inpainting") }
+        }
         try ModelWriter.write(model, to: output)
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
         print("wrote \(output): \(model.graph.name), \(model.graph.nodes.count) nodes, "
@@ -99,10 +104,11 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Parse and verify a graph; print a one-line summary.")
 
     @Argument(help: ArgumentHelp("The graph file.", valueName: "graph.yaml")) var graph: String
+    @Flag(name: .shortAndLong, help: "Also print what the optimising passes would do.") var verbose = false
 
     func run() throws {
         let compiled = try Compiler.load(graphPath: graph)
-        for n in compiled.notes { CLI.note("note: \(n)") }
+        if verbose { for n in compiled.notes { CLI.note("note: \(n)") } }
         let g = compiled.typed.graph
         print("ok: \(graph): graph \(g.name), \(g.nodes.count) nodes, \(compiled.typed.parameterCount) parameters, "
               + "inputs \(g.inputs.map(\.name).joined(separator: ", ")), outputs \(g.outputs.map(\.name).joined(separator: ", "))")
@@ -113,7 +119,7 @@ struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a graph's IR: one line per value with its inferred type.")
 
     @Argument(help: ArgumentHelp("The graph file.", valueName: "graph.yaml")) var graph: String
-    @Option(name: .long, help: ArgumentHelp("Bind the sizes (batch 1) to print concrete shapes.", valueName: "HxW")) var size: String?
+    @Option(name: .long, help: ArgumentHelp("Bind the sizes (batch 1, width x height) to print concrete shapes.", valueName: "WxH")) var size: String?
     @Flag(name: .long, help: "Omit the YAML positions.") var noLocations = false
     @Flag(name: .long, help: "Print the graph as written, before the compile passes.") var raw = false
     @Option(name: .long, help: ArgumentHelp("Print the graph as it is after this pass.", valueName: "pass")) var after: String?
@@ -123,7 +129,7 @@ struct Dump: ParsableCommand {
         let compiled = try Compiler.load(graphPath: graph, passes: raw ? PassPipeline([]) : try passes.pipeline(after: after))
         var typed = compiled.typed
         if let size {
-            guard let (h, w) = Inspector.parseSize(size) else { throw ValidationError("--size must look like 256x256") }
+            guard let (h, w) = CLI.parseSize(size) else { throw ValidationError("--size must be width x height, like 600x400, got '\(size)'") }
             typed = try Verifier.verify(typed.graph, bindings: typed.graph.bindings(height: h, width: w))
         }
         print(typed.printed(showLocations: !noLocations))
@@ -135,15 +141,15 @@ struct Inspect: ParsableCommand {
         abstract: "Describe a model file: header, sections, tensors, checksums, parameters and MACs.")
 
     @Argument(help: ArgumentHelp("The model file.", valueName: "model.bin")) var model: String
-    @Option(name: .long, help: ArgumentHelp("Also count multiply-accumulates per node at this input size.", valueName: "HxW")) var size: String?
+    @Option(name: .long, help: ArgumentHelp("Also count multiply-accumulates per node at this input size (width x height).", valueName: "WxH")) var size: String?
     @Flag(name: .long, help: "Omit the tensor table.") var noTensors = false
 
     func validate() throws {
-        if let size, Inspector.parseSize(size) == nil { throw ValidationError("--size must look like 256x256, got '\(size)'") }
+        if let size, CLI.parseSize(size) == nil { throw ValidationError("--size must be width x height, like 600x400, got '\(size)'") }
     }
 
     func run() throws {
         let file = try ModelReader.read(path: model)
-        print(try Inspector.report(file, size: size.flatMap(Inspector.parseSize), showTensors: !noTensors))
+        print(try Inspector.report(file, size: size.flatMap { CLI.parseSize($0) }, showTensors: !noTensors))
     }
 }

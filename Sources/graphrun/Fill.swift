@@ -57,6 +57,8 @@ struct Fill: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Folder mode: write every output as png or jpg (default: each photo's own format).", valueName: "png|jpg"))
     var format: ImageFile.Format?
     @Option(name: .long, help: ArgumentHelp("Quality of JPEG outputs, 1-100.", valueName: "q")) var jpegQuality = JPEG.defaultQuality
+    @Option(name: .long, help: ArgumentHelp("The graph output pasted into the holes of the picture written, e.g. stage1.", valueName: "name"))
+    var outputName = "completed"
     @OptionGroup var runFlags: RunFlags
     @Flag(name: .long, help: "Print time, share and GFLOP/s per node and per op type after the run.") var profile = false
     @Option(name: .long, help: ArgumentHelp("Write a Chrome trace (chrome://tracing, Perfetto) of the run.", valueName: "trace.json"))
@@ -68,7 +70,10 @@ struct Fill: ParsableCommand {
         return FileManager.default.fileExists(atPath: input, isDirectory: &isDir) && isDir.boolValue
     }
 
-    func validate() throws {
+    /// Checks between options. Run from `run()`, not `validate()`: ArgumentParser validates
+    /// before it reports an unknown option, and "--ouput" must be named, not answered with
+    /// "give --output".
+    func checkCombination() throws {
         if (mask == nil) == !maskFromAlpha { throw ValidationError("give --mask MASK, or --mask-from-alpha to take the hole from the photo's transparency") }
         if output == nil && saveRaw == nil { throw ValidationError("give --output FILE (.png or .jpg) and/or --save-raw DIR") }
         if !(1...100).contains(jpegQuality) { throw ValidationError("--jpeg-quality must be in 1...100, got \(jpegQuality)") }
@@ -94,6 +99,7 @@ struct Fill: ParsableCommand {
     }
 
     func run() throws {
+        try checkCombination()
         installInterruptHandler()
         do { try isFolder ? runFolder() : runOne() } catch {
             StatusLine.clear()
@@ -111,8 +117,10 @@ struct Fill: ParsableCommand {
         request.channelOrder = runFlags.channelOrder
         request.strategy = fillStrategy
         request.jpegQuality = jpegQuality
-        let showProgress = !quiet && StatusLine.isTerminal
-        request.options = runFlags.options(progress: showProgress ? { i, n, name in StatusLine.show("[\(i + 1)/\(n)] \(name)") } : nil)
+        request.outputName = outputName
+        let printer = ProgressPrinter()
+        let show: @Sendable (RunProgress) -> Void = { printer.report($0) }
+        request.options = runFlags.options(progress: quiet ? nil : show)
         if let trace { try OutputPaths.checkWritable(trace, inputs: request.inputPaths, flag: "--trace") }
         let report = try Inpainter.run(request)
         StatusLine.clear()
@@ -142,6 +150,7 @@ struct Fill: ParsableCommand {
         request.channelOrder = runFlags.channelOrder
         request.strategy = fillStrategy
         request.jpegQuality = jpegQuality
+        request.outputName = outputName
         request.options = runFlags.options()
         let items = try BatchFill.plan(request)
         let summary = try BatchFill.run(request, items: items) { done, total, item, elapsed in

@@ -30,7 +30,7 @@ struct GraphRun: ParsableCommand {
 struct RunFlags: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Worker threads (default: the number of cores).", valueName: "n"))
     var threads: Int?
-    @Option(name: .long, help: "Channel order the model expects: rgb (every model graphc writes, including from TensorFlow checkpoints), or bgr for a model compiled with --color-order rgb from BGR-trained weights.")
+    @Option(name: .long, help: "Channel order of the model's image input. Leave it: every model graphc writes takes rgb (graphc converts BGR-trained weights, such as the official TensorFlow ones, when it compiles them) and says so, and bgr is refused for those; bgr is only for models from older graphc versions that were compiled without conversion.")
     var channelOrder: ChannelOrder = .rgb
     @Option(name: .long, help: ArgumentHelp("Refuse runs estimated to need more memory, e.g. 4G, 4GiB or 512M (default: 80 % of RAM).", valueName: "size"))
     var maxMemory: String?
@@ -52,7 +52,7 @@ struct RunFlags: ParsableArguments {
 
     var threadCount: Int { threads ?? RunOptions.defaultThreads }
 
-    func options(progress: ((Int, Int, String) -> Void)? = nil) -> RunOptions {
+    func options(progress: (@Sendable (RunProgress) -> Void)? = nil) -> RunOptions {
         RunOptions(threads: threadCount, memoryLimit: maxMemory.flatMap(RunFlags.parseBytes) ?? RunOptions.defaultMemoryLimit,
                    progress: progress, isCancelled: { interrupted })
     }
@@ -67,6 +67,31 @@ enum StatusLine {
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+    }
+}
+
+/// The progress of one network run: a line rewritten in place on a terminal; in a log (stderr
+/// not a terminal), a line a minute, so a long run is never silent and never floods.
+final class ProgressPrinter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lastLogged = 0.0
+    let terminal = StatusLine.isTerminal
+
+    static func text(_ p: RunProgress) -> String {
+        var s = "[\(p.node + 1)/\(p.nodes)] \(p.name)"
+        if let f = p.nodeFraction { s += String(format: " %.0f %%", 100 * f) }
+        s += " · \(StatusLine.duration(p.elapsed)) elapsed"
+        if let r = p.remaining { s += " · about \(StatusLine.duration(r)) left" }
+        return s
+    }
+
+    func report(_ p: RunProgress) {
+        if terminal { StatusLine.show(Self.text(p)); return }
+        lock.lock()
+        defer { lock.unlock() }
+        guard p.elapsed - lastLogged >= 60 else { return }
+        lastLogged = p.elapsed
+        CLI.note("graphrun: " + Self.text(p))
     }
 }
 

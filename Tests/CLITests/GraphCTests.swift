@@ -82,7 +82,7 @@ final class GraphCTests: CLIBase {
 
     func testBadArguments() throws {
         try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml")], ["Error: give exactly one of --weights FILE or --random-init"])
-        try assertBadInput("graphc", ["inspect", "m.bin", "--size", "big"], ["--size must look like 256x256, got 'big'"])
+        try assertBadInput("graphc", ["inspect", "m.bin", "--size", "big"], ["--size must be width x height, like 600x400, got 'big'"])
         try assertBadInput("graphc", ["frobnicate"], ["Error: Unexpected argument 'frobnicate'"])
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import ImageIO
+import ModelFormat
 import NumpyIO
 import XCTest
 
@@ -138,16 +139,22 @@ final class GraphRunTests: CLIBase {
                            ["this run needs about", "GiB of memory (largest: ", "the limit is 2.0 GiB"])
     }
 
-    func testBGROrderIsTheRGBRunOnSwappedChannels() throws {
-        // Running with --channel-order bgr on a photo equals running rgb on the photo with R and B
-        // swapped, with the output's R and B swapped back.
+    func testBGROrderIsRefusedForRGBModelsAndIsTheRGBRunOnSwappedChannelsForOldOnes() throws {
         let photo = Tool.fixture("oracle/case_64x64/image.png"), mask = Tool.fixture("oracle/case_64x64/mask.png")
+        // graphc records that the model takes RGB: asking for BGR would swap twice.
+        try assertBadInput("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("x.png"), "--channel-order", "bgr"],
+                           ["takes RGB images: graphc converted its weights' colour order", "--channel-order bgr would swap the colours a second time"])
+        // A model from before the record: the flag is taken at its word. Running with
+        // --channel-order bgr equals running rgb on the photo with R and B swapped, swapped back.
+        var file = try ModelReader.read(path: Self.model).model
+        file.metadata.colourOrder = nil
+        try ModelWriter.write(file, to: path("old.bin"))
         let original = try PNG.read(path: photo)
         var swapped = original
         for p in 0..<original.width * original.height { swapped.samples.swapAt(3 * p, 3 * p + 2) }
         try PNG.write(swapped, to: path("swapped.png"))
-        XCTAssertEqual(try Tool.run("graphrun", [Self.model, "--input", photo, "--mask", mask, "--output", path("bgr.png"), "--channel-order", "bgr"]).status, 0)
-        XCTAssertEqual(try Tool.run("graphrun", [Self.model, "--input", path("swapped.png"), "--mask", mask, "--output", path("rgb.png")]).status, 0)
+        XCTAssertEqual(try Tool.run("graphrun", [path("old.bin"), "--input", photo, "--mask", mask, "--output", path("bgr.png"), "--channel-order", "bgr"]).status, 0)
+        XCTAssertEqual(try Tool.run("graphrun", [path("old.bin"), "--input", path("swapped.png"), "--mask", mask, "--output", path("rgb.png")]).status, 0)
         var a = try PNG.read(path: path("bgr.png"))
         let b = try PNG.read(path: path("rgb.png"))
         for p in 0..<a.width * a.height { a.samples.swapAt(3 * p, 3 * p + 2) }

@@ -37,7 +37,7 @@ final class DiagnosticTests: XCTestCase {
 
     func testMalformedYAMLNamesLineAndColumn() {
         assertError("fillgraph: 1\nnodes: [\n  {name: a\n", "g.yaml:4:1: error: invalid YAML")
-        assertError("fillgraph: 1\nnodes:\n\t- a\n", "g.yaml:3:1: error: invalid YAML: found character that cannot start any token")
+        assertError("fillgraph: 1\nnodes:\n\t- a\n", "g.yaml:3:1: error: a tab character: YAML indents with spaces only\n  hint: replace the tab with spaces")
         assertError("", "g.yaml:1:1: error: g.yaml is empty")
         assertError("- a\n- b\n", "g.yaml:1:1: error: a graph file must be a mapping, found a list")
         assertError("fillgraph: 1\nname: a\nname: b\n", "g.yaml:3:1: error: duplicate key 'name' (first at line 2)")
