@@ -73,6 +73,9 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Masks"]),
         .testTarget(name: "InpaintingTests", dependencies: ["Inpainting", "Compiler", "ImageIO", "Masks", "ModelFormat", "Runtime"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "Inpainting", "NumpyIO", "ImageIO"]),
+        .testTarget(name: "HostileInputTests", dependencies: [
+            "SafeIO", "SystemZlib", "NumpyIO", "WeightImport", "ModelFormat", "GraphIR", "GraphYAML", "ImageIO", "Inpainting", "Compiler", "Runtime",
+        ]),
         .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "ModelFormat", "graphc", "graphrun"]),
     ],
     swiftLanguageModes: [.v5]

@@ -216,8 +216,9 @@ public enum Verifier {
     /// The candidate nearest to `name` by edit distance, for "did you mean" hints.
     public static func closest(_ name: String, _ candidates: [String]) -> String? {
         // Long names are not typos of each other; and the distance is quadratic in length.
-        guard name.count <= 64 else { return nil }
-        let scored = candidates.filter { abs($0.count - name.count) <= max(2, name.count / 3) }.map { ($0, editDistance(name, $0)) }.filter { $0.1 <= max(2, name.count / 3) }
+        let length = name.utf8.count, slack = max(2, length / 3)
+        guard length <= 64 else { return nil }
+        let scored = candidates.filter { abs($0.utf8.count - length) <= slack }.map { ($0, editDistance(name, $0)) }.filter { $0.1 <= max(2, name.count / 3) }
         return scored.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0
     }
 

@@ -3,6 +3,7 @@
 // list with `remove`, `patch` (change some fields) and `replace` (a whole new definition), then
 // appends its own `nodes`. Every section keeps its YAML positions for later diagnostics.
 import GraphIR
+import SafeIO
 
 /// An ordered name → YAML map (later entries with the same name replace earlier ones in place).
 struct OrderedEntries {
@@ -80,7 +81,7 @@ enum GraphFileParser {
 
     static func name(_ node: YAMLNode, _ what: String) throws -> String {
         guard let s = node.scalar, ExpressionParser.isIdentifier(s) else {
-            throw Diagnostic("\(what) must be a name (letters, digits, _), found \(node.scalar.map { "'\($0)'" } ?? node.kindName)",
+            throw Diagnostic("\(what) must be a name (letters, digits, _), found \(node.scalar.map { "'\(Printable.text($0))'" } ?? node.kindName)",
                              at: node.location)
         }
         return s

@@ -204,7 +204,8 @@ public enum Npy {
         // Only the two booleans NumPy writes: anything else would silently transpose or not.
         let fortran: Bool
         if f.hasPrefix("True") { fortran = true } else if f.hasPrefix("False") { fortran = false } else {
-            throw NumpyError(name, "'fortran_order' is '\(Printable.text(String(f.prefix(16))))', not True or False")
+            let value = f.prefix(while: { $0 != "," && $0 != "}" }).prefix(32)
+            throw NumpyError(name, "'fortran_order' is \(Printable.text(String(value))), not True or False")
         }
         guard let s = field("shape"), s.first == "(", let close = s.firstIndex(of: ")") else {
             throw NumpyError(name, "header has no 'shape' tuple")

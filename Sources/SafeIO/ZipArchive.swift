@@ -203,7 +203,8 @@ public final class ZipArchive: @unchecked Sendable {
         if wanted == e.uncompressedSize {
             guard produced == wanted else { throw ZipError(path, "entry \(name) inflates to \(produced) bytes, not its declared \(wanted)") }
             if !ended {
-                // Exactly the declared size came out: the stream must end here, not go on.
+                // Exactly the declared size came out: the stream must end here. One byte more
+                // means it goes on; no end with all the input used means it never ends.
                 var probe = [UInt8](repeating: 0, count: 1)
                 var input = consumed < e.compressedSize ? try file.read(at: start + consumed, count: min(chunk, e.compressedSize - consumed)) : []
                 let status: Int32 = input.withUnsafeMutableBufferPointer { inBuf in
@@ -215,8 +216,11 @@ public final class ZipArchive: @unchecked Sendable {
                         return SystemZlib.inflate(&stream, Z_NO_FLUSH)
                     }
                 }
-                guard status == Z_STREAM_END, stream.avail_out == 1 else {
+                if stream.avail_out == 0 {
                     throw ZipError(path, "entry \(name) inflates beyond its declared \(e.uncompressedSize) bytes")
+                }
+                guard status == Z_STREAM_END else {
+                    throw ZipError(path, "entry \(name): its deflate stream is unterminated (it wants more than its \(e.compressedSize) compressed bytes)")
                 }
             }
         }

@@ -106,19 +106,18 @@ public struct RestrictedUnpickler {
 
     public static func load(_ bytes: [UInt8]) throws -> PickleValue {
         var u = RestrictedUnpickler(bytes)
-        let root: PickleValue
-        do { root = try u.run() } catch {
+        do { try u.run() } catch {
             u.release(except: [])
             throw error
         }
         // Values are freed recursively by Swift, so a value nested 100,000 deep would overflow
         // the stack when released: check the depth before handing the value out, and take apart
-        // iteratively whatever is not handed out.
-        guard let kept = Self.containers(root, within: maxDepth) else {
-            u.stack.append(root)
+        // iteratively whatever is not handed out. (No copy of a deep root may outlive that.)
+        guard let kept = Self.containers(u.stack[0], within: maxDepth) else {
             u.release(except: [])
             throw UnpickleError(offset: u.reader.offset, message: "values nested deeper than \(maxDepth) levels (or a container that holds itself)")
         }
+        let root = u.stack[0]
         u.release(except: kept)
         return root
     }
@@ -228,16 +227,17 @@ public struct RestrictedUnpickler {
         try push(.global(module: module, name: name))
     }
 
-    mutating func run() throws -> PickleValue {
+    /// Runs to STOP, leaving the result as the stack's only value.
+    mutating func run() throws {
         do {
-            return try loop()
+            try loop()
         } catch let e as ByteReader.Overrun {
             throw UnpickleError(offset: e.offset, message: "the pickle ends in the middle of an opcode (truncated)")
         }
     }
 
     // swiftlint:disable:next cyclomatic_complexity function_body_length
-    private mutating func loop() throws -> PickleValue {
+    private mutating func loop() throws {
         while true {
             opOffset = reader.offset
             let op = try reader.byte()
@@ -248,7 +248,7 @@ public struct RestrictedUnpickler {
             case 0x95: _ = try reader.take(8) // FRAME: framing only
             case 0x2E: // STOP
                 guard stack.count == 1, marks.isEmpty else { throw fail("STOP with \(stack.count) values on the stack") }
-                return stack[0]
+                return
             case 0x28: // MARK
                 guard marks.count < Self.maxStack else { throw fail("more than \(Self.maxStack) open MARKs") }
                 marks.append(stack.count)
