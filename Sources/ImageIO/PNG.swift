@@ -71,12 +71,14 @@ public enum PNG {
 
     // MARK: - Internals
 
+    /// With `metadata`; throws `.unsupported` "... colour profile ..." when libpng drops the profile.
     static func encode(_ image: Image, name: String, metadata: ImageMetadata? = nil) throws -> [UInt8] {
         try validate(image, name: name)
         var message = [CChar](repeating: 0, count: Int(PNGC_MESSAGE_CAPACITY))
         var output: UnsafeMutablePointer<UInt8>?
         var outputSize = 0
         let icc = metadata?.iccProfile ?? []
+        var dropped: Int32 = 0
         let iccName = Array((metadata?.iccName ?? "ICC profile").utf8.prefix(79)) + [0]
         let status = image.samples.withUnsafeBufferPointer { samples in
             icc.withUnsafeBufferPointer { profile in
@@ -93,7 +95,7 @@ public enum PNG {
                         return withUnsafePointer(to: &meta) { metaPointer in
                             pngc_encode_with(samples.baseAddress, samples.count, UInt32(image.width), UInt32(image.height),
                                              Int32(image.channels), Int32(image.bitDepth), metadata == nil ? nil : metaPointer,
-                                             &output, &outputSize, &message, message.count)
+                                             &dropped, &output, &outputSize, &message, message.count)
                         }
                     }
                 }
@@ -105,6 +107,9 @@ public enum PNG {
                                detail: "cannot encode PNG: \(detail)")
         }
         defer { pngc_free(output) }
+        if dropped != 0 {
+            throw ImageIOError(kind: .writeFailed, path: name, detail: "libpng refused the colour profile as invalid")
+        }
         return Array(UnsafeBufferPointer(start: output, count: outputSize))
     }
 

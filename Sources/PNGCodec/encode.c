@@ -39,14 +39,15 @@ pngc_status pngc_encode(const uint16_t *samples, size_t sample_count,
                         uint32_t width, uint32_t height, int32_t channels, int32_t bit_depth,
                         uint8_t **out_data, size_t *out_size,
                         char *message, size_t message_capacity) {
-    return pngc_encode_with(samples, sample_count, width, height, channels, bit_depth, NULL, out_data, out_size,
+    return pngc_encode_with(samples, sample_count, width, height, channels, bit_depth, NULL, NULL, out_data, out_size,
                             message, message_capacity);
 }
 
 pngc_status pngc_encode_with(const uint16_t *samples, size_t sample_count,
                              uint32_t width, uint32_t height, int32_t channels, int32_t bit_depth,
-                             const pngc_metadata *metadata, uint8_t **out_data, size_t *out_size,
+                             const pngc_metadata *metadata, int32_t *icc_dropped, uint8_t **out_data, size_t *out_size,
                              char *message, size_t message_capacity) {
+    if (icc_dropped != NULL) *icc_dropped = 0;
     pngc_error_state early;
     pngci_begin_call(&early, message, message_capacity);
     if (out_data != NULL) *out_data = NULL;
@@ -129,6 +130,7 @@ pngc_status pngc_encode_with(const uint16_t *samples, size_t sample_count,
     if (metadata != NULL && metadata->icc != NULL && metadata->icc_size > 0 && metadata->icc_size <= PNGC_MAX_CHUNK_BYTES) {
         png_set_iCCP(png, info, metadata->icc_name != NULL && metadata->icc_name[0] ? metadata->icc_name : "ICC profile",
                      PNG_COMPRESSION_TYPE_BASE, metadata->icc, (png_uint_32)metadata->icc_size);
+        if (icc_dropped != NULL && !png_get_valid(png, info, PNG_INFO_iCCP)) *icc_dropped = 1;
     }
     if (metadata != NULL && metadata->has_phys) {
         png_set_pHYs(png, info, metadata->phys_x, metadata->phys_y, metadata->phys_unit == 1 ? PNG_RESOLUTION_METER : PNG_RESOLUTION_UNKNOWN);

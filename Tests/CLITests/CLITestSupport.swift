@@ -23,7 +23,10 @@ enum Tool {
     static func fixture(_ p: String) -> String { repository.appendingPathComponent("Tests/Fixtures/\(p)").path }
     static func graph(_ p: String) -> String { repository.appendingPathComponent("Graphs/\(p)").path }
 
-    static func run(_ tool: String, _ arguments: [String], in directory: URL? = nil) throws -> Command {
+    /// Runs a tool to completion; one still running after `timeout` seconds is killed and the
+    /// call fails (a hang is a bug, not a slow test).
+    static func run(_ tool: String, _ arguments: [String], in directory: URL? = nil, timeout: Double = 600,
+                    file: StaticString = #filePath, line: UInt = #line) throws -> Command {
         let process = Process()
         process.executableURL = products.appendingPathComponent(tool)
         process.arguments = arguments
@@ -36,6 +39,13 @@ enum Tool {
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+            XCTFail("\(tool) \(arguments.joined(separator: " ")) still ran after \(timeout) s", file: file, line: line)
+        }
         process.waitUntilExit()
         return Command(status: process.terminationStatus,
                        stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
@@ -57,8 +67,9 @@ class CLIBase: XCTestCase {
 
     /// Asserts exit code 2 and that stderr contains every fragment.
     @discardableResult
-    func assertBadInput(_ tool: String, _ args: [String], _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Command {
-        let r = try Tool.run(tool, args)
+    func assertBadInput(_ tool: String, _ args: [String], _ fragments: [String], timeout: Double = 600,
+                        file: StaticString = #filePath, line: UInt = #line) throws -> Command {
+        let r = try Tool.run(tool, args, timeout: timeout, file: file, line: line)
         XCTAssertEqual(r.status, 2, "exit status; stderr:\n\(r.stderr)", file: file, line: line)
         for f in fragments { XCTAssertTrue(r.stderr.contains(f), "stderr lacks '\(f)':\n\(r.stderr)", file: file, line: line) }
         XCTAssertFalse(r.stderr.contains("Fatal error"), "crashed:\n\(r.stderr)", file: file, line: line)

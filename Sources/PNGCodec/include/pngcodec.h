@@ -103,10 +103,11 @@ pngc_status pngc_encode(const uint16_t *samples, size_t sample_count,
                         uint8_t **out_data, size_t *out_size,
                         char *message, size_t message_capacity);
 
-/// pngc_encode, also writing `metadata` (NULL: none) as iCCP and pHYs chunks.
+/// pngc_encode, also writing `metadata` (NULL: none) as iCCP and pHYs chunks. libpng drops a
+/// profile it finds invalid with only a warning; `*icc_dropped` (if not NULL) says so.
 pngc_status pngc_encode_with(const uint16_t *samples, size_t sample_count,
                              uint32_t width, uint32_t height, int32_t channels, int32_t bit_depth,
-                             const pngc_metadata *metadata, uint8_t **out_data, size_t *out_size,
+                             const pngc_metadata *metadata, int32_t *icc_dropped, uint8_t **out_data, size_t *out_size,
                              char *message, size_t message_capacity);
 
 /// Frees memory returned by pngc_encode.
