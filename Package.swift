@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "MaskTests", dependencies: ["Masks", "Randomness"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Masks"]),
         .testTarget(name: "InpaintingTests", dependencies: ["Inpainting", "Compiler", "ImageIO", "Masks", "ModelFormat", "Runtime"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "Inpainting", "NumpyIO", "ImageIO"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernels", "Compiler", "Inpainting", "NumpyIO", "ImageIO"]),
         .testTarget(name: "HostileInputTests", dependencies: [
             "SafeIO", "SystemZlib", "NumpyIO", "WeightImport", "ModelFormat", "GraphIR", "GraphYAML", "ImageIO", "Inpainting", "Compiler", "Runtime",
         ]),

@@ -182,8 +182,11 @@ final class GraphRunTests: CLIBase {
         let deadline = Date().addingTimeInterval(30)
         while !catchesInterrupt() && process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
         Thread.sleep(forTimeInterval: 0.3)
+        // Ctrl-C is checked between work pieces, not only between nodes: the run stops at once.
+        let signalled = Date()
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
+        XCTAssertLessThan(Date().timeIntervalSince(signalled), 1.5, "took too long to stop")
         XCTAssertEqual(process.terminationReason, .exit)
         XCTAssertEqual(process.terminationStatus, 130)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("big_out.png")))
