@@ -29,6 +29,9 @@ public struct EvalCase {
 }
 
 public enum EvalCases {
+    /// The largest photo or mask read (32 megapixels: the held-out photos reach 20).
+    public static let maxPixels = 1 << 25
+
     public static func make(photos dir: String, size: Int, masks: MaskChoice, count: Int?, seed: UInt64) throws -> [EvalCase] {
         let names = try listImages(dir, flag: "--photos")
         guard !names.isEmpty else { throw EvalError("--photos \(dir) holds no photos (.png, .jpg or .jpeg files)") }
@@ -43,7 +46,7 @@ public enum EvalCases {
         for i in 0..<n {
             let name = names[i % names.count]
             let path = (dir as NSString).appendingPathComponent(name)
-            if truths[name] == nil { truths[name] = square(try ImageFile.read(path: path, maxPixels: 1 << 27), size: size) }
+            if truths[name] == nil { truths[name] = square(try ImageFile.read(path: path, maxPixels: maxPixels), size: size) }
             let holes: Mask
             switch masks {
             case .generated(let kind):
@@ -51,7 +54,7 @@ public enum EvalCases {
                 holes = FreeFormMask.generate(kind, height: size, width: size, rng: &rng)
             case .directory(let m):
                 let file = (m as NSString).appendingPathComponent(maskFiles[i % maskFiles.count])
-                holes = nearest(Holes.fromMaskImage(try ImageFile.read(path: file, maxPixels: 1 << 27)), size: size)
+                holes = nearest(Holes.fromMaskImage(try ImageFile.read(path: file, maxPixels: maxPixels)), size: size)
                 guard Holes.count(holes) > 0 else { throw EvalError("\(file) marks no pixel as a hole at \(size)x\(size)") }
             }
             let stem = (name as NSString).deletingPathExtension

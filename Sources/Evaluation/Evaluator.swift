@@ -64,8 +64,10 @@ public enum Evaluator {
         for name in names {
             let id = (name as NSString).deletingPathExtension
             let truthPath = try match(id, in: truth, flag: "--truth"), maskPath = try match(id, in: masks, flag: "--masks")
-            let t = try rgb(ImageFile.read(path: truthPath)), f = try rgb(ImageFile.read(path: (fills as NSString).appendingPathComponent(name)))
-            let holes = Holes.fromMaskImage(try ImageFile.read(path: maskPath))
+            let limit = EvalCases.maxPixels
+            let t = try rgb(ImageFile.read(path: truthPath, maxPixels: limit))
+            let f = try rgb(ImageFile.read(path: (fills as NSString).appendingPathComponent(name), maxPixels: limit))
+            let holes = Holes.fromMaskImage(try ImageFile.read(path: maskPath, maxPixels: limit))
             guard t.width == f.width, t.height == f.height, holes.width == t.width, holes.height == t.height else {
                 throw EvalError("\(id): the truth is \(t.width)x\(t.height), the mask \(holes.width)x\(holes.height) and the fill "
                                 + "\(f.width)x\(f.height); all three must have one size")

@@ -163,6 +163,19 @@ final class GraphAndModelTests: XCTestCase {
         }
     }
 
+    /// A FIFO where the data shard should be is refused, not waited on.
+    func testAFIFOAsTheDataShardDoesNotBlock() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fillgraph-tf-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let prefix = try tfCheckpoint([("inpaint_net/conv1/bias", TableBuilder.entry(shape: [4], offset: 0, size: 16))], dataSize: 16, in: dir)
+        try FileManager.default.removeItem(atPath: prefix + ".data-00000-of-00001")
+        XCTAssertEqual(mkfifo(prefix + ".data-00000-of-00001", 0o600), 0)
+        let start = Date()
+        XCTAssertThrowsError(try WeightFile.open(prefix)) { XCTAssertTrue("\($0)".contains("is a FIFO (named pipe), not a checkpoint data file"), "\($0)") }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1)
+    }
+
     /// An unused tensor in a huge sparse shard is CRC-checked a megabyte at a time.
     func testUnusedTensorsInHugeShardsAreStreamed() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fillgraph-tf-\(UUID().uuidString)")
