@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "graphc", targets: ["graphc"]),
         .executable(name: "graphrun", targets: ["graphrun"]),
         .executable(name: "graphbench", targets: ["graphbench"]),
+        // The input parsers, for the libFuzzer targets in Fuzz/ (a separate package): nothing else uses it.
+        .library(name: "FillgraphParsers", targets: ["SafeIO", "NumpyIO", "WeightImport", "ModelFormat", "GraphIR", "GraphYAML", "ImageIO"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -36,7 +38,7 @@ let package = Package(
         // Bounded, non-blocking reads of regular files and a hardened zip reader: every parser's input.
         .target(name: "SafeIO", dependencies: ["SystemZlib"]),
         .target(name: "Masks", dependencies: ["Randomness"]),
-        .target(name: "GraphIR", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
+        .target(name: "GraphIR", dependencies: ["Kernels", .product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "GraphYAML", dependencies: ["GraphIR", "CLibYAML", "SafeIO"]),
         .target(name: "GraphPasses", dependencies: ["GraphIR"]),
         .target(name: "NumpyIO", dependencies: ["SafeIO", "ZIPFoundation"]),

@@ -65,8 +65,8 @@ public enum Compiler {
             notes += imported.notes
         case .random(let seed):
             var rng = SplitMix64(seed: seed)
-            for (name, spec, _) in typed.weightSpecs {
-                tensors.append(Tensor(name: name, shape: spec.shape, values: RandomInit.values(for: spec, rng: &rng)))
+            for p in typed.parameters {
+                tensors.append(Tensor(name: p.name, shape: p.shape!, values: RandomInit.values(for: p, rng: &rng)))
             }
             description = "random-init seed \(seed) (\(RandomInit.summary))"
         }
@@ -132,12 +132,13 @@ extension Compiler {
 public enum RandomInit {
     public static let summary = "Glorot-uniform kernels, zero biases, truncated-normal u"
 
-    public static func values(for spec: WeightSpec, rng: inout SplitMix64) -> [Float] {
-        let count = spec.shape.reduce(1, *)
-        switch spec.suffix {
-        case "weight" where spec.shape.count == 4:
-            let receptive = spec.shape[2] * spec.shape[3]
-            let limit = (6 / Float(receptive * (spec.shape[0] + spec.shape[1]))).squareRoot()
+    public static func values(for p: ParameterDecl, rng: inout SplitMix64) -> [Float] {
+        let shape = p.shape ?? []
+        let count = shape.reduce(1, *)
+        switch p.name.split(separator: ".").last.map(String.init) ?? "" {
+        case "weight" where shape.count == 4:
+            let receptive = shape[2] * shape[3]
+            let limit = (6 / Float(receptive * (shape[0] + shape[1]))).squareRoot()
             return (0..<count).map { _ in (rng.unit() * 2 - 1) * limit }
         case "u":
             return (0..<count).map { _ in

@@ -42,7 +42,7 @@ enum WeightImporting {
 
     private static func run(path: String, colour: ColourOrder?, typed: TypedGraph, conventions: String, graphPath: String) throws -> Result {
         let (file, provenance, sourceConventions) = try open(path)
-        let specs = typed.weightSpecs
+        let specs = typed.parameters
         var binding = try file.bind(wanted: Set(specs.map(\.name)))
         try checkConventions(binding.naming, conventions, source: sourceConventions, path: path, graphPath: graphPath)
 
@@ -77,12 +77,13 @@ enum WeightImporting {
         guard mismatch.isEmpty else { throw CompileError(mismatch.description) }
 
         var tensors: [Tensor] = []
-        for (name, spec, _) in specs {
+        for p in specs {
+            let name = p.name
             let values = try binding.tensors[name]!.load()
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
                 throw CompileError("\(path): \(binding.sourceNames[name] ?? name) holds a non-finite value (\(values[bad])) at element \(bad)")
             }
-            tensors.append(Tensor(name: name, shape: spec.shape, values: values))
+            tensors.append(Tensor(name: name, shape: p.shape!, values: values))
         }
         let hash = file.contents.map { data in data.withUnsafeBytes { XXHash64.hex(XXHash64.hash($0)) } }
         let description = "\((path as NSString).lastPathComponent) (\(file.format.rawValue), \(binding.naming.rawValue) names, "

@@ -35,8 +35,8 @@ extension TypedGraph {
             let c = node.op.contract
             let ins = inputTypes(of: node).map { $0.concreteShape ?? [] }
             let outs = outputTypes(of: node).map { $0.concreteShape ?? [] }
-            let params = c.weightSpecs(inputTypes(of: node)).filter { $0.role == .parameter }
-                .reduce(0) { Cost.sum([$0, Cost.product($1.shape)]) }
+            let params = c.parameterSlots.filter { $0.role == .parameter && $0.input < node.inputs.count }
+                .reduce(0) { Cost.sum([$0, Cost.product(type(of: node.inputs[$1.input]).concreteShape ?? [])]) }
             let known = !ins.contains { $0.isEmpty } && !outs.contains { $0.isEmpty }
             return NodeCost(node: node.name, op: c.opName, parameters: params,
                             macs: known ? c.macs(inputs: ins, outputs: outs) : 0, outputShape: outs.first ?? [])
@@ -44,6 +44,6 @@ extension TypedGraph {
     }
 
     public var parameterCount: Int {
-        weightSpecs.filter { $0.spec.role == .parameter }.reduce(0) { Cost.sum([$0, Cost.product($1.spec.shape)]) }
+        graph.parameters.filter { $0.role == .parameter }.reduce(0) { Cost.sum([$0, Cost.product($1.shape ?? [])]) }
     }
 }

@@ -93,20 +93,45 @@ public struct Graph: Hashable, Codable, Sendable {
     public var name: String
     public var symbols: [SymbolDecl]
     public var inputs: [GraphInput]
+    /// Stored tensors read as values (weights, biases, spectral-norm u).
+    public var parameters: [ParameterDecl]
     public var nodes: [Node]
     public var outputs: [GraphOutput]
+    /// How the runtime computes nodes, by node name (absent: the plain way).
+    public var execution: [String: NodeExecution]
     /// The start of the graph file, for problems of the graph as a whole.
     public var location: SourceLocation?
 
-    public init(name: String, symbols: [SymbolDecl] = [], inputs: [GraphInput], nodes: [Node], outputs: [GraphOutput],
-                location: SourceLocation? = nil) {
+    public init(name: String, symbols: [SymbolDecl] = [], inputs: [GraphInput], parameters: [ParameterDecl] = [], nodes: [Node],
+                outputs: [GraphOutput], execution: [String: NodeExecution] = [:], location: SourceLocation? = nil) {
         self.name = name
         self.symbols = symbols
         self.inputs = inputs
+        self.parameters = parameters
         self.nodes = nodes
         self.outputs = outputs
+        self.execution = execution
         self.location = location
     }
+
+    enum CodingKeys: String, CodingKey { case name, symbols, inputs, parameters, nodes, outputs, execution, location }
+
+    /// Files from format 1.0/1.1 have neither parameters nor an execution plan (ModelReader
+    /// migrates them).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        symbols = try c.decode([SymbolDecl].self, forKey: .symbols)
+        inputs = try c.decode([GraphInput].self, forKey: .inputs)
+        parameters = try c.decodeIfPresent([ParameterDecl].self, forKey: .parameters) ?? []
+        nodes = try c.decode([Node].self, forKey: .nodes)
+        outputs = try c.decode([GraphOutput].self, forKey: .outputs)
+        execution = try c.decodeIfPresent([String: NodeExecution].self, forKey: .execution) ?? [:]
+        location = try c.decodeIfPresent(SourceLocation.self, forKey: .location)
+    }
+
+    /// The plan of a node (the plain one when none is recorded).
+    public func execution(of node: String) -> NodeExecution { execution[node] ?? NodeExecution() }
 
     public var symbolTable: SymbolTable {
         var steps = [Graph.batchSymbol: 1]

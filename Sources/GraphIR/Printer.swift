@@ -14,6 +14,11 @@ extension TypedGraph {
         for input in graph.inputs {
             lines.append("  input  \(input.name): \(type(of: ValueRef(input.name)))")
         }
+        if !graph.parameters.isEmpty {
+            let values = graph.parameters.reduce(0) { Cost.sum([$0, Cost.product($1.shape ?? [])]) }
+            let states = graph.parameters.filter { $0.role == .state }.count
+            lines.append("  params \(graph.parameters.count) tensors, \(values) values" + (states > 0 ? " (\(states) state)" : ""))
+        }
         for i in order {
             let node = graph.nodes[i]
             let c = node.op.contract
@@ -23,6 +28,8 @@ extension TypedGraph {
             let args = node.inputs.map { describe($0) }.joined(separator: ", ")
             let attrs = c.attributeSummary.isEmpty ? "" : " {" + c.attributeSummary.joined(separator: ", ") + "}"
             var line = "  \(lhs) = \(c.opName)(\(args))\(attrs) : " + outs.map(\.description).joined(separator: ", ")
+            let plan = graph.execution(of: node.name).summary
+            if !plan.isEmpty { line += "  [" + plan.joined(separator: ", ") + "]" }
             if showLocations, let loc = node.location { line += "  # \(loc)" }
             lines.append(line)
         }

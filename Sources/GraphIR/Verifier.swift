@@ -20,13 +20,8 @@ public struct TypedGraph: Sendable {
         (0..<node.op.contract.outputNames.count).map { types[ValueRef(node.name, output: $0)]! }
     }
 
-    /// Every weight the graph needs: `<node>.<suffix>` with its shape.
-    public var weightSpecs: [(name: String, spec: WeightSpec, node: Node)] {
-        order.flatMap { i -> [(name: String, spec: WeightSpec, node: Node)] in
-            let node = graph.nodes[i]
-            return node.op.contract.weightSpecs(inputTypes(of: node)).map { ("\(node.name).\($0.suffix)", $0, node) }
-        }
-    }
+    /// Every stored tensor the graph reads, with its concrete shape (from the verifier).
+    public var parameters: [ParameterDecl] { graph.parameters }
 }
 
 public enum Verifier {
@@ -74,7 +69,23 @@ public enum Verifier {
             t.shape = t.shape.map { d in bind(d, bindings) }
             types[ValueRef(input.name)] = t
         }
-        for name in graph.inputs.map(\.name) + graph.nodes.map(\.name) + graph.outputs.map(\.name) + [graph.name] {
+        var parameterIndex: [String: Int] = [:]
+        for (i, p) in graph.parameters.enumerated() {
+            if outputsOf[p.name] != nil {
+                diags.append(Diagnostic("parameter '\(p.name)' is declared twice or clashes with an input", at: p.location))
+            }
+            outputsOf[p.name] = ["out"]
+            locationOf[p.name] = p.location
+            parameterIndex[p.name] = i
+            if let shape = p.shape {
+                guard shape.count <= 8, shape.allSatisfy({ (1...maxFixedDim).contains($0) }), Cost.product(shape) <= 1 << 31 else {
+                    diags.append(Diagnostic("parameter '\(p.name)' has shape \(shape); dimensions must be in 1...\(maxFixedDim)", at: p.location))
+                    continue
+                }
+                types[ValueRef(p.name)] = TensorType(.float32, shape.map { .constant($0) })
+            }
+        }
+        for name in graph.inputs.map(\.name) + graph.parameters.map(\.name) + graph.nodes.map(\.name) + graph.outputs.map(\.name) + [graph.name] {
             if let problem = nameProblem(name) { diags.append(Diagnostic(problem, at: graph.location)) }
         }
         for node in graph.nodes {
@@ -122,10 +133,20 @@ public enum Verifier {
 
         let order = topologicalOrder(graph, &diags)
 
-        // Shape inference in execution order.
+        // Shape inference in execution order. A parameter without a shape gets the one its first
+        // consumer needs.
+        var graph = graph
         for i in order {
             let node = graph.nodes[i]
             if broken.contains(node.name) { continue }
+            for slot in node.op.contract.parameterSlots where slot.input < node.inputs.count {
+                let r = node.inputs[slot.input]
+                guard types[r] == nil, let p = parameterIndex[r.node] else { continue }
+                if let shape = node.op.contract.parameterShape(slot: slot, inputs: node.inputs.map { types[$0] }) {
+                    types[r] = TensorType(.float32, shape.map { .constant($0) })
+                    graph.parameters[p].shape = shape
+                }
+            }
             let ins = node.inputs.map { types[$0] }
             if ins.contains(where: { $0 == nil }) { continue }  // an upstream node already failed
             do {

@@ -33,13 +33,14 @@ extension TypedGraph {
     public func checkWeights(_ available: [String: [Int]], source: String) -> WeightMismatch {
         var report = WeightMismatch(source: source)
         var needed = Set<String>()
-        for (name, spec, node) in weightSpecs {
-            needed.insert(name)
-            guard let shape = available[name] else {
-                report.missing.append((name, spec.shape, node.location))
+        for p in graph.parameters {
+            let expected = p.shape ?? []
+            needed.insert(p.name)
+            guard let shape = available[p.name] else {
+                report.missing.append((p.name, expected, p.location))
                 continue
             }
-            if shape != spec.shape { report.misshaped.append(.init(name: name, expected: spec.shape, found: shape)) }
+            if shape != expected { report.misshaped.append(.init(name: p.name, expected: expected, found: shape)) }
         }
         report.unexpected = available.keys.filter { !needed.contains($0) }.sorted()
         return report

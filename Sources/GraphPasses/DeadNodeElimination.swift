@@ -1,4 +1,4 @@
-// Dead-node elimination: drops nodes whose values reach no graph output. Variants that cut a
+// Dead-node elimination: drops nodes whose values reach no graph output (and the parameters only they read). Variants that cut a
 // branch (e.g. DeepFill without attention) can then leave helper nodes such as the resized
 // mask behind without paying for them; each removal is reported so nothing vanishes silently.
 import GraphIR
@@ -16,6 +16,9 @@ public struct DeadNodeElimination: GraphPass {
         }
         let dead = graph.nodes.filter { !needed.contains($0.name) }
         graph.nodes.removeAll { !needed.contains($0.name) }
+        for n in dead { graph.execution[n.name] = nil }
+        let read = Set(graph.nodes.flatMap { $0.inputs.map(\.node) })
+        graph.parameters.removeAll { !read.contains($0.name) }
         let notes = dead.map { n in "removed '\(n.name)' (\(n.op.name)): it feeds no output" + (n.location.map { " [\($0)]" } ?? "") }
         return (graph, notes)
     }

@@ -3,7 +3,7 @@
 // convs, one per phase (py, px) — the pixels at rows ≡ py and columns ≡ px (mod d) — each with
 // padding 1 on its own sub-image (space-to-batch). Dense, they qualify for Winograd's 4× fewer
 // multiplications; through im2col the dilation saves nothing.
-// How: the lowered conv keeps its dilation and gets `algorithm: winograd`; the Winograd kernel
+// How: the plan gives the atrous conv `algorithm: winograd` (it keeps its dilation); the Winograd kernel
 // gathers each phase's tiles with stride d and scatters them back with stride d, so the
 // space-to-batch and batch-to-space layout changes are never materialised — there is nothing left
 // to cancel between consecutive atrous layers (an explicit version would need a transpose per

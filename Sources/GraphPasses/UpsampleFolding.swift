@@ -6,9 +6,10 @@
 // resize rules (TF1 align-corners: checked exhaustively for every side up to 32768).
 // The runtime then computes a folded 3×3 stride-1 conv as four 2×2 convolutions of the half-size
 // input, one per output phase, with kernel taps summed (Kernels/SubpixelConvolution.swift): 2.25×
-// fewer multiply-adds. Other folded convs (reflect padding, other kernels) read it through im2col.
-// How: a resize_nearest with scale 2 whose only consumer is a zero-padded conv2d (and which is not
-// a graph output) is removed; the conv reads its input with `input_upsample: 2`.
+// fewer multiply-adds. Other folded convs read it through im2col.
+// How: a ×2 resize_nearest that is not a graph output and whose every reader is a zero-padded
+// conv2d reading it as input 0 is elided in the plan; each reader gets `input_upsample: 2` and
+// the algorithm the convolution rule gives it (Conv2D.bestAlgorithm).
 import GraphIR
 
 public struct UpsampleFolding: GraphPass {
@@ -21,21 +22,27 @@ public struct UpsampleFolding: GraphPass {
         var consumers: [String: [Int]] = [:]
         for (i, node) in graph.nodes.enumerated() { for r in node.inputs { consumers[r.node, default: []].append(i) } }
         let outputs = Set(graph.outputs.map(\.value.node))
-        var removed = Set<String>()
         var folded: [String] = []
         for node in graph.nodes {
-            guard case .resizeNearest(let r) = node.op, r.scaleNum == 2, r.scaleDen ?? 1 == 1, node.inputs.count == 1,
-                  !outputs.contains(node.name), let users = consumers[node.name], users.count == 1 else { continue }
-            let u = users[0]
-            guard case .conv2d(var conv) = graph.nodes[u].op, conv.inputUpsample == 1, conv.padding != .reflect,
-                  graph.nodes[u].inputs == [ValueRef(node.name)] else { continue }
-            conv.inputUpsample = 2
-            graph.nodes[u].op = .conv2d(conv)
-            graph.nodes[u].inputs = node.inputs
-            removed.insert(node.name)
-            folded.append(graph.nodes[u].name)
+            guard case .resizeNearest(let r) = node.op, r.isPixelReplication, node.inputs.count == 1,
+                  !outputs.contains(node.name), let users = consumers[node.name], !users.isEmpty else { continue }
+            let readers = users.map { graph.nodes[$0] }
+            guard readers.allSatisfy({ reader in
+                guard case .conv2d(let c) = reader.op, c.padding != .reflect, graph.execution(of: reader.name).inputUpsample == 1 else { return false }
+                return reader.inputs.enumerated().allSatisfy { k, ref in (ref.node == node.name) == (k == 0) }
+            }) else { continue }
+            var resize = graph.execution(of: node.name)
+            resize.elided = true
+            graph.execution[node.name] = resize
+            for reader in readers {
+                guard case .conv2d(let c) = reader.op else { continue }
+                var e = graph.execution(of: reader.name)
+                e.inputUpsample = 2
+                e.algorithm = c.bestAlgorithm(inputUpsample: 2)
+                graph.execution[reader.name] = e
+                folded.append(reader.name)
+            }
         }
-        graph.nodes.removeAll { removed.contains($0.name) }
         return (graph, folded.isEmpty ? [] : ["folded \(folded.count) ×2 upsamples into \(folded.joined(separator: ", "))"])
     }
 }

@@ -33,6 +33,8 @@ struct Expander {
     /// The graph's parameters, evaluated once.
     let params: Scope
     var nodes: [Node] = []
+    /// The stored tensors the built nodes read (`<node>.weight`, ...), in node order.
+    var parameters: [ParameterDecl] = []
     var diags: [Diagnostic] = []
 
     /// One mistake inside a block is one diagnostic, however many times the block is used: the
@@ -159,7 +161,17 @@ struct Expander {
             }
             let built = try OpBuilder.build(op, &reader, inputCount: inputs.count)
             reader.assertAllRead(extra: ["op", "in", "like"])
-            nodes.append(Node(name: frame.fullName(d.name), op: built, inputs: inputs, location: frame.callSite ?? d.location))
+            let name = frame.fullName(d.name), location = frame.callSite ?? d.location
+            // The node's weights: parameters named after it, read as its trailing inputs.
+            for slot in built.contract.parameterSlots {
+                guard slot.input == inputs.count else {
+                    throw Diagnostic("\(frame.context(d)) (\(op)): takes \(slot.input) input(s) before its \(slot.suffix), got \(inputs.count)",
+                                     at: d.fields["in"]?.location ?? d.location)
+                }
+                parameters.append(ParameterDecl(name: "\(name).\(slot.suffix)", role: slot.role, location: location))
+                inputs.append(ValueRef("\(name).\(slot.suffix)"))
+            }
+            nodes.append(Node(name: name, op: built, inputs: inputs, location: location))
             return
         }
         let blockName = k.use!

@@ -121,7 +121,7 @@ public enum GraphLoader {
             } catch let e as Diagnostic { expander.diags.append(e) }
         }
         if !expander.diags.isEmpty { throw DiagnosticList(Expander.mergingInstances(expander.diags)) }
-        return Graph(name: source.name, symbols: symbols, inputs: inputs, nodes: expander.nodes, outputs: outputs,
-                     location: source.location)
+        return Graph(name: source.name, symbols: symbols, inputs: inputs, parameters: expander.parameters, nodes: expander.nodes,
+                     outputs: outputs, location: source.location)
     }
 }

@@ -115,28 +115,12 @@ struct FieldReader {
 }
 
 enum OpBuilder {
-    static let opNames = ["conv2d", "sn_conv2d", "gate", "resize_nearest", "add", "sub", "mul", "elu", "relu",
-                          "leaky_relu", "sigmoid", "tanh", "concat", "slice", "fill", "composite",
-                          "contextual_attention", "flatten"]
+    static var opNames: [String] { Op.yamlNames }
 
-    static func outputNames(of op: String) -> [String] { op == "contextual_attention" ? ["y", "argmax"] : ["out"] }
+    static func outputNames(of op: String) -> [String] { Op.type(named: op)?.yamlOutputs(op) ?? ["out"] }
 
     /// The attribute fields each op accepts (besides op, in, name).
-    static func fields(of op: String) -> [String]? {
-        switch op {
-        case "conv2d", "sn_conv2d": return ["out", "kernel", "stride", "dilation", "padding", "bias"]
-        case "gate": return ["act", "alpha"]
-        case "elu", "leaky_relu": return ["alpha"]
-        case "relu", "sigmoid", "tanh", "add", "sub", "mul", "composite": return []
-        case "resize_nearest": return ["scale", "like", "align_corners"]
-        case "concat": return ["axis"]
-        case "slice": return ["axis", "start", "end"]
-        case "fill": return ["value", "channels", "like"]
-        case "contextual_attention": return ["ksize", "stride", "rate", "fuse_k", "softmax_scale", "fuse", "align_corners"]
-        case "flatten": return ["order"]
-        default: return nil
-        }
-    }
+    static func fields(of op: String) -> [String]? { Op.type(named: op)?.yamlFields(op) }
 
     /// Rejects unknown fields before any is read, so a misspelt key is named as such rather
     /// than reported as a missing required one.
@@ -149,58 +133,39 @@ enum OpBuilder {
         }
     }
 
-    /// Builds the op; `inputCount` is the number of `in:` references (plus `like`, when present).
+    /// Builds the op through its own contract; `inputCount` is the number of `in:` references
+    /// (plus `like`, when present).
     static func build(_ op: String, _ r: inout FieldReader, inputCount: Int) throws -> Op {
-        switch op {
-        case "conv2d", "sn_conv2d":
-            let kernel = try r.pair("kernel")
-            let padding: Padding
-            switch try r.value("padding") {
-            case nil, .string("tf_same")?: padding = .tfSame
-            case .string("reflect")?: padding = .reflect
-            case .string("valid")?: padding = .explicit(top: 0, bottom: 0, left: 0, right: 0)
-            case .number(let p)? where p.isInteger: padding = .explicit(top: p.num, bottom: p.num, left: p.num, right: p.num)
-            case .list(let l)? where l.count == 4 && l.allSatisfy({ if case .number(let x) = $0 { return x.isInteger } else { return false } }):
-                let v = l.map { v -> Int in if case .number(let x) = v { return x.num } else { return 0 } }
-                padding = .explicit(top: v[0], bottom: v[1], left: v[2], right: v[3])
-            case let other?:
-                throw r.fail("padding", "expected tf_same, reflect, valid, a number or [top, bottom, left, right], got '\(other)'")
-            }
-            return .conv2d(Conv2D(outChannels: try r.int("out"), kernel: kernel, stride: try r.pair("stride", 1),
-                                  dilation: try r.pair("dilation", 1), padding: padding, bias: try r.bool("bias", true),
-                                  spectralNorm: op == "sn_conv2d"))
-        case "gate":
-            let kind: ActivationKind = try r.choice("act", .elu)
-            let alpha = r.has("alpha") ? try r.float("alpha") : nil
-            return .gate(Gate(Activation(kind, alpha: alpha)))
-        case "elu", "leaky_relu":
-            let kind = ActivationKind(rawValue: op)!
-            return .unary(Unary(Activation(kind, alpha: r.has("alpha") ? try r.float("alpha") : nil)))
-        case "relu", "sigmoid", "tanh":
-            return .unary(Unary(Activation(ActivationKind(rawValue: op)!)))
-        case "resize_nearest":
-            let scale = try r.rational("scale")
-            if (scale == nil) == !r.has("like") {
-                throw r.fail("scale", "give either scale (2, 0.5, ...) or like: <tensor>, not both or neither")
-            }
-            return .resizeNearest(ResizeNearest(scale: scale, alignCorners: try r.bool("align_corners", true)))
-        case "add", "sub", "mul": return .binary(Binary(BinaryKind(rawValue: op)!))
-        case "concat": return .concat(Concat(axis: try r.choice("axis", .channel), count: inputCount))
-        case "slice":
-            return .slice(Slice(axis: try r.choice("axis", .channel), start: try r.int("start", 0), end: try r.int("end")))
-        case "fill":
-            guard r.has("like") else { throw r.fail("like", "is required: fill takes its batch and size from another tensor") }
-            return .fill(Fill(value: try r.float("value"), channels: try r.int("channels", 1)))
-        case "composite": return .composite(Composite())
-        case "contextual_attention":
-            return .contextualAttention(ContextualAttention(
-                ksize: try r.int("ksize", 3), stride: try r.int("stride", 1), rate: try r.int("rate", 2),
-                fuseK: try r.int("fuse_k", 3), softmaxScale: try r.float("softmax_scale", 10), fuse: try r.bool("fuse", true),
-                alignCorners: try r.bool("align_corners", true)))
-        case "flatten": return .flatten(Flatten(order: try r.choice("order", .chw)))
-        default:
+        guard let type = Op.type(named: op) else {
             throw r.fail("op", "unknown op '\(op)'", hint: Verifier.closest(op, opNames).map { "did you mean '\($0)'?" }
                 ?? "ops: \(opNames.joined(separator: ", "))")
         }
+        var reader: any AttributeReader = r
+        defer { r = reader as! FieldReader }
+        return try type.build(op, &reader, inputCount: inputCount)
     }
+}
+
+extension FieldReader: AttributeReader {
+    mutating func word(_ key: String, _ choices: [String], _ fallback: String) throws -> String {
+        guard let v = try value(key) else { return fallback }
+        guard case .string(let s) = v, choices.contains(s) else {
+            throw fail(key, "expected one of \(choices.joined(separator: ", ")), got '\(v)'")
+        }
+        return s
+    }
+
+    mutating func raw(_ key: String) throws -> AttributeValue? {
+        func convert(_ v: Value) throws -> AttributeValue {
+            switch v {
+            case .number(let r) where r.isInteger: return .integer(r.num)
+            case .string(let s): return .word(s)
+            case .list(let l): return .list(try l.map(convert))
+            default: throw fail(key, "expected a whole number, a word or a list, got '\(v)'")
+            }
+        }
+        return try value(key).map(convert)
+    }
+
+    func failure(_ key: String, _ message: String) -> Error { fail(key, message, hint: nil) }
 }

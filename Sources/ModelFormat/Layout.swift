@@ -4,8 +4,10 @@
 
 public enum ModelLayout {
     public static let magic: [UInt8] = Array("FILLGRPH".utf8)
-    public static let majorVersion: UInt16 = 1
-    /// 1.1 added float16 tensors (dtype 1); files without them are still written as 1.0.
+    /// 2.0: weights are graph parameters and the execution plan is kept apart from the graph
+    /// (1.x files are read and migrated, Migration.swift).
+    public static let majorVersion: UInt16 = 2
+    /// 2.1 has float16 tensors (dtype 1); files without them are written as 2.0.
     public static let minorVersion: UInt16 = 1
     /// Written little-endian, so a reader sees 0D 0C 0B 0A at offset 12.
     public static let byteOrderMark: UInt32 = 0x0A0B_0C0D

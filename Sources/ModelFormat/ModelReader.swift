@@ -84,8 +84,8 @@ public enum ModelReader {
             throw fail("header", 12, String(format: "byte-order mark is 0x%08x, expected 0x%08x", bom, ModelLayout.byteOrderMark),
                        hint: bom == ModelLayout.byteOrderMark.byteSwapped ? "the file was written big-endian" : "the header is corrupted")
         }
-        guard major == ModelLayout.majorVersion else {
-            throw fail("header", 8, "format version \(major).\(minor) is not supported (this build reads \(ModelLayout.majorVersion).x)",
+        guard (1...ModelLayout.majorVersion).contains(major) else {
+            throw fail("header", 8, "format version \(major).\(minor) is not supported (this build reads 1.x and \(ModelLayout.majorVersion).x)",
                        hint: "recompile the model with this graphc")
         }
         let declared = try h.u64("file length")
@@ -166,11 +166,19 @@ public enum ModelReader {
             throw fail("META", metaInfo.offset, "invalid metadata JSON: \(error)")
         }
         let (graphInfo, graphBytes) = try section(.graph)
-        let graph: Graph
+        var graph: Graph
         do { graph = try JSONDecoder().decode(Graph.self, from: Data(graphBytes)) } catch {
             throw fail("GRPH", graphInfo.offset, "invalid graph JSON: \(error)")
         }
         let (tensorInfo, tensors) = try readTensors(try section(.tensorIndex), try section(.tensorData), path: path)
+        if major < 2 {
+            do {
+                graph = try Migration.upgrade(graph, json: Data(graphBytes),
+                                              shapes: Dictionary(tensors.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a }))
+            } catch {
+                throw fail("GRPH", graphInfo.offset, "the graph of this format \(major).\(minor) file cannot be read: \(error)")
+            }
+        }
         let model = Model(graph: graph, metadata: metadata, tensors: tensors)
 
         let typed: TypedGraph

@@ -8,6 +8,7 @@ import Foundation
 import GraphIR
 import Kernels
 import ModelFormat
+import Synchronization
 
 /// Where a run is, for a progress line: reported when each node starts and about four times a
 /// second from a heartbeat while a node works.
@@ -73,48 +74,35 @@ public struct RunResult: Sendable {
 
 public final class Executor {
     public let model: Model
-    let weights: [String: [Float]]
-    let stateUpdates: [String: [Float]]
+    /// The persistent arena of parameters and state (training updates it between runs).
+    public let parameters: ParameterStore
     let workspaces = WorkspaceCache()
-    /// Weights transformed once for a fast kernel, by node name: Winograd U for the convolutions
-    /// selected for it, the four phase kernels of folded-upsample convolutions (sub-pixel).
-    let transformedWeights: [String: [Float]]
+    private let preparedCache = Mutex<[String: Prepared]>([:])
 
-    /// Prepares weights once: spectral-normalised kernels are divided by σ from the stored u.
-    public init(model: Model) {
-        self.model = model
-        var w: [String: [Float]] = [:]
-        for t in model.tensors { w[t.name] = t.values }
-        var updates: [String: [Float]] = [:]
-        for node in model.graph.nodes {
-            guard case .conv2d(let c) = node.op, c.spectralNorm,
-                  let weight = w["\(node.name).weight"], let u = w["\(node.name).u"] else { continue }
-            let result = SpectralNorm.normalize(weight: weight, rows: c.outChannels, cols: weight.count / c.outChannels, u: u)
-            w["\(node.name).weight"] = result.normalizedWeight
-            updates["\(node.name).u"] = result.updatedU
-        }
-        var transformed: [String: [Float]] = [:]
-        for node in model.graph.nodes {
-            guard case .conv2d(let c) = node.op, let weight = w["\(node.name).weight"], c.kernel == [3, 3] else { continue }
-            let inChannels = weight.count / (9 * c.outChannels)
-            if c.algorithm == .winograd {
-                transformed[node.name] = weight.withUnsafeBufferPointer {
-                    Winograd.transformWeights($0.baseAddress!, outChannels: c.outChannels, inChannels: inChannels)
-                }
-            } else if c.mayRunSubpixel {
-                transformed[node.name] = weight.withUnsafeBufferPointer {
-                    SubpixelConvolution.transformWeights($0.baseAddress!, outChannels: c.outChannels, inChannels: inChannels)
-                }
-            }
-        }
-        weights = w
-        stateUpdates = updates
-        transformedWeights = transformed
-        // The weights (`w` shares the model's arrays, copy on write) and their transforms.
-        residentBytes = 4 * (w.values.reduce(0) { $0 + $1.count } + transformed.values.reduce(0) { $0 + $1.count })
+    struct Prepared {
+        var versions: [Int]
+        var shapes: [[Int]]
+        var values: [Float]?
     }
 
-    /// Bytes the executor holds whatever the run's size (see `init`).
+    public init(model: Model) {
+        self.model = model
+        parameters = ParameterStore(graph: model.graph, tensors: model.tensors)
+        // Prepared weights are about the size of the weights they come from, a little more for
+        // Winograd (36 taps for 9): counted with the weights.
+        var prepared = 0
+        for node in model.graph.nodes {
+            guard case .conv2d(let c) = node.op, node.inputs.count > 1, let w = parameters.entries[node.inputs[1].node] else { continue }
+            switch model.graph.execution(of: node.name).algorithm {
+            case .winograd: prepared += 4 * w.count * 4
+            case .subpixel: prepared += 4 * w.count * 16 / 9
+            case .im2col: prepared += c.spectralNorm ? 4 * w.count : 0
+            }
+        }
+        residentBytes = parameters.bytes + prepared
+    }
+
+    /// Bytes the executor holds whatever the run's size: the parameters and their prepared forms.
     public let residentBytes: Int
     /// What any process running a model holds besides tensors: code, the Swift runtime,
     /// OpenBLAS and its buffers, libpng/libjpeg (measured at 31–38 MB on Linux x86-64).
@@ -192,62 +180,92 @@ public final class Executor {
             workspace = Workspace(key: key, typed: typed, plan: try plan(typed, options))
         }
         defer { workspaces.checkIn(workspace) }
-        // One arena for every value and every convolution's scratch, at the planned offsets.
-        let typed = workspace.typed, plan = workspace.plan, arena = workspace.arena
-        func view(_ r: ValueRef, _ count: Int) -> Buffer {
-            Buffer(view: (arena + plan.valueOffsets[r]!).assumingMemoryBound(to: Float.self), count: count)
+        // Every value and every kernel's scratch in one arena, at the planned offsets; parameters
+        // in the persistent store.
+        let typed = workspace.typed, plan = workspace.plan, arena = workspace.arena, schedule = plan.schedule
+        let graph = typed.graph
+        func buffer(_ r: ValueRef) -> UnsafeMutableRawPointer {
+            let r = schedule.resolve(r)
+            if parameters.contains(r.node) { return UnsafeMutableRawPointer(parameters.pointer(r.node)) }
+            return arena + plan.valueOffsets[r]!
         }
-        var values: [ValueRef: Buffer] = [:]
-        for input in typed.graph.inputs {
+        for input in graph.inputs {
             let t = inputs[input.name]!
             guard let f = t.floats else { throw RunError("input '\(input.name)' must be float32") }
-            let b = view(ValueRef(input.name), f.count)
-            f.withUnsafeBufferPointer { b.pointer.update(from: $0.baseAddress!, count: f.count) }
-            values[ValueRef(input.name)] = b
+            let b = buffer(ValueRef(input.name)).assumingMemoryBound(to: Float.self)
+            f.withUnsafeBufferPointer { b.update(from: $0.baseAddress!, count: f.count) }
         }
-        var uses = plan.useCounts
-        let keep = Set(typed.graph.outputs.map(\.value))
         var seconds: [NodeTiming] = []
         let macs = Dictionary(typed.costs().map { ($0.node, $0.macs) }, uniquingKeysWith: { a, _ in a })
+        func stepMACs(_ step: Schedule.Step) -> Int {
+            Cost.sum([macs[graph.nodes[step.node].name] ?? 0] + (step.absorbed.map { [macs[graph.nodes[$0].name] ?? 0] } ?? []))
+        }
         let runStart = DispatchTime.now().uptimeNanoseconds
         let monitor = RunMonitor()
-        let tracker = ProgressTracker(nodes: typed.order.count, totalMACs: Cost.sum(Array(macs.values)), start: runStart)
+        let tracker = ProgressTracker(nodes: schedule.steps.count, totalMACs: Cost.sum(schedule.steps.map(stepMACs)), start: runStart)
         let heartbeat = Heartbeat(every: 0.25) {
             if options.isCancelled?() == true { monitor.requestStop() }
             options.progress?(tracker.progress(fraction: monitor.nodeFraction))
         }
         defer { heartbeat.stop() }
         try RunMonitor.$current.withValue(monitor) {
-            for (step, i) in typed.order.enumerated() {
+            for (s, step) in schedule.steps.enumerated() {
                 if options.isCancelled?() == true || monitor.isStopped { throw RunCancelled() }
-                let node = typed.graph.nodes[i]
+                let node = graph.nodes[step.node], c = node.op.contract
                 monitor.setNodeFraction(nil)
-                tracker.begin(step: step, name: node.name, macs: macs[node.name] ?? 0)
+                tracker.begin(step: s, name: node.name, macs: stepMACs(step))
                 options.progress?(tracker.progress(fraction: nil))
                 let start = DispatchTime.now().uptimeNanoseconds
-                let ins = node.inputs.map { values[$0]! }
-                let outs = typed.outputTypes(of: node).enumerated().map { k, t in view(ValueRef(node.name, output: k), t.concreteShape!.reduce(1, *)) }
-                let scratch = plan.scratchOffsets[i].map { (arena + $0).assumingMemoryBound(to: Float.self) }
-                execute(node, typed, ins, outs, scratch: scratch, threads: options.threads)
+                let shapes = MemoryPlan.shapes(typed, node, threads: options.threads)
+                let ins = node.inputs.map(buffer)
+                let outs = (0..<c.outputNames.count).map { k -> UnsafeMutableRawPointer? in
+                    let r = ValueRef(node.name, output: k)
+                    return schedule.unwritten.contains(r) ? nil : buffer(r)
+                }
+                let prepared = preparedWeights(node, shapes, ins)
+                let context = KernelContext(shapes: shapes, inputs: ins, outputs: outs,
+                                            epilogueOutput: step.absorbed.map { buffer(ValueRef(graph.nodes[$0].name)) },
+                                            scratch: plan.scratchOffsets[s].map { arena + $0 }, prepared: nil)
+                if let prepared {
+                    prepared.withUnsafeBufferPointer { p in
+                        var k = context
+                        k.prepared = p.baseAddress
+                        c.eval(k)
+                    }
+                } else {
+                    c.eval(context)
+                }
                 // A stop request skips the rest of a kernel's pieces: its output is incomplete.
                 if monitor.isStopped { throw RunCancelled() }
-                for (k, b) in outs.enumerated() { values[ValueRef(node.name, output: k)] = b }
-                for r in node.inputs {
-                    uses[r, default: 0] -= 1
-                    if uses[r] == 0 && !keep.contains(r) { values[r] = nil }
-                }
                 let end = DispatchTime.now().uptimeNanoseconds
                 tracker.end(at: end)
-                seconds.append(NodeTiming(node: node.name, op: node.op.name, start: Double(start - runStart) / 1e9,
-                                          seconds: Double(end - start) / 1e9, macs: macs[node.name] ?? 0))
+                seconds.append(NodeTiming(node: node.name, op: node.op.name + (step.absorbed.map { "+" + graph.nodes[$0].op.name } ?? ""),
+                                          start: Double(start - runStart) / 1e9, seconds: Double(end - start) / 1e9, macs: stepMACs(step)))
             }
         }
-        var outputs: [String: HostTensor] = [:]
-        for out in typed.graph.outputs {
-            let t = typed.type(of: out.value), shape = t.concreteShape!, b = values[out.value]!
-            outputs[out.name] = t.dtype == .int32 ? HostTensor(shape: shape, ints: b.ints) : HostTensor(shape: shape, floats: b.floats)
+        func host(_ r: ValueRef) -> HostTensor {
+            let t = typed.type(of: r), shape = t.concreteShape!, count = shape.reduce(1, *), p = buffer(r)
+            if t.dtype == .int32 { return HostTensor(shape: shape, ints: Array(UnsafeBufferPointer(start: p.assumingMemoryBound(to: Int32.self), count: count))) }
+            return HostTensor(shape: shape, floats: Array(UnsafeBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: count)))
         }
-        return RunResult(outputs: outputs, stateUpdates: stateUpdates, nodeSeconds: seconds, estimatedPeakBytes: totalBytes(plan, options))
+        var outputs: [String: HostTensor] = [:]
+        for out in graph.outputs { outputs[out.name] = host(out.value) }
+        var updates: [String: [Float]] = [:]
+        for (value, parameter) in schedule.stateOutputs { updates[parameter] = host(value).floats }
+        return RunResult(outputs: outputs, stateUpdates: updates, nodeSeconds: seconds, estimatedPeakBytes: totalBytes(plan, options))
+    }
+
+    /// The node's weights as its kernel reads them, computed once per parameter version and size.
+    func preparedWeights(_ node: Node, _ shapes: KernelShapes, _ inputs: [UnsafeMutableRawPointer]) -> [Float]? {
+        let c = node.op.contract
+        guard !c.parameterSlots.isEmpty else { return nil }
+        let versions = c.parameterSlots.map { parameters.version(node.inputs[$0.input].node) }
+        return preparedCache.withLock { cache in
+            if let hit = cache[node.name], hit.versions == versions, hit.shapes == shapes.inputs { return hit.values }
+            let values = c.prepare(inputs.map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) }, shapes)
+            cache[node.name] = Prepared(versions: versions, shapes: shapes.inputs, values: values)
+            return values
+        }
     }
 }
 

@@ -10,7 +10,9 @@
 // lifetimes joined); then offsets by greedy best fit plus a short local search
 // (ArenaPlacement.swift), all 64-byte aligned. The plan is judged against the lower bound: the
 // largest sum of bytes live at one step. Contextual attention's chunk buffers (bounded: see
-// ContextualAttentionKernel.chunkFloats) are its node's scratch like a convolution's.
+// ContextualAttentionKernel.chunkFloats) are its node's scratch like a convolution's. It plans
+// the schedule's steps (Schedule.swift): fused and elided nodes have no step of their own.
+import Foundation
 import GraphIR
 import Kernels
 
@@ -24,54 +26,71 @@ struct MemoryPlan {
 
     static let alignment = 64
 
-    /// Arena offset of each value, and of each node's scratch (by node index).
+    let schedule: Schedule
+    /// Arena offset of each materialised value, and of each step's scratch (by step index).
     var valueOffsets: [ValueRef: Int] = [:]
     var scratchOffsets: [Int: Int] = [:]
     var arenaBytes = 0
     var lowerBoundBytes = 0
-    var useCounts: [ValueRef: Int] = [:]
     var largestNeed = ""
 
     /// Everything the run needs at its peak: the arena (every kernel's scratch is in it).
     var peakBytes: Int { arenaBytes }
 
+    /// What the step's kernel sees: concrete shapes of the root node and its plan.
+    static func shapes(_ typed: TypedGraph, _ node: Node, threads: Int) -> KernelShapes {
+        KernelShapes(inputs: typed.inputTypes(of: node).map { $0.concreteShape! },
+                     outputs: typed.outputTypes(of: node).map { $0.concreteShape! },
+                     execution: typed.graph.execution(of: node.name), threads: threads)
+    }
+
     init(_ typed: TypedGraph, threads: Int) {
-        let graph = typed.graph
+        schedule = Schedule(typed)
+        let graph = typed.graph, schedule = self.schedule
+        let parameters = Set(graph.parameters.map(\.name))
         func bytes(_ r: ValueRef) -> Int { Self.aligned(typed.type(of: r).concreteShape!.reduce(4, *)) }
-        for node in graph.nodes { for r in node.inputs { useCounts[r, default: 0] += 1 } }
-        let outputs = Set(graph.outputs.map(\.value))
-        let steps = typed.order.count
+        let steps = schedule.steps.count
+        // Values read after the run: graph outputs and state updates.
+        let kept = Set(graph.outputs.map { schedule.resolve($0.value) } + schedule.stateOutputs.map(\.value))
         var lastUse: [ValueRef: Int] = [:]
-        for (step, i) in typed.order.enumerated() { for r in graph.nodes[i].inputs { lastUse[r] = step } }
+        for (s, step) in schedule.steps.enumerated() {
+            for r in graph.nodes[step.node].inputs { lastUse[schedule.resolve(r)] = s }
+        }
 
         var items: [Item] = []
         var itemOf: [ValueRef: Int] = [:]
         for input in graph.inputs {
             let r = ValueRef(input.name)
             itemOf[r] = items.count
-            items.append(Item(bytes: bytes(r), first: 0, last: outputs.contains(r) ? steps : lastUse[r] ?? 0))
+            items.append(Item(bytes: bytes(r), first: 0, last: kept.contains(r) ? steps : lastUse[r] ?? 0))
         }
         var scratchItem: [Int: Int] = [:]
         var largest = 0
-        for (step, i) in typed.order.enumerated() {
-            let node = graph.nodes[i]
-            let scratch = Self.aligned(Self.arenaScratch(node, typed, threads: threads))
+        for (s, step) in schedule.steps.enumerated() {
+            let node = graph.nodes[step.node], c = node.op.contract
+            let scratch = Self.aligned(c.scratchBytes(Self.shapes(typed, node, threads: threads)))
             if scratch > 0 {
-                scratchItem[i] = items.count
-                items.append(Item(bytes: scratch, first: step, last: step))
+                scratchItem[s] = items.count
+                items.append(Item(bytes: scratch, first: s, last: s))
             }
             var produced = 0
-            for k in 0..<node.op.contract.outputNames.count {
-                let r = ValueRef(node.name, output: k)
-                let end = outputs.contains(r) ? steps : lastUse[r] ?? step
+            var written = (0..<c.outputNames.count).map { ValueRef(node.name, output: $0) }.filter { !schedule.unwritten.contains($0) }
+            if let a = step.absorbed {
+                let absorbed = graph.nodes[a]
+                written += (0..<absorbed.op.contract.outputNames.count).map { ValueRef(absorbed.name, output: $0) }
+            }
+            for (k, r) in written.enumerated() {
+                let end = kept.contains(r) ? steps : lastUse[r] ?? s
                 produced += bytes(r)
-                if k == 0, let donor = Self.inPlaceDonor(node, typed, step: step, lastUse: lastUse, outputs: outputs, itemOf: itemOf, items: items) {
+                if k == 0, step.absorbed == nil, c.mayRunInPlace,
+                   let donor = Self.inPlaceDonor(node, typed, step: s, lastUse: lastUse, kept: kept, parameters: parameters,
+                                                 schedule: schedule, itemOf: itemOf, items: items) {
                     items[donor].last = max(items[donor].last, end)
                     itemOf[r] = donor
                     continue
                 }
                 itemOf[r] = items.count
-                items.append(Item(bytes: bytes(r), first: step, last: end))
+                items.append(Item(bytes: bytes(r), first: s, last: end))
             }
             if produced + scratch > largest {
                 largest = produced + scratch
@@ -86,39 +105,21 @@ struct MemoryPlan {
     }
 
     /// The input an elementwise node may overwrite: same size as the output, read for the last
-    /// time here, not a graph input or output, and not shared with another live value.
-    static func inPlaceDonor(_ node: Node, _ typed: TypedGraph, step: Int, lastUse: [ValueRef: Int], outputs: Set<ValueRef>,
-                             itemOf: [ValueRef: Int], items: [Item]) -> Int? {
-        switch node.op {
-        case .unary, .binary, .composite: break
-        default: return nil
-        }
+    /// time here, not a graph input, output or parameter, and not shared with another live value.
+    static func inPlaceDonor(_ node: Node, _ typed: TypedGraph, step: Int, lastUse: [ValueRef: Int], kept: Set<ValueRef>,
+                             parameters: Set<String>, schedule: Schedule, itemOf: [ValueRef: Int], items: [Item]) -> Int? {
         let out = typed.outputTypes(of: node)[0].concreteShape!
         let inputs = Set(typed.graph.inputs.map { ValueRef($0.name) })
-        for r in node.inputs where lastUse[r] == step && !outputs.contains(r) && !inputs.contains(r) {
+        let resolved = node.inputs.map { schedule.resolve($0) }
+        for r in resolved where lastUse[r] == step && !kept.contains(r) && !inputs.contains(r) && !parameters.contains(r.node) {
             guard typed.type(of: r).concreteShape! == out, let k = itemOf[r], items[k].last == step,
-                  node.inputs.filter({ $0 == r }).count == 1 else { continue }
+                  resolved.filter({ $0 == r }).count == 1 else { continue }
             return k
         }
         return nil
     }
 
     static func aligned(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
-
-    /// Scratch the node's kernel takes from the arena (convolution tiles and staged gate rows,
-    /// contextual attention's chunk buffers).
-    static func arenaScratch(_ node: Node, _ typed: TypedGraph, threads: Int) -> Int {
-        if case .contextualAttention(let a) = node.op {
-            let ins = typed.inputTypes(of: node).map { $0.concreteShape! }
-            let f = ins[0], b = ins[1]
-            return ContextualAttentionKernel.scratchBytes(a.parameters, channels: f[1], fh: f[2], fw: f[3], bh: b[2], bw: b[3])
-        }
-        guard case .conv2d(let c) = node.op else { return 0 }
-        let g = c.geometry(input: typed.inputTypes(of: node)[0].concreteShape!)
-        if c.runsWinograd(g) { return Winograd.scratchBytes(g, threads: threads) }
-        if c.runsSubpixel(g) { return SubpixelConvolution.scratchBytes(g, threads: threads) }
-        return Convolution.scratchBytes(g, epilogue: c.fused.epilogue, threads: threads)
-    }
 
     static func format(_ bytes: Int) -> String {
         let mib = Double(bytes) / 1_048_576

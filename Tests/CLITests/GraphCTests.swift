@@ -36,22 +36,22 @@ final class GraphCTests: CLIBase {
         let model = path("g.bin")
         let c = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", Tool.fixture("oracle/generator.npz"), "-o", model])
         XCTAssertEqual(c.status, 0, c.stderr)
-        XCTAssertTrue(c.stdout.hasPrefix("wrote \(model): deepfill_v2, 51 nodes, 4052478 parameters"), c.stdout)
+        XCTAssertTrue(c.stdout.hasPrefix("wrote \(model): deepfill_v2, 97 nodes, 4052478 parameters"), c.stdout)
         XCTAssertTrue(c.stderr.contains("note: gate fusion: fused 40 gates into their convolutions"), c.stderr)
         let i = try Tool.run("graphc", ["inspect", model, "--size", "256x256"])
         XCTAssertEqual(i.status, 0, i.stderr)
-        for fragment in ["Fillgraph model, format 1.0", "parameters 4,052,478", "sections (all checksums verified):",
+        for fragment in ["Fillgraph model, format 2.0", "parameters 4,052,478", "sections (all checksums verified):",
                          "tensors (84, float32, 64-byte aligned):", "conv1.weight", "[48, 5, 5, 5]",
                          "contextual_attention", "total 27.73 GMAC (55.5 GFLOP)", "weights    generator.npz (NumPy .npz, fillgraph names, colour rgb, xxh64 "] {
             XCTAssertTrue(i.stdout.contains(fragment), "inspect lacks '\(fragment)'")
         }
         let d = try Tool.run("graphc", ["dump", Tool.graph("deepfill_v2.yaml"), "--size", "64x64", "--no-locations"])
         XCTAssertEqual(d.status, 0)
-        XCTAssertTrue(d.stdout.contains("  (contextual_attention:y, contextual_attention:argmax) = contextual_attention(pmconv6, pmconv6, mask_s) "
+        XCTAssertTrue(d.stdout.contains("  (contextual_attention:y, contextual_attention:argmax) = contextual_attention(pmconv6/gate, pmconv6/gate, mask_s) "
                                         + "{ksize=3, stride=1, rate=2, fuse_k=3, softmax_scale=10.0, fuse=true} : float32[1, 96, 16, 16], int32[1, 1, 8, 8]"), d.stdout)
         let ck = try Tool.run("graphc", ["check", Tool.graph("deepfill_v2_no_attention.yaml")])
         XCTAssertEqual(ck.status, 0)
-        XCTAssertTrue(ck.stdout.contains("graph deepfill_v2_no_attention, 40 nodes, 3104238 parameters"), ck.stdout)
+        XCTAssertTrue(ck.stdout.contains("graph deepfill_v2_no_attention, 78 nodes, 3104238 parameters"), ck.stdout)
     }
 
     func testFloat16ModelsAndModelsAsWeights() throws {
@@ -62,7 +62,7 @@ final class GraphCTests: CLIBase {
         let size = try FileManager.default.attributesOfItem(atPath: half)[.size] as! Int
         XCTAssertLessThan(size, 8_300_000, "4,052,478 parameters at 2 bytes")
         let i = try Tool.run("graphc", ["inspect", half])
-        XCTAssertTrue(i.stdout.contains("Fillgraph model, format 1.1"), i.stdout)
+        XCTAssertTrue(i.stdout.contains("Fillgraph model, format 2.1"), i.stdout)
         XCTAssertTrue(i.stdout.contains("tensors (84, float16, 64-byte aligned):"), i.stdout)
         // A model.bin is a weight source: recompiled as float32, its values are the float16 ones.
         let r = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", half, "-o", full])

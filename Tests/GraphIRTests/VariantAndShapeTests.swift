@@ -78,7 +78,7 @@ final class VariantAndShapeTests: XCTestCase {
         let g = try Verifier.verify(try GraphLoader.load(path: path).graph)
         XCTAssertFalse(g.graph.nodes.contains { $0.name.hasPrefix("pmconv") || $0.op.name == "contextual_attention" })
         XCTAssertEqual(g.type(of: ValueRef("allconv11")).description, "float32[N, 192, H/4, W/4]")
-        XCTAssertEqual(g.weightSpecs.first { $0.name == "allconv11.weight" }?.spec.shape, [192, 96, 3, 3])
+        XCTAssertEqual(g.parameters.first { $0.name == "allconv11.weight" }?.shape, [192, 96, 3, 3])
         XCTAssertEqual(g.graph.outputs.map(\.name), ["stage1", "stage2", "completed"])
         XCTAssertEqual(g.parameterCount, 4_052_478 - 782_352 - 165_888)  // minus the attention branch and half of allconv11
     }

@@ -28,7 +28,7 @@ final class GraphAndModelTests: XCTestCase {
         let graph = try GraphLoader.load(text: Self.tiny, file: "tiny.yaml").graph
         let typed = try Verifier.verify(graph)
         var rng = SplitMix64(seed: 1)
-        let tensors = typed.weightSpecs.map { Tensor(name: $0.name, shape: $0.spec.shape, values: RandomInit.values(for: $0.spec, rng: &rng)) }
+        let tensors = typed.parameters.map { Tensor(name: $0.name, shape: $0.shape!, values: RandomInit.values(for: $0, rng: &rng)) }
         let m = Model(graph: graph, metadata: ModelMetadata(compiler: "t", graphName: "tiny", sources: [], weights: "r", parameterCount: 0), tensors: tensors)
         var bytes = try ModelWriter.encode(m)
         let (offset, length) = sectionOffset(bytes, "GRPH")

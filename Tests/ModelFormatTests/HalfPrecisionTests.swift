@@ -16,8 +16,8 @@ final class HalfPrecisionTests: XCTestCase {
     func testRoundTripIsTheRoundedValuesAtHalfTheSize() throws {
         let float = try ModelFileTests.tinyModel(), half = try halfModel()
         let fb = try ModelWriter.encode(float), hb = try ModelWriter.encode(half)
-        XCTAssertEqual(Array(fb[8..<12]), [1, 0, 0, 0], "a float32 model is still format 1.0")
-        XCTAssertEqual(Array(hb[8..<12]), [1, 0, 1, 0], "a float16 model is format 1.1")
+        XCTAssertEqual(Array(fb[8..<12]), [2, 0, 0, 0], "a float32 model is format 2.0")
+        XCTAssertEqual(Array(hb[8..<12]), [2, 0, 1, 0], "a float16 model is format 2.1")
         let file = try ModelReader.decode(hb, path: "h.bin")
         XCTAssertEqual(file.model.tensors, half.tensors)
         XCTAssertEqual(Set(file.tensorInfo.map(\.storage)), [.float16])

@@ -24,7 +24,7 @@ final class ModelFileTests: XCTestCase {
         let graph = try GraphLoader.load(text: graphText, file: "tiny.yaml").graph
         let typed = try Verifier.verify(graph)
         var rng = SplitMix64(seed: 3)
-        let tensors = typed.weightSpecs.map { Tensor(name: $0.name, shape: $0.spec.shape, values: RandomInit.values(for: $0.spec, rng: &rng)) }
+        let tensors = typed.parameters.map { Tensor(name: $0.name, shape: $0.shape!, values: RandomInit.values(for: $0, rng: &rng)) }
         return Model(graph: graph, metadata: ModelMetadata(compiler: "test", graphName: "tiny", sources: [], weights: "random", parameterCount: typed.parameterCount),
                      tensors: tensors)
     }
@@ -76,10 +76,10 @@ final class ModelFileTests: XCTestCase {
         let yaml = Array(ModelFileTests.graphText.utf8)
         XCTAssertTrue(decodeError(yaml)!.description.contains("this looks like a YAML graph: compile it first with graphc compile"))
         var b = try ModelWriter.encode(try Self.tinyModel())
-        b[8] = 2
+        b[8] = 3
         reseal(&b)
         XCTAssertEqual(decodeError(b)?.description,
-                       "m.bin, section header, byte offset 8: format version 2.0 is not supported (this build reads 1.x)\n  hint: recompile the model with this graphc")
+                       "m.bin, section header, byte offset 8: format version 3.0 is not supported (this build reads 1.x and 2.x)\n  hint: recompile the model with this graphc")
         var swapped = try ModelWriter.encode(try Self.tinyModel())
         swapped.replaceSubrange(12..<16, with: [0x0A, 0x0B, 0x0C, 0x0D])
         XCTAssertTrue(decodeError(swapped)!.description.contains("the file was written big-endian"))

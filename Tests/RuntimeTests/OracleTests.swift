@@ -70,8 +70,16 @@ final class OracleTests: XCTestCase {
         let (plain, _) = try Compiler.compile(graphPath: Fixtures.graph("deepfill_v2.yaml"),
                                               weights: .npz(path: Fixtures.path("oracle/generator.npz")),
                                               passes: try PassSelection.pipeline(noOpt: true))
-        XCTAssertTrue(plain.graph.nodes.contains { if case .gate = $0.op { return true }; return false })
-        XCTAssertFalse(Self.generator.model.graph.nodes.contains { if case .gate = $0.op { return true }; return false })
+        // Fusion leaves the logical graph alone and records in the plan that every gate runs inside
+        // its producing convolution; without passes no node is absorbed.
+        let isGate: (Node) -> Bool = { if case .gate = $0.op { return true }; return false }
+        XCTAssertFalse(plain.graph.nodes.filter(isGate).isEmpty, "the plain graph has gates")
+        XCTAssertTrue(plain.graph.execution.values.allSatisfy { $0.absorbedInto == nil })
+        let fused = Self.generator.model.graph
+        XCTAssertFalse(fused.nodes.filter(isGate).isEmpty)
+        for gate in fused.nodes.filter(isGate) {
+            XCTAssertNotNil(fused.execution[gate.name]?.absorbedInto, "\(gate.name) is not fused")
+        }
         let image = try Fixtures.npy("oracle/case_128x96/image.npy"), mask = try Fixtures.npy("oracle/case_128x96/mask.npy")
         let inputs = ["image": HostTensor(shape: [1, 3, 128, 96], floats: image.floats),
                       "mask": HostTensor(shape: [1, 1, 128, 96], floats: mask.floats)]

@@ -1,4 +1,5 @@
 // Pointwise activations and the gated activation of DeepFill's gen_conv.
+import Kernels
 
 public enum ActivationKind: String, Codable, Sendable, CaseIterable {
     case elu
@@ -50,6 +51,19 @@ public struct Unary: OpContract {
     public var attributeSummary: [String] {
         activation.kind == .elu || activation.kind == .leakyRelu ? ["alpha=\(activation.alpha)"] : []
     }
+
+    public static var yamlNames: [String] { ["elu", "relu", "leaky_relu", "sigmoid", "tanh"] }
+    public static func yamlFields(_ name: String) -> [String] { name == "elu" || name == "leaky_relu" ? ["alpha"] : [] }
+    public static func build(_ name: String, _ r: inout any AttributeReader, inputCount: Int) throws -> Op {
+        let kind = ActivationKind(rawValue: name)!
+        return .unary(Unary(Activation(kind, alpha: r.has("alpha") ? try r.float("alpha", nil) : nil)))
+    }
+
+    public var mayRunInPlace: Bool { true }
+
+    public func eval(_ k: KernelContext) {
+        Pointwise.activation(activation.function, k.input(0), k.output(0)!, count: k.count(k.shapes.outputs[0]), threads: k.threads)
+    }
 }
 
 /// gate: split channels in halves, act(first half) × sigmoid(second half).
@@ -79,4 +93,17 @@ public struct Gate: OpContract {
     }
 
     public var attributeSummary: [String] { ["act=\(activation)"] }
+
+    public static var yamlNames: [String] { ["gate"] }
+    public static func yamlFields(_ name: String) -> [String] { ["act", "alpha"] }
+    public static func build(_ name: String, _ r: inout any AttributeReader, inputCount: Int) throws -> Op {
+        let kind = ActivationKind(rawValue: try r.word("act", ActivationKind.allCases.map(\.rawValue), "elu"))!
+        return .gate(Gate(Activation(kind, alpha: r.has("alpha") ? try r.float("alpha", nil) : nil)))
+    }
+
+    public func eval(_ k: KernelContext) {
+        let x = k.shapes.inputs[0]
+        Pointwise.gate(activation.function, k.input(0), k.output(0)!, batch: x[0], featureChannels: x[1] / 2,
+                       pixels: x[2] * x[3], threads: k.threads)
+    }
 }

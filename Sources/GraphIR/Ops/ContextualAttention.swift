@@ -4,6 +4,8 @@
 // Outputs: the pasted features (shape of f) and, per foreground position of the downscaled
 // grid, the int32 index of its best background patch (argmax, row-major on b's patch grid).
 
+import Kernels
+
 public struct ContextualAttention: OpContract {
     public var ksize: Int
     public var stride: Int
@@ -93,5 +95,33 @@ public struct ContextualAttention: OpContract {
     public var attributeSummary: [String] {
         ["ksize=\(ksize)", "stride=\(stride)", "rate=\(rate)", "fuse_k=\(fuseK)", "softmax_scale=\(softmaxScale)", "fuse=\(fuse)"]
             + (alignCorners ? [] : ["align_corners=false"])
+    }
+
+    public static var yamlNames: [String] { ["contextual_attention"] }
+    public static func yamlFields(_ name: String) -> [String] { ["ksize", "stride", "rate", "fuse_k", "softmax_scale", "fuse", "align_corners"] }
+    public static func yamlOutputs(_ name: String) -> [String] { ["y", "argmax"] }
+    public static func build(_ name: String, _ r: inout any AttributeReader, inputCount: Int) throws -> Op {
+        .contextualAttention(ContextualAttention(
+            ksize: try r.int("ksize", 3), stride: try r.int("stride", 1), rate: try r.int("rate", 2),
+            fuseK: try r.int("fuse_k", 3), softmaxScale: try r.float("softmax_scale", 10), fuse: try r.bool("fuse", true),
+            alignCorners: try r.bool("align_corners", true)))
+    }
+
+    var parameters: AttentionParameters {
+        AttentionParameters(ksize: ksize, stride: stride, rate: rate, fuseK: fuseK, softmaxScale: softmaxScale, fuse: fuse,
+                            alignCorners: alignCorners)
+    }
+
+    public func scratchBytes(_ s: KernelShapes) -> Int {
+        let f = s.inputs[0], b = s.inputs[1]
+        return ContextualAttentionKernel.scratchBytes(parameters, channels: f[1], fh: f[2], fw: f[3], bh: b[2], bw: b[3])
+    }
+
+    public func eval(_ k: KernelContext) {
+        let f = k.shapes.inputs[0], b = k.shapes.inputs[1]
+        let argmax = k.outputs[1]!.assumingMemoryBound(to: Int32.self)
+        ContextualAttentionKernel.forward(parameters, f: k.input(0), b: k.input(1), mask: k.inputs.count > 2 ? UnsafePointer(k.input(2)) : nil,
+                                          batch: f[0], channels: f[1], fh: f[2], fw: f[3], bh: b[2], bw: b[3],
+                                          y: k.output(0)!, argmax: argmax, scratch: k.scratch, threads: k.threads)
     }
 }

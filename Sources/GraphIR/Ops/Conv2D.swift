@@ -1,8 +1,11 @@
-// conv2d and sn_conv2d: 2-D convolution with bias over NCHW, weights OIHW.
-// Padding follows the DeepFill code: TF 'SAME' (asymmetric on stride 2: floor(total/2) before),
-// explicit per-side zeros, or reflect (pre-pad dilation·(k-1)/2 by mirroring, then VALID).
-// sn_conv2d divides the kernel by its spectral norm, estimated with one power iteration from
-// the stored vector u (DeepFill's neuralgym kernel_spectral_norm).
+// conv2d and sn_conv2d: 2-D convolution over NCHW with OIHW weights and a bias, taken as
+// parameter inputs. Padding follows the DeepFill code: TF 'SAME' (asymmetric on stride 2:
+// floor(total/2) before), explicit per-side zeros, or reflect. sn_conv2d divides the kernel by
+// its spectral norm, from one power iteration on the stored vector u (an input), and returns
+// the updated u as its second output (neuralgym's kernel_spectral_norm).
+// Execution (the plan): im2col + SGEMM, Winograd F(4×4,3×3) (3×3 stride-1, dilated as phases),
+// or sub-pixel phases for a folded ×2 upsample; a fused gate or activation epilogue.
+import Kernels
 
 public enum Padding: Hashable, Codable, Sendable, CustomStringConvertible {
     case tfSame
@@ -26,30 +29,6 @@ public enum Padding: Hashable, Codable, Sendable, CustomStringConvertible {
     }
 }
 
-/// What a compile pass folded into a convolution's output (GateFusion, ActivationFusion): an
-/// activation, or DeepFill's gate — then the convolution writes act(first half)·sigmoid(second
-/// half) of its outChannels, i.e. outChannels/2 channels. Never written in YAML.
-public enum ConvFusion: Hashable, Codable, Sendable, CustomStringConvertible {
-    case none
-    case activation(Activation)
-    case gate(Activation)
-
-    public var description: String {
-        switch self {
-        case .none: return "none"
-        case .activation(let a): return a.description
-        case .gate(let a): return "gate(\(a))"
-        }
-    }
-}
-
-/// How the runtime computes a convolution: tiled im2col + SGEMM, or Winograd F(4×4,3×3)
-/// (chosen by the WinogradSelection pass for 3×3 stride-1 convolutions). Never written in YAML.
-public enum ConvAlgorithm: String, Hashable, Codable, Sendable {
-    case im2col
-    case winograd
-}
-
 public struct Conv2D: OpContract {
     public var outChannels: Int
     public var kernel: [Int]    // [kh, kw]
@@ -58,11 +37,6 @@ public struct Conv2D: OpContract {
     public var padding: Padding
     public var bias: Bool
     public var spectralNorm: Bool
-    public var fused: ConvFusion = .none
-    public var algorithm: ConvAlgorithm = .im2col
-    /// 2 when UpsampleFolding folded a ×2 nearest upsample of the input into this conv: it reads
-    /// the half-size input as if every pixel were repeated 2×2. Never written in YAML.
-    public var inputUpsample = 1
 
     public init(outChannels: Int, kernel: [Int], stride: [Int] = [1, 1], dilation: [Int] = [1, 1],
                 padding: Padding = .tfSame, bias: Bool = true, spectralNorm: Bool = false) {
@@ -75,28 +49,17 @@ public struct Conv2D: OpContract {
         self.spectralNorm = spectralNorm
     }
 
-    enum CodingKeys: String, CodingKey { case outChannels, kernel, stride, dilation, padding, bias, spectralNorm, fused, algorithm, inputUpsample }
-
-    /// Model files written before fusion existed decode unfused.
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(outChannels: try c.decode(Int.self, forKey: .outChannels), kernel: try c.decode([Int].self, forKey: .kernel),
-                  stride: try c.decode([Int].self, forKey: .stride), dilation: try c.decode([Int].self, forKey: .dilation),
-                  padding: try c.decode(Padding.self, forKey: .padding), bias: try c.decode(Bool.self, forKey: .bias),
-                  spectralNorm: try c.decode(Bool.self, forKey: .spectralNorm))
-        fused = try c.decodeIfPresent(ConvFusion.self, forKey: .fused) ?? .none
-        algorithm = try c.decodeIfPresent(ConvAlgorithm.self, forKey: .algorithm) ?? .im2col
-        inputUpsample = try c.decodeIfPresent(Int.self, forKey: .inputUpsample) ?? 1
-    }
-
-    /// Channels of the output value: outChannels, or half of them with a fused gate.
-    public var producedChannels: Int {
-        if case .gate = fused { return outChannels / 2 }
-        return outChannels
-    }
-
     public var opName: String { spectralNorm ? "sn_conv2d" : "conv2d" }
-    public var inputNames: [String] { ["x"] }
+    public var inputNames: [String] { ["x", "weight"] + (bias ? ["bias"] : []) + (spectralNorm ? ["u"] : []) }
+    public var outputNames: [String] { spectralNorm ? ["y", "u_next"] : ["out"] }
+    public var parameterSlots: [ParameterSlot] {
+        var s = [ParameterSlot(input: 1, suffix: "weight")]
+        if bias { s.append(ParameterSlot(input: 2, suffix: "bias")) }
+        if spectralNorm { s.append(ParameterSlot(input: bias ? 3 : 2, suffix: "u", role: .state)) }
+        return s
+    }
+
+    public var stateOutputs: [Int: Int] { spectralNorm ? [1: bias ? 3 : 2] : [:] }
 
     public func validate() -> [String] {
         var errors: [String] = []
@@ -109,8 +72,6 @@ public struct Conv2D: OpContract {
         if case .explicit(let t, let b, let l, let r) = padding, [t, b, l, r].contains(where: { $0 < 0 || $0 > 4096 }) {
             errors.append("explicit padding must be in 0...4096, got \(padding)")
         }
-        if case .gate = fused, outChannels % 2 != 0 { errors.append("a fused gate needs an even out, got \(outChannels)") }
-        if inputUpsample != 1 && inputUpsample != 2 { errors.append("inputUpsample must be 1 or 2, got \(inputUpsample)") }
         return errors
     }
 
@@ -136,24 +97,26 @@ public struct Conv2D: OpContract {
         }
     }
 
-    public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
-        var x = inputs[0]
-        try Check.image(x, "input")
-        if inputUpsample > 1 {
-            // The folded upsample: TF1's nearest ×2 is pixel replication for every side up to
-            // 32768 (checked exhaustively), the largest image graphrun reads.
-            for axis in 2...3 {
-                if let v = x.shape[axis].constantValue, v > 32768 {
-                    throw OpError("a folded ×2 upsample is exact only up to 32768 pixels, got \(v)", hint: "compile with --disable upsample-folding")
-                }
-                x.shape[axis] = Dim.mul(x.shape[axis], inputUpsample)
-            }
+    public func parameterShape(slot: ParameterSlot, inputs: [TensorType?]) -> [Int]? {
+        switch slot.suffix {
+        case "weight":
+            guard let x = inputs[0], x.rank == 4, let cin = x.shape[1].constantValue else { return nil }
+            return [outChannels, cin, kernel[0], kernel[1]]
+        default: return [outChannels]
         }
+    }
+
+    public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
+        let x = inputs[0]
+        try Check.image(x, "input")
         let cin = try Check.channels(x, "input")
         let weights = outChannels.multipliedReportingOverflow(by: cin * kernel[0] * kernel[1])
         guard !weights.overflow, weights.partialValue <= 1 << 31 else {
             throw OpError("the weight [\(outChannels), \(cin), \(kernel[0]), \(kernel[1])] would hold more than 2^31 values",
                           hint: "check the channel counts and kernel size")
+        }
+        for slot in parameterSlots {
+            try Check.parameter(inputs[slot.input], parameterShape(slot: slot, inputs: inputs)!, "\(slot.suffix) (input \(slot.input + 1))")
         }
         let oh = outDim(x.shape[2], axis: 0, symbols), ow = outDim(x.shape[3], axis: 1, symbols)
         for (name, d) in [("height", oh), ("width", ow)] {
@@ -170,19 +133,12 @@ public struct Conv2D: OpContract {
                 }
             }
         }
-        return [TensorType(.float32, [x.shape[0], .constant(producedChannels), oh, ow])]
-    }
-
-    public func weightSpecs(_ inputs: [TensorType]) -> [WeightSpec] {
-        guard inputs.count == 1, inputs[0].rank == 4, let cin = inputs[0].shape[1].constantValue else { return [] }
-        var specs = [WeightSpec("weight", [outChannels, cin, kernel[0], kernel[1]])]
-        if bias { specs.append(WeightSpec("bias", [outChannels])) }
-        if spectralNorm { specs.append(WeightSpec("u", [outChannels], role: .state)) }
-        return specs
+        let y = TensorType(.float32, [x.shape[0], .constant(outChannels), oh, ow])
+        return spectralNorm ? [y, TensorType(.float32, [.constant(outChannels)])] : [y]
     }
 
     public func macs(inputs: [[Int]], outputs: [[Int]]) -> Int {
-        let o = outputs[0]  // a fused gate halves the output, not the work: count outChannels
+        let o = outputs[0]
         return Cost.product([o[0], outChannels, o[2], o[3], inputs[0][1], kernel[0], kernel[1]])
     }
 
@@ -190,11 +146,162 @@ public struct Conv2D: OpContract {
         var a = ["out=\(outChannels)", "kernel=\(Conv2D.pair(kernel))", "stride=\(Conv2D.pair(stride))",
                  "dilation=\(Conv2D.pair(dilation))", "padding=\(padding)"]
         if !bias { a.append("bias=false") }
-        if fused != .none { a.append("fused=\(fused)") }
-        if algorithm != .im2col { a.append("algorithm=\(algorithm.rawValue)") }
-        if inputUpsample != 1 { a.append("input_upsample=\(inputUpsample)") }
         return a
     }
 
     static func pair(_ v: [Int]) -> String { v.count == 2 && v[0] == v[1] ? "\(v[0])" : "\(v)" }
+
+    // MARK: YAML
+
+    public static var yamlNames: [String] { ["conv2d", "sn_conv2d"] }
+    public static func yamlFields(_ name: String) -> [String] { ["out", "kernel", "stride", "dilation", "padding", "bias"] }
+    public static func yamlOutputs(_ name: String) -> [String] { name == "sn_conv2d" ? ["y", "u_next"] : ["out"] }
+
+    public static func build(_ name: String, _ r: inout any AttributeReader, inputCount: Int) throws -> Op {
+        let kernel = try r.pair("kernel", nil)
+        let padding: Padding
+        switch try r.raw("padding") {
+        case nil, .word("tf_same")?: padding = .tfSame
+        case .word("reflect")?: padding = .reflect
+        case .word("valid")?: padding = .explicit(top: 0, bottom: 0, left: 0, right: 0)
+        case .integer(let p)?: padding = .explicit(top: p, bottom: p, left: p, right: p)
+        case .list(let l)? where l.count == 4 && l.allSatisfy({ if case .integer = $0 { return true } else { return false } }):
+            let v = l.map { v -> Int in if case .integer(let x) = v { return x } else { return 0 } }
+            padding = .explicit(top: v[0], bottom: v[1], left: v[2], right: v[3])
+        case let other?:
+            throw r.failure("padding", "expected tf_same, reflect, valid, a number or [top, bottom, left, right], got '\(other)'")
+        }
+        return .conv2d(Conv2D(outChannels: try r.int("out", nil), kernel: kernel, stride: try r.pair("stride", 1),
+                              dilation: try r.pair("dilation", 1), padding: padding, bias: try r.bool("bias", true),
+                              spectralNorm: name == "sn_conv2d"))
+    }
+
+    // MARK: Running
+
+    /// The kernel geometry on a logical input of concrete shape [N, C, H, W]; `upsample` is the
+    /// factor by which the stored input is smaller (a folded ×2 upsample).
+    public func geometry(input x: [Int], upsample: Int = 1) -> ConvGeometry {
+        let h = x[2], w = x[3]
+        let (pt, pb) = pads(axis: 0, input: h), (pl, pr) = pads(axis: 1, input: w)
+        return ConvGeometry(batch: x[0], inChannels: x[1], inHeight: h, inWidth: w, outChannels: outChannels,
+                            kernel: (kernel[0], kernel[1]), stride: (stride[0], stride[1]),
+                            dilation: (dilation[0], dilation[1]), padding: (pt, pb, pl, pr), reflect: padding == .reflect,
+                            upsample: upsample)
+    }
+
+    /// The one rule for how a convolution can be computed: Winograd for zero-padded 3×3 stride-1
+    /// convolutions (dilated ones as phases), sub-pixel phases for those reading a folded ×2
+    /// upsample, else im2col. The compile passes record it; `algorithm(_:_:)` applies it at a size.
+    public func bestAlgorithm(inputUpsample: Int) -> ConvAlgorithm {
+        let sameRate = dilation[0] == dilation[1]
+        let zeroSame = padding == .tfSame
+            || padding == .explicit(top: dilation[0], bottom: dilation[0], left: dilation[0], right: dilation[0])
+        guard kernel == [3, 3], stride == [1, 1], sameRate, zeroSame else { return .im2col }
+        if inputUpsample == 2 { return dilation == [1, 1] ? .subpixel : .im2col }
+        return inputUpsample == 1 ? .winograd : .im2col
+    }
+
+    /// The planned algorithm where it applies at this geometry (feature maps under one Winograd
+    /// tile per phase fall back to im2col); the planner and the kernel both ask here.
+    public func algorithm(_ e: NodeExecution, _ g: ConvGeometry) -> ConvAlgorithm {
+        switch e.algorithm {
+        case .winograd where Winograd.applies(g) && Winograd.pays(g): return .winograd
+        case .subpixel where SubpixelConvolution.applies(g): return .subpixel
+        default: return .im2col
+        }
+    }
+
+    public func scratchBytes(_ s: KernelShapes) -> Int {
+        let g = geometry(input: s.inputs[0], upsample: s.execution.inputUpsample)
+        switch algorithm(s.execution, g) {
+        case .winograd: return Winograd.scratchBytes(g, threads: s.threads)
+        case .subpixel: return SubpixelConvolution.scratchBytes(g, threads: s.threads)
+        case .im2col: return Convolution.scratchBytes(g, epilogue: epilogue(s.execution, keep: false), threads: s.threads)
+        }
+    }
+
+    func epilogue(_ e: NodeExecution, keep: Bool) -> ConvEpilogue {
+        guard let f = e.epilogue, !keep else { return .none }
+        switch f {
+        case .activation(let a): return .activation(a.function)
+        case .gate(let a): return .gate(a.function)
+        }
+    }
+
+    /// The weights as the kernel reads them: divided by σ for sn_conv2d, then transformed for
+    /// Winograd or sub-pixel. nil when the kernel reads the stored weight as it is.
+    public func prepare(_ parameters: [UnsafePointer<Float>], _ s: KernelShapes) -> [Float]? {
+        let g = geometry(input: s.inputs[0], upsample: s.execution.inputUpsample)
+        let algo = algorithm(s.execution, g)
+        guard spectralNorm || algo != .im2col else { return nil }
+        let count = Cost.product(s.inputs[1])
+        var w = Array(UnsafeBufferPointer(start: parameters[1], count: count))
+        if spectralNorm {
+            let u = Array(UnsafeBufferPointer(start: parameters[bias ? 3 : 2], count: outChannels))
+            w = SpectralNorm.normalize(weight: w, rows: outChannels, cols: count / outChannels, u: u).normalizedWeight
+        }
+        let cin = s.inputs[0][1]
+        switch algo {
+        case .winograd: return w.withUnsafeBufferPointer { Winograd.transformWeights($0.baseAddress!, outChannels: outChannels, inChannels: cin) }
+        case .subpixel: return w.withUnsafeBufferPointer { SubpixelConvolution.transformWeights($0.baseAddress!, outChannels: outChannels, inChannels: cin) }
+        case .im2col: return w
+        }
+    }
+
+    public func eval(_ k: KernelContext) {
+        let s = k.shapes
+        let g = geometry(input: s.inputs[0], upsample: s.execution.inputUpsample)
+        let algo = algorithm(s.execution, g)
+        let weight = k.prepared ?? UnsafePointer(k.input(1))
+        let biasPointer = bias ? UnsafePointer(k.input(2)) : nil
+        // A fused epilogue writes the absorbed consumer's output; when this node's own output is
+        // read elsewhere too (backward needs the pre-activation), it is written plain and the
+        // epilogue applied to it after.
+        let keep = s.execution.epilogue != nil && k.outputs[0] != nil
+        let target = s.execution.epilogue != nil && !keep ? k.epilogueOutput! : k.outputs[0]!
+        let out = target.assumingMemoryBound(to: Float.self)
+        let ep = epilogue(s.execution, keep: keep)
+        let scratch = k.scratch?.assumingMemoryBound(to: Float.self)
+        switch algo {
+        case .winograd:
+            Winograd.forward(g, input: k.input(0), transformedWeight: weight, bias: biasPointer, output: out, epilogue: ep,
+                             scratch: scratch!, threads: k.threads)
+        case .subpixel:
+            SubpixelConvolution.forward(g, input: k.input(0), phaseWeights: weight, bias: biasPointer, output: out, epilogue: ep,
+                                        scratch: scratch!, threads: k.threads)
+        case .im2col:
+            Convolution.forward(g, input: k.input(0), weight: weight, bias: biasPointer, output: out, epilogue: ep,
+                                scratch: scratch, threads: k.threads)
+        }
+        if keep, let e = s.execution.epilogue, let y = k.epilogueOutput?.assumingMemoryBound(to: Float.self) {
+            let o = s.outputs[0]
+            switch e {
+            case .activation(let a):
+                Pointwise.activation(a.function, out, y, count: Cost.product(o), threads: k.threads)
+            case .gate(let a):
+                Pointwise.gate(a.function, out, y, batch: o[0], featureChannels: o[1] / 2, pixels: o[2] * o[3], threads: k.threads)
+            }
+        }
+        if spectralNorm, let next = k.output(1) {
+            let count = Cost.product(s.inputs[1])
+            let w = Array(UnsafeBufferPointer(start: k.input(1), count: count))
+            let u = Array(UnsafeBufferPointer(start: k.input(bias ? 3 : 2), count: outChannels))
+            let r = SpectralNorm.normalize(weight: w, rows: outChannels, cols: count / outChannels, u: u)
+            next.update(from: r.updatedU, count: outChannels)
+        }
+    }
+}
+
+extension Activation {
+    /// The kernel's form of this activation.
+    public var function: ActivationFunction {
+        switch kind {
+        case .elu: return .elu(alpha: alpha)
+        case .relu: return .relu
+        case .leakyRelu: return .leakyRelu(alpha: alpha)
+        case .sigmoid: return .sigmoid
+        case .tanh: return .tanh
+        case .none: return .identity
+        }
+    }
 }

@@ -1,5 +1,6 @@
 // add, sub, mul with numpy broadcasting of size-1 dimensions (same rank), and the DeepFill
 // mask composite fill·m + known·(1 − m).
+import Kernels
 
 public enum BinaryKind: String, Codable, Sendable, CaseIterable {
     case add, sub, mul
@@ -30,6 +31,20 @@ public struct Binary: OpContract {
         }
         return out
     }
+
+    public static var yamlNames: [String] { ["add", "sub", "mul"] }
+    public static func build(_ name: String, _ r: inout any AttributeReader, inputCount: Int) throws -> Op {
+        .binary(Binary(BinaryKind(rawValue: name)!))
+    }
+
+    public var mayRunInPlace: Bool { true }
+
+    public func eval(_ k: KernelContext) {
+        let op: Pointwise.BinaryOp = kind == .add ? .add : kind == .sub ? .sub : .mul
+        let s = k.shapes
+        Pointwise.binary(op, k.input(0), shapeA: s.inputs[0], k.input(1), shapeB: s.inputs[1], k.output(0)!, shape: s.outputs[0],
+                         threads: k.threads)
+    }
 }
 
 public struct Composite: OpContract {
@@ -50,5 +65,16 @@ public struct Composite: OpContract {
             try Check.sameDim(mask.shape[0], fill.shape[0], symbols, "mask batch \(mask.shape[0]) must be 1 or \(fill.shape[0])")
         }
         return [fill]
+    }
+
+    public static var yamlNames: [String] { ["composite"] }
+    public static func build(_ name: String, _ r: inout any AttributeReader, inputCount: Int) throws -> Op { .composite(Composite()) }
+
+    public var mayRunInPlace: Bool { true }
+
+    public func eval(_ k: KernelContext) {
+        let x = k.shapes.inputs[0]
+        Pointwise.composite(fill: k.input(0), known: k.input(1), mask: k.input(2), maskBatch: k.shapes.inputs[2][0],
+                            out: k.output(0)!, batch: x[0], channels: x[1], pixels: x[2] * x[3])
     }
 }

@@ -3,6 +3,8 @@
 // Without align_corners the source is floor(dst·in/out). The output size is either
 // floor(in·scale) (TF's int(in*scale)) or the size of a second input ("like").
 
+import Kernels
+
 public struct ResizeNearest: OpContract {
     /// Scale as a fraction; nil when the size comes from the second input.
     public var scaleNum: Int?
@@ -54,5 +56,26 @@ public struct ResizeNearest: OpContract {
         if let s = scale { a.append(s.den == 1 ? "scale=\(s.num)" : "scale=\(s.num)/\(s.den)") }
         if !alignCorners { a.append("align_corners=false") }
         return a
+    }
+
+    /// A ×2 nearest upsample is pixel replication under both rules (TF1 align-corners: checked
+    /// exhaustively for every side up to 32768), so a convolution can read its input instead.
+    public var isPixelReplication: Bool { scaleNum == 2 && (scaleDen ?? 1) == 1 }
+
+    public static var yamlNames: [String] { ["resize_nearest"] }
+    public static func yamlFields(_ name: String) -> [String] { ["scale", "like", "align_corners"] }
+    public static func build(_ name: String, _ r: inout any AttributeReader, inputCount: Int) throws -> Op {
+        let scale = try r.rational("scale")
+        if (scale == nil) == !r.has("like") {
+            throw r.failure("scale", "give either scale (2, 0.5, ...) or like: <tensor>, not both or neither")
+        }
+        return .resizeNearest(ResizeNearest(scale: scale, alignCorners: try r.bool("align_corners", true)))
+    }
+
+    public func eval(_ k: KernelContext) {
+        let x = k.shapes.inputs[0], y = k.shapes.outputs[0]
+        Layout.resizeNearest(k.inputs[0].assumingMemoryBound(to: UInt32.self), k.outputs[0]!.assumingMemoryBound(to: UInt32.self),
+                             planes: x[0] * x[1], inHeight: x[2], inWidth: x[3], outHeight: y[2], outWidth: y[3],
+                             alignCorners: alignCorners, threads: k.threads)
     }
 }

@@ -1,5 +1,6 @@
 // Ops that move data without arithmetic: concat, slice, flatten, and fill (a constant tensor
 // shaped like another, e.g. DeepFill's ones channel).
+import Kernels
 
 /// Named axes of an NCHW activation.
 public enum Axis: String, Codable, Sendable, CaseIterable {
@@ -42,6 +43,17 @@ public struct Concat: OpContract {
     }
 
     public var attributeSummary: [String] { axis == .channel ? [] : ["axis=\(axis.rawValue)"] }
+
+    public static var yamlNames: [String] { ["concat"] }
+    public static func yamlFields(_ name: String) -> [String] { ["axis"] }
+    public static func build(_ name: String, _ r: inout any AttributeReader, inputCount: Int) throws -> Op {
+        .concat(Concat(axis: Axis(rawValue: try r.word("axis", Axis.allCases.map(\.rawValue), "channel"))!, count: inputCount))
+    }
+
+    public func eval(_ k: KernelContext) {
+        Layout.concat(k.inputs.map { UnsafePointer($0.assumingMemoryBound(to: UInt32.self)) }, shapes: k.shapes.inputs, axis: axis.index,
+                      k.outputs[0]!.assumingMemoryBound(to: UInt32.self))
+    }
 }
 
 public struct Slice: OpContract {
@@ -73,6 +85,18 @@ public struct Slice: OpContract {
     }
 
     public var attributeSummary: [String] { ["axis=\(axis.rawValue)", "start=\(start)", "end=\(end)"] }
+
+    public static var yamlNames: [String] { ["slice"] }
+    public static func yamlFields(_ name: String) -> [String] { ["axis", "start", "end"] }
+    public static func build(_ name: String, _ r: inout any AttributeReader, inputCount: Int) throws -> Op {
+        .slice(Slice(axis: Axis(rawValue: try r.word("axis", Axis.allCases.map(\.rawValue), "channel"))!, start: try r.int("start", 0),
+                     end: try r.int("end", nil)))
+    }
+
+    public func eval(_ k: KernelContext) {
+        Layout.slice(k.inputs[0].assumingMemoryBound(to: UInt32.self), shape: k.shapes.inputs[0], axis: axis.index, start: start, end: end,
+                     k.outputs[0]!.assumingMemoryBound(to: UInt32.self))
+    }
 }
 
 public enum FlattenOrder: String, Codable, Sendable, CaseIterable {
@@ -95,6 +119,17 @@ public struct Flatten: OpContract {
     }
 
     public var attributeSummary: [String] { ["order=\(order.rawValue)"] }
+
+    public static var yamlNames: [String] { ["flatten"] }
+    public static func yamlFields(_ name: String) -> [String] { ["order"] }
+    public static func build(_ name: String, _ r: inout any AttributeReader, inputCount: Int) throws -> Op {
+        .flatten(Flatten(order: FlattenOrder(rawValue: try r.word("order", FlattenOrder.allCases.map(\.rawValue), "chw"))!))
+    }
+
+    public func eval(_ k: KernelContext) {
+        let x = k.shapes.inputs[0], y = k.outputs[0]!.assumingMemoryBound(to: UInt32.self), src = k.inputs[0].assumingMemoryBound(to: UInt32.self)
+        if order == .chw { y.update(from: src, count: k.count(x)) } else { Layout.flattenHWC(src, y, batch: x[0], channels: x[1], pixels: x[2] * x[3]) }
+    }
 }
 
 public struct Fill: OpContract {
@@ -122,4 +157,13 @@ public struct Fill: OpContract {
     }
 
     public var attributeSummary: [String] { ["value=\(value)", "channels=\(channels)"] }
+
+    public static var yamlNames: [String] { ["fill"] }
+    public static func yamlFields(_ name: String) -> [String] { ["value", "channels", "like"] }
+    public static func build(_ name: String, _ r: inout any AttributeReader, inputCount: Int) throws -> Op {
+        guard r.has("like") else { throw r.failure("like", "is required: fill takes its batch and size from another tensor") }
+        return .fill(Fill(value: try r.float("value", nil), channels: try r.int("channels", 1)))
+    }
+
+    public func eval(_ k: KernelContext) { Pointwise.fill(k.output(0)!, count: k.count(k.shapes.outputs[0]), value: value) }
 }
