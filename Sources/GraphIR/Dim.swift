@@ -25,8 +25,27 @@ public struct Rational: Hashable, Sendable {
     public static let zero = Rational(0)
 
     static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
-    public static func + (a: Rational, b: Rational) -> Rational { Rational(a.num * b.den + b.num * a.den, a.den * b.den) }
-    public static func * (a: Rational, b: Rational) -> Rational { Rational(a.num * b.num, a.den * b.den) }
+
+    /// Numerators and denominators stay below 2^52: no real network comes near, and a hostile
+    /// graph (a value concatenated with itself 64 times) is refused instead of overflowing.
+    public static let limit = 1 << 52
+
+    static func checked(_ num: (Int, Bool), _ den: (Int, Bool)) throws -> Rational {
+        guard !num.1, !den.1, num.0.magnitude < UInt(limit), den.0.magnitude < UInt(limit), den.0 != 0 else {
+            throw OpError("a dimension grows beyond 2^52 (the graph multiplies or adds sizes without bound)")
+        }
+        return Rational(num.0, den.0)
+    }
+
+    public static func + (a: Rational, b: Rational) throws -> Rational {
+        let x = a.num.multipliedReportingOverflow(by: b.den), y = b.num.multipliedReportingOverflow(by: a.den)
+        let sum = x.partialValue.addingReportingOverflow(y.partialValue)
+        return try checked((sum.partialValue, x.overflow || y.overflow || sum.overflow), a.den.multipliedReportingOverflow(by: b.den))
+    }
+
+    public static func * (a: Rational, b: Rational) throws -> Rational {
+        try checked(a.num.multipliedReportingOverflow(by: b.num), a.den.multipliedReportingOverflow(by: b.den))
+    }
 }
 
 /// Σ terms[s]·s + constant.
@@ -39,27 +58,27 @@ public struct Affine: Hashable, Sendable {
         self.constant = constant
     }
 
-    static func + (a: Affine, b: Affine) -> Affine {
+    static func + (a: Affine, b: Affine) throws -> Affine {
         var t = a.terms
-        for (s, c) in b.terms { t[s] = (t[s] ?? .zero) + c }
-        return Affine(terms: t, constant: a.constant + b.constant)
+        for (s, c) in b.terms { t[s] = try (t[s] ?? .zero) + c }
+        return Affine(terms: t, constant: try a.constant + b.constant)
     }
 
-    func scaled(_ r: Rational) -> Affine {
-        Affine(terms: terms.mapValues { $0 * r }, constant: constant * r)
+    func scaled(_ r: Rational) throws -> Affine {
+        Affine(terms: try terms.mapValues { try $0 * r }, constant: try constant * r)
     }
 
     /// True if the value is an integer for every admissible binding (each symbol a positive
     /// multiple of its declared step).
     func isIntegral(_ symbols: SymbolTable) -> Bool {
-        constant.isInteger && terms.allSatisfy { s, c in (c * Rational(symbols.step(of: s))).isInteger }
+        constant.isInteger && terms.allSatisfy { s, c in (try? c * Rational(symbols.step(of: s)))?.isInteger ?? false }
     }
 
     func evaluate(_ bindings: [String: Int]) -> Int? {
         var acc = constant
         for (s, c) in terms {
-            guard let v = bindings[s] else { return nil }
-            acc = acc + c * Rational(v)
+            guard let v = bindings[s], let term = try? c * Rational(v), let next = try? acc + term else { return nil }
+            acc = next
         }
         return acc.isInteger ? acc.num : nil
     }
@@ -87,10 +106,30 @@ public struct SymbolTable: Sendable {
 /// A tensor dimension: canonical affine form when exact, else an opaque expression.
 public indirect enum Dim: Hashable, Sendable, CustomStringConvertible {
     case affine(Affine)
-    case sum(Dim, Dim)
-    case product(Dim, Dim)
-    case floorDiv(Dim, Int)
-    case ceilDiv(Dim, Int)
+    // Opaque forms carry their node count, so a hostile graph that reuses one value many times
+    // (x + x, forty times over) cannot build a tree whose printing or evaluation never ends.
+    case sum(Dim, Dim, size: Int)
+    case product(Dim, Dim, size: Int)
+    case floorDiv(Dim, Int, size: Int)
+    case ceilDiv(Dim, Int, size: Int)
+
+    /// The most nodes an opaque dimension may have; DeepFill's deepest has 7.
+    public static let maxSize = 256
+
+    var size: Int {
+        switch self {
+        case .affine: return 1
+        case .sum(_, _, let n), .product(_, _, let n), .floorDiv(_, _, let n), .ceilDiv(_, _, let n): return n
+        }
+    }
+
+    static func opaque(_ parts: Dim..., make: (Int) -> Dim) throws -> Dim {
+        let n = parts.reduce(1) { $0 + $1.size }
+        guard n <= maxSize else {
+            throw OpError("a dimension's expression grows beyond \(maxSize) terms (the graph combines sizes without bound)")
+        }
+        return make(n)
+    }
 
     public static func constant(_ v: Int) -> Dim { .affine(Affine(constant: Rational(v))) }
     public static func symbol(_ s: String) -> Dim { .affine(Affine(terms: [s: Rational(1)])) }
@@ -104,16 +143,16 @@ public indirect enum Dim: Hashable, Sendable, CustomStringConvertible {
     public func evaluate(_ bindings: [String: Int]) -> Int? {
         switch self {
         case .affine(let a): return a.evaluate(bindings)
-        case .sum(let a, let b):
+        case .sum(let a, let b, _):
             guard let x = a.evaluate(bindings), let y = b.evaluate(bindings) else { return nil }
-            return x + y
-        case .product(let a, let b):
+            return x.addingReportingOverflow(y).overflow ? nil : x + y
+        case .product(let a, let b, _):
             guard let x = a.evaluate(bindings), let y = b.evaluate(bindings) else { return nil }
             return x.multipliedReportingOverflow(by: y).overflow ? nil : x * y
-        case .floorDiv(let a, let d):
+        case .floorDiv(let a, let d, _):
             guard let x = a.evaluate(bindings) else { return nil }
             return Dim.floorDivide(x, d)
-        case .ceilDiv(let a, let d):
+        case .ceilDiv(let a, let d, _):
             guard let x = a.evaluate(bindings) else { return nil }
             return -Dim.floorDivide(-x, d)
         }
@@ -126,53 +165,57 @@ public indirect enum Dim: Hashable, Sendable, CustomStringConvertible {
 
     // MARK: algebra (simplifying to affine form whenever exact)
 
-    public static func add(_ a: Dim, _ b: Dim) -> Dim {
-        if case .affine(let x) = a, case .affine(let y) = b { return .affine(x + y) }
-        if let v = a.evaluate([:]), let w = b.evaluate([:]) { return .constant(v + w) }
-        return .sum(a, b)
+    public static func add(_ a: Dim, _ b: Dim) throws -> Dim {
+        if case .affine(let x) = a, case .affine(let y) = b { return .affine(try x + y) }
+        if let v = a.evaluate([:]), let w = b.evaluate([:]) { return .affine(Affine(constant: try Rational(v) + Rational(w))) }
+        return try opaque(a, b) { .sum(a, b, size: $0) }
     }
 
-    public static func add(_ a: Dim, _ k: Int) -> Dim { add(a, .constant(k)) }
+    public static func add(_ a: Dim, _ k: Int) throws -> Dim { try add(a, .constant(k)) }
 
-    public static func mul(_ a: Dim, _ k: Int) -> Dim {
-        if case .affine(let x) = a { return .affine(x.scaled(Rational(k))) }
-        return .product(a, .constant(k))
+    public static func mul(_ a: Dim, _ k: Int) throws -> Dim {
+        if case .affine(let x) = a { return .affine(try x.scaled(Rational(k))) }
+        return try opaque(a, .constant(k)) { .product(a, .constant(k), size: $0) }
     }
 
-    public static func mul(_ a: Dim, _ b: Dim) -> Dim {
-        if let k = b.constantValue { return mul(a, k) }
-        if let k = a.constantValue { return mul(b, k) }
-        if let v = a.evaluate([:]), let w = b.evaluate([:]) { return .constant(v * w) }
-        return .product(a, b)
+    public static func mul(_ a: Dim, _ b: Dim) throws -> Dim {
+        if let k = b.constantValue { return try mul(a, k) }
+        if let k = a.constantValue { return try mul(b, k) }
+        if let v = a.evaluate([:]), let w = b.evaluate([:]) { return .affine(Affine(constant: try Rational(v) * Rational(w))) }
+        return try opaque(a, b) { .product(a, b, size: $0) }
     }
 
-    public static func floorDiv(_ a: Dim, _ d: Int, _ symbols: SymbolTable) -> Dim {
+    public static func floorDiv(_ a: Dim, _ d: Int, _ symbols: SymbolTable) throws -> Dim {
         if d == 1 { return a }
         if let v = a.constantValue { return .constant(floorDivide(v, d)) }
-        if case .floorDiv(let inner, let d1) = a, d > 0, d1 > 0 { return floorDiv(inner, d1 * d, symbols) }  // ⌊⌊x/a⌋/b⌋ = ⌊x/ab⌋
+        if case .floorDiv(let inner, let d1, _) = a, d > 0, d1 > 0 {  // ⌊⌊x/a⌋/b⌋ = ⌊x/ab⌋
+            return try floorDiv(inner, (try Rational(d1) * Rational(d)).num, symbols)
+        }
         if case .affine(let x) = a {
-            let q = x.scaled(Rational(1, d))
+            let q = try x.scaled(Rational(1, d))
             if q.isIntegral(symbols) { return .affine(q) }
         }
-        return .floorDiv(a, d)
+        return try opaque(a) { .floorDiv(a, d, size: $0) }
     }
 
-    public static func ceilDiv(_ a: Dim, _ d: Int, _ symbols: SymbolTable) -> Dim {
+    public static func ceilDiv(_ a: Dim, _ d: Int, _ symbols: SymbolTable) throws -> Dim {
         if d == 1 { return a }
         if let v = a.constantValue { return .constant(-floorDivide(-v, d)) }
-        if case .ceilDiv(let inner, let d1) = a, d > 0, d1 > 0 { return ceilDiv(inner, d1 * d, symbols) }  // ⌈⌈x/a⌉/b⌉ = ⌈x/ab⌉
+        if case .ceilDiv(let inner, let d1, _) = a, d > 0, d1 > 0 {  // ⌈⌈x/a⌉/b⌉ = ⌈x/ab⌉
+            return try ceilDiv(inner, (try Rational(d1) * Rational(d)).num, symbols)
+        }
         if case .affine(let x) = a {
-            let q = x.scaled(Rational(1, d))
+            let q = try x.scaled(Rational(1, d))
             if q.isIntegral(symbols) { return .affine(q) }
         }
-        return .ceilDiv(a, d)
+        return try opaque(a) { .ceilDiv(a, d, size: $0) }
     }
 
     /// Whether the dimension is divisible by `d` for every admissible binding: true, false
     /// (proved wrong for some binding) or nil (unknown until sizes are bound).
     public func isDivisible(by d: Int, _ symbols: SymbolTable) -> Bool? {
         if case .affine(let x) = self {
-            if x.scaled(Rational(1, d)).isIntegral(symbols) { return true }
+            if (try? x.scaled(Rational(1, d)))?.isIntegral(symbols) == true { return true }
             if x.terms.isEmpty { return false }
         }
         for b in symbols.sampleBindings() {
@@ -191,10 +234,10 @@ public indirect enum Dim: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .affine(let a): return Dim.format(a)
-        case .sum(let a, let b): return "\(a) + \(b)"
-        case .product(let a, let b): return "\(Dim.wrap(a))*\(Dim.wrap(b))"
-        case .floorDiv(let a, let d): return "floor(\(a)/\(d))"
-        case .ceilDiv(let a, let d): return "ceil(\(a)/\(d))"
+        case .sum(let a, let b, _): return "\(a) + \(b)"
+        case .product(let a, let b, _): return "\(Dim.wrap(a))*\(Dim.wrap(b))"
+        case .floorDiv(let a, let d, _): return "floor(\(a)/\(d))"
+        case .ceilDiv(let a, let d, _): return "ceil(\(a)/\(d))"
         }
     }
 

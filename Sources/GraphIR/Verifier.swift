@@ -27,6 +27,9 @@ public struct TypedGraph: Sendable {
 public enum Verifier {
     /// The largest fixed dimension of a graph input (channels, or a fixed size).
     public static let maxFixedDim = 1 << 16
+    /// The most bytes one value may have once sizes are bound (1 TiB): checked before any
+    /// planner or kernel multiplies sizes, so a graph that grows its values cannot overflow them.
+    public static let maxValueBytes = 1 << 40
 
     /// Verifies a graph with symbolic sizes, or with `bindings` (e.g. ["N": 1, "H": 256, "W": 256])
     /// for concrete shapes.
@@ -151,6 +154,12 @@ public enum Verifier {
             if ins.contains(where: { $0 == nil }) { continue }  // an upstream node already failed
             do {
                 let outs = try node.op.contract.inferTypes(ins.map { $0! }, symbols)
+                for t in outs {
+                    if let shape = t.concreteShape, Cost.product(shape + [4]) > maxValueBytes {
+                        throw OpError("its output \(t) would need \(Cost.product(shape + [4]) == Int.max ? "more than 2^63" : "\(Cost.product(shape + [4]))") bytes, more than the 1 TiB a value may have",
+                                      hint: "the graph grows its values without bound, or these sizes are far too large for it")
+                    }
+                }
                 for (k, t) in outs.enumerated() { types[ValueRef(node.name, output: k)] = t }
             } catch let e as OpError {
                 let inputs = zip(node.inputs, ins).map { "\($0) \($1!)" }.joined(separator: ", ")

@@ -36,6 +36,11 @@ struct Expander {
     /// The stored tensors the built nodes read (`<node>.weight`, ...), in node order.
     var parameters: [ParameterDecl] = []
     var diags: [Diagnostic] = []
+    /// The most nodes a graph may expand to (DeepFill v2 has 97). Blocks that use a block twice
+    /// double at every level, so a 3 KB file could otherwise ask for 2^30 nodes.
+    static let maxNodes = 100_000
+    /// Set once the cap is hit: expansion stops at once, with one diagnostic.
+    var tooLarge = false
 
     /// One mistake inside a block is one diagnostic, however many times the block is used: the
     /// copies differ only in the instance name, which becomes a list.
@@ -139,6 +144,7 @@ struct Expander {
 
     mutating func expand(_ decls: [NodeDecl], _ frame: Frame) {
         for d in decls {
+            if tooLarge { return }
             do { try expandOne(d, frame) } catch let e as Diagnostic {
                 var e = e
                 if let call = frame.callSite, frame.block != nil, e.hint == nil { e.hint = "used at \(call)" }
@@ -162,6 +168,12 @@ struct Expander {
             let built = try OpBuilder.build(op, &reader, inputCount: inputs.count)
             reader.assertAllRead(extra: ["op", "in", "like"])
             let name = frame.fullName(d.name), location = frame.callSite ?? d.location
+            guard nodes.count < Self.maxNodes else {
+                tooLarge = true
+                throw Diagnostic("the graph expands to more than \(Self.maxNodes) nodes (reached inside \(frame.context(d)), "
+                                 + "blocks \(frame.stack.joined(separator: " -> ")))", at: location,
+                                 hint: "a block that uses another block twice doubles its size at every level of nesting")
+            }
             // The node's weights: parameters named after it, read as its trailing inputs.
             for slot in built.contract.parameterSlots {
                 guard slot.input == inputs.count else {

@@ -162,21 +162,24 @@ struct ExpressionParser {
     static func arith(_ a: Value, _ b: Value, _ op: String) throws -> Value {
         switch (a, b) {
         case (.number(let x), .number(let y)):
-            let r: Rational
-            switch op {
-            case "+": r = x + y
-            case "-": r = x + Rational(-y.num, y.den)
-            case "*": r = x * y
-            case "/", "//", "%":
-                guard y.num != 0 else { throw ExpressionError.message("division by zero") }
-                let q = x * Rational(y.den, y.num)
-                if op == "/" { r = q }
-                else {
-                    let fl = Rational(Int((Double(q.num) / Double(q.den)).rounded(.down)))
-                    r = op == "//" ? fl : x + Rational(-(fl * y).num, (fl * y).den)
+            var r = Rational.zero
+            do {
+                switch op {
+                case "+": r = try x + y
+                case "-": r = try x + Rational(-y.num, y.den)
+                case "*": r = try x * y
+                case "/", "//", "%":
+                    guard y.num != 0 else { throw ExpressionError.message("division by zero") }
+                    let q = try x * Rational(y.den, y.num)
+                    if op == "/" { r = q }
+                    else {
+                        let fl = Rational(Int((Double(q.num) / Double(q.den)).rounded(.down)))
+                        let m = try fl * y
+                        r = op == "//" ? fl : try x + Rational(-m.num, m.den)
+                    }
+                default: throw ExpressionError.message("unknown operator \(op)")
                 }
-            default: throw ExpressionError.message("unknown operator \(op)")
-            }
+            } catch is OpError { throw ExpressionError.message("number too large") }
             guard abs(r.num) < limit, r.den < limit else { throw ExpressionError.message("number too large") }
             return .number(r)
         default:

@@ -76,7 +76,9 @@ public enum YAMLReader {
     /// libyaml's scanner does work per open flow level for every token, so 100,000 nested
     /// brackets take it half a minute before the tree's depth limit could apply. A quick scan
     /// of the bytes finds such nesting first. It knows quotes and comments well enough for that
-    /// purpose; the limit is far above anything a graph file needs.
+    /// purpose; the limit is far above anything a graph file needs. Because a quote or a '#' the
+    /// scan misreads could hide brackets from it, a second count ignores quotes and comments
+    /// altogether and has a looser limit: no graph has hundreds of unclosed brackets in strings.
     static func flowNestingProblem(_ bytes: [UInt8], file: String) -> Diagnostic? {
         var depth = 0, line = 1, column = 0
         var quote: UInt8? = nil, comment = false, previous: UInt8 = 0x0A
@@ -95,7 +97,7 @@ public enum YAMLReader {
             let tokenStart = [0x20, 0x09, 0x0A, 0x5B, 0x7B, 0x2C, 0x3A].contains(previous)
             switch b {
             case 0x23 where previous == 0x20 || previous == 0x09 || previous == 0x0A: comment = true
-            case 0x22, 0x27 where tokenStart: quote = b
+            case 0x22 where tokenStart, 0x27 where tokenStart: quote = b  // `where` binds to one pattern only
             case 0x5B, 0x7B:
                 depth += 1
                 if depth > maxDepth {
@@ -104,6 +106,16 @@ public enum YAMLReader {
                 }
             case 0x5D, 0x7D: depth = max(0, depth - 1)
             default: break
+            }
+        }
+        var raw = 0, rawLine = 1, rawColumn = 0
+        for b in bytes {
+            rawColumn += 1
+            if b == 0x0A { rawLine += 1; rawColumn = 0 }
+            if b == 0x5B || b == 0x7B { raw += 1 } else if b == 0x5D || b == 0x7D { raw = max(0, raw - 1) }
+            if raw > 4 * maxDepth {
+                return Diagnostic("YAML nested too deeply: more than \(4 * maxDepth) unclosed [ and { (counting those inside quotes and comments)",
+                                  at: SourceLocation(file: file, line: rawLine, column: rawColumn))
             }
         }
         return nil

@@ -123,15 +123,22 @@ public struct RestrictedUnpickler {
     }
 
     /// The lists and dicts reachable from `root`, or nil if some chain is longer than `limit`
-    /// (a cycle is an endless chain). Iterative; a container is revisited only when reached
-    /// by a longer chain, so the work is bounded by values × limit.
+    /// (a cycle is an endless chain). Iterative; a container or tuple is revisited only when
+    /// reached by a longer chain, so the work is bounded by values × limit even when tuples share
+    /// children (t = (t, t) forty times over has 2^40 paths but 41 values).
     static func containers(_ root: PickleValue, within limit: Int) -> Set<ObjectIdentifier>? {
         var best: [ObjectIdentifier: Int] = [:]
+        var bestTuple: [UnsafeRawPointer: Int] = [:]
         var work: [(PickleValue, Int)] = [(root, 0)]
         while let (value, depth) = work.popLast() {
             guard depth <= limit else { return nil }
             switch value {
-            case .tuple(let items): for v in items { work.append((v, depth + 1)) }
+            case .tuple(let items):
+                if let id = identity(items) {
+                    if let seen = bestTuple[id], seen >= depth { continue }
+                    bestTuple[id] = depth
+                }
+                for v in items { work.append((v, depth + 1)) }
             case .list(let l):
                 let id = ObjectIdentifier(l)
                 if let seen = best[id], seen >= depth { continue }
@@ -148,16 +155,28 @@ public struct RestrictedUnpickler {
         return Set(best.keys)
     }
 
+    /// A tuple's identity: the address of its element storage, which every copy of that tuple
+    /// shares. Only meaningful while the tuple is alive, so callers keep what they visit alive.
+    static func identity(_ items: [PickleValue]) -> UnsafeRawPointer? {
+        items.isEmpty ? nil : items.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+    }
+
     /// Drops the stack and memo without recursion: each container's children are moved to a
     /// work list before it goes. Containers in `kept` (reachable from the value handed out)
-    /// are left intact.
+    /// are left intact. Each tuple is visited once (shared tuples would otherwise be walked once
+    /// per path) and held until the end, then freed parents first, so no free recurses deeply.
     private mutating func release(except kept: Set<ObjectIdentifier>) {
         var work = stack + Array(memo.values)
         stack = []
         memo = [:]
+        var tuples: [PickleValue] = []
+        var seen = Set<UnsafeRawPointer>()
         while let value = work.popLast() {
             switch value {
-            case .tuple(let items): work += items
+            case .tuple(let items):
+                guard let id = Self.identity(items), seen.insert(id).inserted else { continue }
+                tuples.append(value)
+                work += items
             case .list(let l) where !kept.contains(ObjectIdentifier(l)):
                 work += l.items
                 l.items = []
@@ -167,6 +186,8 @@ public struct RestrictedUnpickler {
             default: break
             }
         }
+        tuples.reverse()
+        while tuples.popLast() != nil {}  // a parent before its children: each free is shallow
     }
 
     private func fail(_ message: String) -> UnpickleError { UnpickleError(offset: opOffset, message: message) }

@@ -119,7 +119,7 @@ final class DiagnosticTests: XCTestCase {
         let text = Self.header + Self.blocks + "nodes:\n  - {name: b1, use: g, in: x, cout: 8}\n  - {name: y, use: g, in: b1, cout: 4, act: relu}\noutputs: {y: y}\n"
         let g = try GraphLoader.load(text: text, file: "g.yaml").graph
         XCTAssertEqual(g.nodes.map(\.name), ["b1", "b1/gate", "y", "y/gate"])
-        XCTAssertEqual(g.nodes[2].inputs, [ValueRef("b1/gate")])
+        XCTAssertEqual(g.nodes[2].inputs, [ValueRef("b1/gate"), ValueRef("y.weight"), ValueRef("y.bias")])  // data, then parameters
         XCTAssertEqual(g.outputs[0].value, ValueRef("y/gate"))
         if case .gate(let gate) = g.nodes[3].op { XCTAssertEqual(gate.activation.kind, .relu) } else { XCTFail() }
         XCTAssertEqual(g.nodes[1].location, SourceLocation(file: "g.yaml", line: 16, column: 5))  // the call site

@@ -100,20 +100,40 @@ final class VariantAndShapeTests: XCTestCase {
         XCTAssertTrue(Padding.tfSame(input: 1, kernel: 3, stride: 2, dilation: 1) == (1, 1))
     }
 
-    func testDimAlgebra() {
+    func testDimAlgebra() throws {
         let symbols = SymbolTable(steps: ["H": 8, "N": 1, "W": 1])
         let h = Dim.symbol("H"), w = Dim.symbol("W")
-        let q = Dim.ceilDiv(Dim.ceilDiv(h, 2, symbols), 2, symbols)
+        let q = try Dim.ceilDiv(try Dim.ceilDiv(h, 2, symbols), 2, symbols)
         XCTAssertEqual(q.description, "H/4")
-        XCTAssertTrue(q.equals(Dim.floorDiv(h, 4, symbols), symbols))
-        XCTAssertEqual(Dim.ceilDiv(Dim.ceilDiv(w, 2, symbols), 2, symbols).description, "ceil(W/4)")
-        XCTAssertEqual(Dim.ceilDiv(Dim.ceilDiv(w, 2, symbols), 2, symbols).evaluate(["W": 13]), 4)
-        XCTAssertEqual(Dim.floorDiv(w, 4, symbols).evaluate(["W": 13]), 3)
-        XCTAssertEqual(Dim.isDivisible(Dim.floorDiv(h, 4, symbols))(by: 2, symbols), true)
-        XCTAssertEqual(Dim.isDivisible(Dim.floorDiv(h, 8, symbols))(by: 2, symbols), false)
+        XCTAssertTrue(q.equals(try Dim.floorDiv(h, 4, symbols), symbols))
+        XCTAssertEqual(try Dim.ceilDiv(try Dim.ceilDiv(w, 2, symbols), 2, symbols).description, "ceil(W/4)")
+        XCTAssertEqual(try Dim.ceilDiv(try Dim.ceilDiv(w, 2, symbols), 2, symbols).evaluate(["W": 13]), 4)
+        XCTAssertEqual(try Dim.floorDiv(w, 4, symbols).evaluate(["W": 13]), 3)
+        XCTAssertEqual(Dim.isDivisible(try Dim.floorDiv(h, 4, symbols))(by: 2, symbols), true)
+        XCTAssertEqual(Dim.isDivisible(try Dim.floorDiv(h, 8, symbols))(by: 2, symbols), false)
         XCTAssertEqual(Dim.isDivisible(w)(by: 2, symbols), false)
-        XCTAssertFalse(Dim.floorDiv(w, 2, symbols).equals(Dim.ceilDiv(w, 2, symbols), symbols))
-        XCTAssertEqual(Dim.add(Dim.mul(h, 3), -1).description, "3*H - 1")
-        XCTAssertEqual(Dim.mul(Dim.ceilDiv(w, 3, symbols), h).evaluate(["W": 10, "H": 16]), 64)
+        XCTAssertFalse(try Dim.floorDiv(w, 2, symbols).equals(try Dim.ceilDiv(w, 2, symbols), symbols))
+        XCTAssertEqual(try Dim.add(try Dim.mul(h, 3), -1).description, "3*H - 1")
+        XCTAssertEqual(try Dim.mul(try Dim.ceilDiv(w, 3, symbols), h).evaluate(["W": 10, "H": 16]), 64)
+    }
+
+    /// Sizes that grow without bound are refused, never wrapped: W doubled 52 times is the last
+    /// that fits, and an opaque size reused in a sum forty times over stops at 256 terms.
+    func testDimGrowthIsRefusedNotWrapped() throws {
+        let symbols = SymbolTable(steps: ["W": 1])
+        var w = Dim.symbol("W")
+        for _ in 0..<51 { w = try Dim.add(w, w) }
+        XCTAssertEqual(w.description, "\(1 << 51)*W")
+        XCTAssertThrowsError(try Dim.add(w, w)) { XCTAssertTrue("\($0)".contains("beyond 2^52"), "\($0)") }
+        XCTAssertThrowsError(try Dim.mul(Dim.constant(1 << 40), Dim.constant(1 << 20)))
+        var opaque = try Dim.ceilDiv(Dim.symbol("W"), 3, symbols)
+        var doublings = 0
+        do {
+            while true { opaque = try Dim.add(opaque, opaque); doublings += 1 }
+        } catch {
+            XCTAssertTrue("\(error)".contains("beyond 256 terms"), "\(error)")
+        }
+        XCTAssertEqual(doublings, 6, "2 + 4 + ... nodes: the 7th doubling passes 256")
+        XCTAssertEqual(opaque.evaluate(["W": 10]), 4 * 64)
     }
 }

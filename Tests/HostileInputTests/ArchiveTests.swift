@@ -165,6 +165,14 @@ final class ArchiveTests: XCTestCase {
         // A deep chain left on the memo when the pickle fails is released without recursion too.
         let orphan: [UInt8] = [0x80, 0x02, 0x4E] + [UInt8](repeating: 0x85, count: 100_000) + [0x94, 0x30, 0x30]
         XCTAssertTrue(refusal(orphan).contains("underflow"), refusal(orphan))
+        // Tuples sharing their children (t = (t, t), 40 times): 2^40 paths to 41 values, walked
+        // once per value when checked and when released (found by the corpus; it hung).
+        var dag: [UInt8] = [0x80, 0x02, 0x4E]
+        for _ in 0..<40 { dag += [0x32, 0x86] }  // DUP, TUPLE2
+        let start = Date()
+        XCTAssertTrue(refusal(dag + [0x2E]) == "accepted", refusal(dag + [0x2E]))
+        XCTAssertTrue(refusal(dag).contains("truncated") || refusal(dag).contains("ends"), refusal(dag))
+        XCTAssertLessThan(Date().timeIntervalSince(start), 2)
     }
 }
 

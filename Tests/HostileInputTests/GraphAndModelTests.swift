@@ -121,6 +121,55 @@ final class GraphAndModelTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("deep.yaml:3:72: error: YAML nested too deeply: more than 64 levels"), "\($0)")
         }
         XCTAssertLessThan(Date().timeIntervalSince(start), 1)
+        // Quotes the scan could misread must not hide brackets from it: a '"' inside a plain
+        // scalar, a lone '"' in a block scalar, a '#' inside a quoted string (found by the corpus).
+        let open = String(repeating: "[", count: 200_000)
+        for (name, body, expected) in [("plain", "params:\n  a: [x\", \(open)\n", "more than 64 levels"),
+                                       ("block", "params:\n  a: |\n    \"\n  b: \(open)\n", "more than 256 unclosed [ and {"),
+                                       ("comment", "params:\n  a: [\"x #\", \(open)\n", "more than 64 levels")] {
+            let t0 = Date()
+            XCTAssertThrowsError(try GraphLoader.load(text: "fillgraph: 1\nname: x\n" + body, file: "\(name).yaml")) {
+                XCTAssertTrue("\($0)".contains("error: YAML nested too deeply: \(expected)"), "\(name): \($0)")
+            }
+            XCTAssertLessThan(Date().timeIntervalSince(t0), 1, name)
+        }
+    }
+
+    /// Thirty blocks each using the one below twice would be 2^30 nodes: one error at 100,000.
+    func testBlockExpansionIsCapped() {
+        var text = "fillgraph: 1\nname: e\nsymbols: {H: ~, W: ~}\ninputs: {x: [3, H, W]}\nblocks:\n"
+        text += "  b0:\n    in: x\n    nodes:\n      - {name: r, op: relu, in: x}\n    out: r\n"
+        for i in 1...30 {
+            text += "  b\(i):\n    in: x\n    nodes:\n      - {name: l, use: b\(i - 1), in: x}\n      - {name: r, use: b\(i - 1), in: l}\n    out: r\n"
+        }
+        text += "nodes:\n  - {name: top, use: b30, in: x}\noutputs: {y: top}\n"
+        XCTAssertThrowsError(try GraphLoader.load(text: text, file: "e.yaml")) {
+            let m = "\($0)"
+            XCTAssertTrue(m.contains("error: the graph expands to more than 100000 nodes"), m)
+            XCTAssertEqual(m.components(separatedBy: "error:").count, 2, "one diagnostic: \(m.prefix(500))")
+        }
+    }
+
+    /// A value concatenated with itself 64 times along a symbolic axis: refused at 2^52, where
+    /// it used to overflow (found by the corpus).
+    func testSymbolicSizesThatOverflowAreRefused() throws {
+        var text = "fillgraph: 1\nname: g\nsymbols: {H: ~, W: ~}\ninputs: {x: [3, H, W]}\nnodes:\n"
+        text += "  - {name: c0, op: concat, in: [x, x], axis: width}\n"
+        for i in 1..<64 { text += "  - {name: c\(i), op: concat, in: [c\(i - 1), c\(i - 1)], axis: width}\n" }
+        text += "outputs: {y: c63}\n"
+        let graph = try GraphLoader.load(text: text, file: "g.yaml").graph
+        XCTAssertThrowsError(try Verifier.verify(graph)) {
+            XCTAssertTrue("\($0)".contains("g.yaml:57:5: error: node 'c51' (concat): a dimension grows beyond 2^52"), "\($0)")
+        }
+        // Sizes bound at run time: a value of more than 1 TiB is refused before anything multiplies.
+        var small = "fillgraph: 1\nname: g\nsymbols: {H: ~, W: ~}\ninputs: {x: [3, H, W]}\nnodes:\n"
+        small += "  - {name: u0, op: resize_nearest, in: x, scale: 64}\n  - {name: u1, op: resize_nearest, in: u0, scale: 64}\n"
+        small += "  - {name: u2, op: resize_nearest, in: u1, scale: 64}\noutputs: {y: u2}\n"
+        let g2 = try GraphLoader.load(text: small, file: "s.yaml").graph
+        XCTAssertNoThrow(try Verifier.verify(g2))
+        XCTAssertThrowsError(try Verifier.verify(g2, bindings: ["N": 1, "H": 64, "W": 64])) {
+            XCTAssertTrue("\($0)".contains("node 'u2' (resize_nearest): its output float32[1, 3, 16777216, 16777216] would need 3377699720527872 bytes, more than the 1 TiB"), "\($0)")
+        }
     }
 
     /// 5,000 references to nothing: a bounded report in bounded time (was 15 s and 400 KB).

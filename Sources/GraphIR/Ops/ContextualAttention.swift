@@ -76,7 +76,7 @@ public struct ContextualAttention: OpContract {
             try Check.sameDim(m.shape[2], b.shape[2], symbols, "mask height \(m.shape[2]) differs from b's \(b.shape[2])")
             try Check.sameDim(m.shape[3], b.shape[3], symbols, "mask width \(m.shape[3]) differs from b's \(b.shape[3])")
         }
-        let gh = Dim.floorDiv(f.shape[2], rate, symbols), gw = Dim.floorDiv(f.shape[3], rate, symbols)
+        let gh = try Dim.floorDiv(f.shape[2], rate, symbols), gw = try Dim.floorDiv(f.shape[3], rate, symbols)
         return [f, TensorType(.int32, [f.shape[0], .constant(1), gh, gw])]
     }
 

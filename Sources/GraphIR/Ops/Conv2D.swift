@@ -86,14 +86,14 @@ public struct Conv2D: OpContract {
         }
     }
 
-    func outDim(_ d: Dim, axis: Int, _ symbols: SymbolTable) -> Dim {
+    func outDim(_ d: Dim, axis: Int, _ symbols: SymbolTable) throws -> Dim {
         let span = dilation[axis] * (kernel[axis] - 1)
         switch padding {
-        case .tfSame: return Dim.ceilDiv(d, stride[axis], symbols)
-        case .reflect: return Dim.add(Dim.floorDiv(Dim.add(d, -1), stride[axis], symbols), 1)
+        case .tfSame: return try Dim.ceilDiv(d, stride[axis], symbols)
+        case .reflect: return try Dim.add(try Dim.floorDiv(try Dim.add(d, -1), stride[axis], symbols), 1)
         case .explicit(let t, let b, let l, let r):
             let total = axis == 0 ? t + b : l + r
-            return Dim.add(Dim.floorDiv(Dim.add(d, total - span - 1), stride[axis], symbols), 1)
+            return try Dim.add(try Dim.floorDiv(try Dim.add(d, total - span - 1), stride[axis], symbols), 1)
         }
     }
 
@@ -118,7 +118,7 @@ public struct Conv2D: OpContract {
         for slot in parameterSlots {
             try Check.parameter(inputs[slot.input], parameterShape(slot: slot, inputs: inputs)!, "\(slot.suffix) (input \(slot.input + 1))")
         }
-        let oh = outDim(x.shape[2], axis: 0, symbols), ow = outDim(x.shape[3], axis: 1, symbols)
+        let oh = try outDim(x.shape[2], axis: 0, symbols), ow = try outDim(x.shape[3], axis: 1, symbols)
         for (name, d) in [("height", oh), ("width", ow)] {
             if let v = d.constantValue, v < 1 {
                 throw OpError("output \(name) would be \(v): the input is smaller than the kernel's reach",

@@ -37,7 +37,7 @@ public struct ResizeNearest: OpContract {
         var out = x
         if let s = scale {
             for axis in 2...3 {
-                out.shape[axis] = Dim.floorDiv(Dim.mul(x.shape[axis], s.num), s.den, symbols)
+                out.shape[axis] = try Dim.floorDiv(try Dim.mul(x.shape[axis], s.num), s.den, symbols)
                 if let v = out.shape[axis].constantValue, v < 1 {
                     throw OpError("scale \(s.num)/\(s.den) makes an empty output from \(x)")
                 }

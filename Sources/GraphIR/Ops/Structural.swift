@@ -37,7 +37,7 @@ public struct Concat: OpContract {
                 try Check.sameDim(t.shape[d], out.shape[d], symbols,
                                   "input \(i) \(t) does not match input 0 \(inputs[0]) outside the \(axis.rawValue) axis")
             }
-            out.shape[axis.index] = Dim.add(out.shape[axis.index], t.shape[axis.index])
+            out.shape[axis.index] = try Dim.add(out.shape[axis.index], t.shape[axis.index])
         }
         return [out]
     }
@@ -114,7 +114,7 @@ public struct Flatten: OpContract {
     public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
         let x = inputs[0]
         try Check.image(x, "input", dtype: x.dtype)
-        let n = Dim.mul(Dim.mul(x.shape[1], x.shape[2]), x.shape[3])
+        let n = try Dim.mul(try Dim.mul(x.shape[1], x.shape[2]), x.shape[3])
         return [TensorType(x.dtype, [x.shape[0], n])]
     }
 
