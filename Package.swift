@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "graphc", targets: ["graphc"]),
         .executable(name: "graphrun", targets: ["graphrun"]),
         .executable(name: "graphbench", targets: ["graphbench"]),
+        .executable(name: "graphtrain", targets: ["graphtrain"]),
         // The input parsers, for the libFuzzer targets in Fuzz/ (a separate package): nothing else uses it.
         .library(name: "FillgraphParsers", targets: ["SafeIO", "NumpyIO", "WeightImport", "ModelFormat", "GraphIR", "GraphYAML", "ImageIO"]),
     ],
@@ -52,6 +53,8 @@ let package = Package(
         .target(name: "Compiler", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "ModelFormat", "NumpyIO", "WeightImport", "Runtime", "Randomness", "SafeIO"]),
         .target(name: "Inpainting", dependencies: ["GraphIR", "ModelFormat", "Runtime", "Kernels", "ImageIO", "NumpyIO", "Masks"]),
 
+        // Step graphs (losses + autodiff) and the gradient step of the DeepFill v2 recipe.
+        .target(name: "Training", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "Compiler", "ModelFormat", "Runtime", "Kernels", "ImageIO"]),
         .target(name: "Evaluation", dependencies: ["Inpainting", "ImageIO", "Masks", "ModelFormat", "Randomness", "Runtime"]),
 
         .target(name: "CLISupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -60,6 +63,10 @@ let package = Package(
         ]),
         .executableTarget(name: "graphbench", dependencies: [
             "Compiler", "Runtime", "Kernels", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "graphtrain", dependencies: [
+            "Training", "Runtime", "ModelFormat", "NumpyIO", "ImageIO", "SafeIO", "Kernels", "CLISupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphrun", dependencies: [
             "Inpainting", "Evaluation", "Masks", "GraphIR", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -8,14 +8,14 @@ import GraphIR
 import ModelFormat
 import WeightImport
 
-enum WeightImporting {
-    struct Result {
-        var tensors: [Tensor]
+public enum WeightImporting {
+    public struct Result {
+        public var tensors: [Tensor]
         var description: String
         var notes: [String]
     }
 
-    static func tensors(path: String, colour: ColourOrder?, typed: TypedGraph, conventions: String, graphPath: String) throws -> Result {
+    public static func tensors(path: String, colour: ColourOrder?, typed: TypedGraph, conventions: String, graphPath: String) throws -> Result {
         do {
             return try run(path: path, colour: colour, typed: typed, conventions: conventions, graphPath: graphPath)
         } catch let e as ImportError {

@@ -1,6 +1,7 @@
 // What an op's vector-Jacobian product writes into: new nodes, named `<node>/vjp/<k>` and placed
 // at the forward node's YAML location, so diagnostics about backward nodes still point at the
 // line that caused them. A vjp only emits nodes; it computes nothing.
+import Kernels
 
 public struct GradientBuilder {
     public private(set) var nodes: [Node] = []
@@ -9,16 +10,27 @@ public struct GradientBuilder {
     let symbols: SymbolTable
     var counters: [String: Int] = [:]
     var forward: Node?
+    /// Values a gradient must reach (those that depend on a differentiated parameter or input);
+    /// a vjp skips the cotangents of the others.
+    let needed: Set<ValueRef>
+    /// How sn_conv2d's gradient treats the power iteration.
+    public let spectralNormMode: SpectralNormGradientMode
 
-    public init(types: [ValueRef: TensorType], symbols: SymbolTable) {
+    public init(types: [ValueRef: TensorType], symbols: SymbolTable, needed: Set<ValueRef> = [],
+                spectralNormMode: SpectralNormGradientMode = .full) {
         self.types = types
         self.symbols = symbols
+        self.needed = needed
+        self.spectralNormMode = spectralNormMode
     }
 
     /// The node whose vjp is being written (names and locations come from it).
     public mutating func begin(_ node: Node) { forward = node }
 
     public func type(of r: ValueRef) -> TensorType { types[r]! }
+
+    /// Whether a gradient must flow into this value.
+    public func needs(_ r: ValueRef) -> Bool { needed.contains(r) }
 
     /// Emits `op` on `inputs` as the next `<forward>/vjp/<k>` node; returns its outputs.
     @discardableResult

@@ -14,6 +14,17 @@ public enum Op: Hashable, Codable, Sendable {
     case composite(Composite)
     case contextualAttention(ContextualAttention)
     case flatten(Flatten)
+    // Losses and the ops vjps emit.
+    case conv2dGradInput(Conv2DGradInput)
+    case conv2dGradWeight(Conv2DGradWeight)
+    case spectralNormalize(SpectralNormalize)
+    case spectralNormGrad(SpectralNormGrad)
+    case activationGrad(ActivationGrad)
+    case layoutGrad(LayoutGrad)
+    case scale(Scale)
+    case loss(Loss)
+    case lossGrad(LossGrad)
+    case contextualAttentionGrad(ContextualAttentionGrad)
 
     public var contract: any OpContract {
         switch self {
@@ -28,6 +39,16 @@ public enum Op: Hashable, Codable, Sendable {
         case .composite(let o): return o
         case .contextualAttention(let o): return o
         case .flatten(let o): return o
+        case .conv2dGradInput(let o): return o
+        case .conv2dGradWeight(let o): return o
+        case .spectralNormalize(let o): return o
+        case .spectralNormGrad(let o): return o
+        case .activationGrad(let o): return o
+        case .layoutGrad(let o): return o
+        case .scale(let o): return o
+        case .loss(let o): return o
+        case .lossGrad(let o): return o
+        case .contextualAttentionGrad(let o): return o
         }
     }
 
@@ -35,6 +56,7 @@ public enum Op: Hashable, Codable, Sendable {
     public static let types: [any OpContract.Type] = [
         Conv2D.self, Gate.self, ResizeNearest.self, Binary.self, Unary.self, Concat.self, Slice.self, Fill.self,
         Composite.self, ContextualAttention.self, Flatten.self,
+        Conv2DGradInput.self, Conv2DGradWeight.self, SpectralNormalize.self, SpectralNormGrad.self, ActivationGrad.self, LayoutGrad.self, Scale.self, Loss.self, LossGrad.self, ContextualAttentionGrad.self,
     ]
 
     public var name: String { contract.opName }

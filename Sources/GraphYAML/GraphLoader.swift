@@ -13,9 +13,23 @@ public struct LoadedGraph {
 }
 
 public enum GraphLoader {
-    public static func load(path: String) throws -> LoadedGraph {
+    public static func load(path: String) throws -> LoadedGraph { try load(path: path, overrides: []) }
+
+    /// Loads a graph with some of its `params` replaced (`--param cnum=8`): each value is read
+    /// as YAML, and a name the graph does not declare is an error.
+    public static func load(path: String, overrides: [(name: String, value: String)]) throws -> LoadedGraph {
         var files: [(path: String, bytes: [UInt8])] = []
-        let source = try loadSource(path: path, files: &files, chain: [])
+        var source = try loadSource(path: path, files: &files, chain: [])
+        for (name, value) in overrides {
+            guard source.params[name] != nil else {
+                let known = source.params.items.map(\.name)
+                throw Diagnostic("--param \(name)=\(value): the graph has no parameter '\(name)'",
+                                 hint: known.isEmpty ? "this graph declares no params" : "its params are: \(known.joined(separator: ", "))")
+            }
+            let node = try YAMLReader.parse(Array(value.utf8), file: "--param \(name)")
+            guard node.scalar != nil else { throw Diagnostic("--param \(name)=\(value): the value must be a single number or word") }
+            source.params[name] = node
+        }
         return LoadedGraph(graph: try build(source), files: files, conventions: source.conventions)
     }
 

@@ -38,10 +38,11 @@ public enum Parallel {
 public enum GEMM {
     private static let pinned: Void = { openblas_set_num_threads(1) }()
 
-    /// C[m×n] (row stride ldc) = op(A)·B[k×n] (+ C if accumulate), A is m×k (or k×m if transA).
+    /// C[m×n] (row stride ldc) = op(A)·op(B) (+ C if accumulate): A is m×k (k×m if transA),
+    /// B is k×n (n×k if transB).
     public static func multiply(m: Int, n: Int, k: Int,
                                 a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
-                                b: UnsafePointer<Float>, ldb: Int,
+                                b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
         _ = pinned
         guard m > 0, n > 0 else { return }
@@ -49,7 +50,7 @@ public enum GEMM {
             if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             return
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, CblasNoTrans,
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
     }
 
@@ -59,13 +60,14 @@ public enum GEMM {
     /// two threads evenly loaded where 256-column chunks left 3 parts for 2 threads.
     public static func multiplyParallel(m: Int, n: Int, k: Int,
                                         a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
-                                        b: UnsafePointer<Float>, ldb: Int,
+                                        b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
                                         c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int, pieces parts: Int = 4) {
         let chunk = max(16, ((n + parts - 1) / parts + 15) / 16 * 16)
         let pieces = (n + chunk - 1) / chunk
         Parallel.forEach(pieces: pieces, threads: threads) { p, _ in
             let lo = p * chunk, width = min(chunk, n - lo)
-            multiply(m: m, n: width, k: k, a: a, lda: lda, transA: transA, b: b + lo, ldb: ldb, c: c + lo, ldc: ldc)
+            multiply(m: m, n: width, k: k, a: a, lda: lda, transA: transA, b: transB ? b + lo * ldb : b + lo, ldb: ldb, transB: transB,
+                     c: c + lo, ldc: ldc)
         }
     }
 }

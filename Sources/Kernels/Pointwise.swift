@@ -40,7 +40,7 @@ public enum ActivationFunction: Sendable, Equatable {
 public enum Pointwise {
     static let chunk = 1 << 16
 
-    static func chunked(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+    public static func chunked(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
         let pieces = (count + chunk - 1) / chunk
         Parallel.forEach(pieces: pieces, threads: threads) { p, _ in body(p * chunk..<min(count, (p + 1) * chunk)) }
     }

@@ -107,3 +107,17 @@ public struct Gate: OpContract {
                        pixels: x[2] * x[3], threads: k.threads)
     }
 }
+
+extension Unary {
+    public func vjp(_ g: inout GradientBuilder, _ node: Node, _ cotangents: [ValueRef?]) throws -> [ValueRef?] {
+        guard let dy = cotangents[0] else { return [nil] }
+        return [try g.emit1(.activationGrad(ActivationGrad(activation, gated: false)), [node.inputs[0], dy])]
+    }
+}
+
+extension Gate {
+    public func vjp(_ g: inout GradientBuilder, _ node: Node, _ cotangents: [ValueRef?]) throws -> [ValueRef?] {
+        guard let dy = cotangents[0] else { return [nil] }
+        return [try g.emit1(.activationGrad(ActivationGrad(activation, gated: true)), [node.inputs[0], dy])]
+    }
+}

@@ -78,3 +78,34 @@ public struct Composite: OpContract {
                             out: k.output(0)!, batch: x[0], channels: x[1], pixels: x[2] * x[3])
     }
 }
+
+extension Binary {
+    /// a ± b: dy and ±dy; a·b: dy·b and dy·a; each summed back over the axes it was broadcast along.
+    public func vjp(_ g: inout GradientBuilder, _ node: Node, _ cotangents: [ValueRef?]) throws -> [ValueRef?] {
+        guard let dy = cotangents[0] else { return [nil, nil] }
+        let a = node.inputs[0], b = node.inputs[1]
+        func reduced(_ d: ValueRef, to x: ValueRef) throws -> ValueRef {
+            g.type(of: d).shape == g.type(of: x).shape ? d : try g.emit1(.layoutGrad(LayoutGrad(.sumTo)), [d, x])
+        }
+        var grads: [ValueRef?] = [nil, nil]
+        if g.needs(a) { grads[0] = try reduced(kind == .mul ? try g.emit1(.binary(Binary(.mul)), [dy, b]) : dy, to: a) }
+        if g.needs(b) {
+            switch kind {
+            case .add: grads[1] = try reduced(dy, to: b)
+            case .sub: grads[1] = try reduced(try g.emit1(.scale(Scale(-1)), [dy]), to: b)
+            case .mul: grads[1] = try reduced(try g.emit1(.binary(Binary(.mul)), [dy, a]), to: b)
+            }
+        }
+        return grads
+    }
+}
+
+extension Composite {
+    /// fill·m + known·(1 − m): dy·m to the fill, dy − dy·m to the known; the mask gets none.
+    public func vjp(_ g: inout GradientBuilder, _ node: Node, _ cotangents: [ValueRef?]) throws -> [ValueRef?] {
+        guard let dy = cotangents[0] else { return [nil, nil, nil] }
+        let inHole = try g.emit1(.binary(Binary(.mul)), [dy, node.inputs[2]])
+        let known = g.needs(node.inputs[1]) ? try g.emit1(.binary(Binary(.sub)), [dy, inHole]) : nil
+        return [g.needs(node.inputs[0]) ? inHole : nil, known, nil]
+    }
+}

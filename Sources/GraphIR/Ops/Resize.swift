@@ -79,3 +79,12 @@ public struct ResizeNearest: OpContract {
                              alignCorners: alignCorners, threads: k.threads)
     }
 }
+
+extension ResizeNearest {
+    /// Scatter-add back to the input; a `like` input carries no gradient.
+    public func vjp(_ g: inout GradientBuilder, _ node: Node, _ cotangents: [ValueRef?]) throws -> [ValueRef?] {
+        var grads = [ValueRef?](repeating: nil, count: node.inputs.count)
+        if let dy = cotangents[0] { grads[0] = try g.emit1(.layoutGrad(LayoutGrad(.resize(alignCorners: alignCorners))), [dy, node.inputs[0]]) }
+        return grads
+    }
+}

@@ -75,7 +75,7 @@ public struct Slice: OpContract {
 
     public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
         let x = inputs[0]
-        try Check.image(x, "input", dtype: x.dtype)
+        guard x.rank > axis.index else { throw OpError("slice along \(axis.rawValue) needs a tensor of rank \(axis.index + 1) or more, got \(x)") }
         if let n = x.shape[axis.index].constantValue, end > n {
             throw OpError("slice end \(end) is past the \(axis.rawValue) size \(n) of \(x)")
         }
@@ -152,6 +152,8 @@ public struct Fill: OpContract {
 
     public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
         let like = inputs[0]
+        // A scalar or vector `like` (a loss) gives its own shape: the autodiff seed.
+        if like.rank < 4, like.concreteShape != nil { return [TensorType(.float32, like.shape)] }
         try Check.image(like, "like", dtype: like.dtype)
         return [TensorType(.float32, [like.shape[0], .constant(channels), like.shape[2], like.shape[3]])]
     }
@@ -166,4 +168,39 @@ public struct Fill: OpContract {
     }
 
     public func eval(_ k: KernelContext) { Pointwise.fill(k.output(0)!, count: k.count(k.shapes.outputs[0]), value: value) }
+}
+
+extension Concat {
+    /// Each input's part of dy, sliced along the axis.
+    public func vjp(_ g: inout GradientBuilder, _ node: Node, _ cotangents: [ValueRef?]) throws -> [ValueRef?] {
+        guard let dy = cotangents[0] else { return Array(repeating: nil, count: node.inputs.count) }
+        var start = 0, grads: [ValueRef?] = []
+        for x in node.inputs {
+            guard let n = g.type(of: x).shape[axis.index].constantValue else {
+                throw OpError("the gradient of concat needs a concrete \(axis.rawValue) size, got \(g.type(of: x))")
+            }
+            grads.append(g.needs(x) ? try g.emit1(.slice(Slice(axis: axis, start: start, end: start + n)), [dy]) : nil)
+            start += n
+        }
+        return grads
+    }
+}
+
+extension Slice {
+    public func vjp(_ g: inout GradientBuilder, _ node: Node, _ cotangents: [ValueRef?]) throws -> [ValueRef?] {
+        guard let dy = cotangents[0] else { return [nil] }
+        return [try g.emit1(.layoutGrad(LayoutGrad(.slice(axis: axis, start: start, end: end))), [dy, node.inputs[0]])]
+    }
+}
+
+extension Flatten {
+    public func vjp(_ g: inout GradientBuilder, _ node: Node, _ cotangents: [ValueRef?]) throws -> [ValueRef?] {
+        guard let dy = cotangents[0] else { return [nil] }
+        return [try g.emit1(.layoutGrad(LayoutGrad(.unflatten(order))), [dy, node.inputs[0]])]
+    }
+}
+
+extension Fill {
+    /// A constant: its `like` input only lends a shape.
+    public func vjp(_ g: inout GradientBuilder, _ node: Node, _ cotangents: [ValueRef?]) throws -> [ValueRef?] { [nil] }
 }

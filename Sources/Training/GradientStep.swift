@@ -1,0 +1,100 @@
+// One training step's gradients (no update): the generator's forward, the D step, the
+// discriminator's part of the G step and the G step, each an executor over a step graph
+// (StepGraphs.swift). Used by `graphtrain gradients` and by the training loop.
+import Compiler
+import Foundation
+import GraphIR
+import GraphPasses
+import GraphYAML
+import Kernels
+import ModelFormat
+import Runtime
+
+public struct NetworkSpec {
+    public var graphPath: String
+    public var params: [(name: String, value: String)]
+    public var weightsPath: String
+    public init(graphPath: String, params: [(name: String, value: String)] = [], weightsPath: String) {
+        self.graphPath = graphPath
+        self.params = params
+        self.weightsPath = weightsPath
+    }
+}
+
+public struct StepResult {
+    public var dLoss: Float
+    public var gAdv: Float
+    public var l1: Float
+    public var gLoss: Float { gAdv + l1 }
+    /// ∂g_loss/∂(generator parameters) and ∂d_loss/∂(discriminator parameters), by parameter name.
+    public var generatorGradients: [Tensor]
+    public var discriminatorGradients: [Tensor]
+    /// Each spectral-norm u after the D step's discriminator call.
+    public var updatedU: [Tensor]
+    /// The generator's outputs: stage1, stage2, completed [N, 3, H, W].
+    public var stage1: [Float]
+    public var stage2: [Float]
+    public var completed: [Float]
+}
+
+public final class GradientStep {
+    public let generator: Executor
+    public let discriminator: Executor
+    let forward: Executor
+    let adversarial: Executor
+    let batch: Int
+
+    /// Loads both graphs (with `--param` overrides) and weights and builds the step graphs for `batch`.
+    public init(generator g: NetworkSpec, discriminator d: NetworkSpec, batch: Int, mode: SpectralNormGradientMode) throws {
+        self.batch = batch
+        let (gTyped, gTensors) = try GradientStep.load(g)
+        let (dTyped, dTensors) = try GradientStep.load(d)
+        func model(_ graph: Graph, _ tensors: [Tensor]) -> Model {
+            let names = Set(graph.parameters.map(\.name))
+            return Model(graph: graph, metadata: ModelMetadata(compiler: Compiler.version, graphName: graph.name, sources: [],
+                                                               weights: "training step", parameterCount: 0),
+                         tensors: tensors.filter { names.contains($0.name) })
+        }
+        forward = Executor(model: model(gTyped.graph, gTensors))
+        generator = Executor(model: model(try StepGraphs.generatorStep(gTyped), gTensors))
+        discriminator = Executor(model: model(try StepGraphs.discriminatorStep(dTyped, batch: batch, mode: mode), dTensors))
+        adversarial = Executor(model: model(try StepGraphs.adversarial(dTyped, batch: batch), dTensors))
+    }
+
+    static func load(_ spec: NetworkSpec) throws -> (TypedGraph, [Tensor]) {
+        let loaded = try GraphLoader.load(path: spec.graphPath, overrides: spec.params)
+        let typed = try Verifier.verify(loaded.graph)
+        let tensors = try WeightImporting.tensors(path: spec.weightsPath, colour: nil, typed: typed, conventions: loaded.conventions,
+                                                  graphPath: spec.graphPath).tensors
+        return (typed, tensors)
+    }
+
+    /// image [N, 3, H, W] in [-1, 1]; mask [1, 1, H, W] with 1 in the hole (one mask for the batch).
+    public func run(image: [Float], mask: [Float], height h: Int, width w: Int, options: RunOptions) throws -> StepResult {
+        let n = batch, plane = h * w
+        precondition(image.count == n * 3 * plane && mask.count == plane)
+        let masks = (0..<n).flatMap { _ in mask }
+        let gInputs = ["image": HostTensor(shape: [n, 3, h, w], floats: image), "mask": HostTensor(shape: [n, 1, h, w], floats: masks)]
+        let g = try forward.run(gInputs, options: options)
+        let completed = g.outputs["completed"]!.floats!
+        // The discriminator sees [real ; completed] with the mask beside each.
+        let dInputs = ["image": HostTensor(shape: [2 * n, 3, h, w], floats: image + completed),
+                       "mask": HostTensor(shape: [2 * n, 1, h, w], floats: masks + masks)]
+        let d = try discriminator.run(dInputs, options: options)
+        let adv = try adversarial.run(dInputs, options: options)
+        let dImage = adv.outputs[Autodiff.gradientName("image")]!.floats!
+        var gStepInputs = gInputs
+        gStepInputs[StepGraphs.completedCotangent] = HostTensor(shape: [n, 3, h, w], floats: Array(dImage[(n * 3 * plane)...]))
+        let gs = try generator.run(gStepInputs, options: options)
+
+        func gradients(_ e: Executor, _ r: RunResult) -> [Tensor] {
+            e.parameters.names.filter { e.parameters.entries[$0]!.role == .parameter }.map { name in
+                Tensor(name: name, shape: e.parameters.entries[name]!.shape, values: r.outputs[Autodiff.gradientName(name)]!.floats!)
+            }
+        }
+        let u = d.stateUpdates.keys.sorted().map { Tensor(name: $0, shape: [d.stateUpdates[$0]!.count], values: d.stateUpdates[$0]!) }
+        return StepResult(dLoss: d.outputs["d_loss"]!.floats![0], gAdv: adv.outputs["g_adv"]!.floats![0], l1: gs.outputs["l1"]!.floats![0],
+                          generatorGradients: gradients(generator, gs), discriminatorGradients: gradients(discriminator, d),
+                          updatedU: u, stage1: g.outputs["stage1"]!.floats!, stage2: g.outputs["stage2"]!.floats!, completed: completed)
+    }
+}

@@ -1,0 +1,95 @@
+// graphtrain: training DeepFill v2 and its variants. `gradients` computes one step of the
+// official recipe (D step, then G step) and writes the gradients, the updated spectral-norm
+// vectors and the losses, without changing any weight: the check against the gradient oracle.
+import ArgumentParser
+import CLISupport
+import Foundation
+import ImageIO
+import Kernels
+import ModelFormat
+import NumpyIO
+import Runtime
+import SafeIO
+import Training
+
+struct GraphTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "graphtrain",
+        abstract: "Train inpainting networks compiled by Fillgraph.",
+        version: "graphtrain 0.1.0",
+        subcommands: [Gradients.self])
+}
+
+/// `NAME=VALUE`, for --param and --dparam.
+func parseParams(_ items: [String], flag: String) throws -> [(name: String, value: String)] {
+    try items.map { item in
+        guard let eq = item.firstIndex(of: "="), eq != item.startIndex, item.index(after: eq) != item.endIndex else {
+            throw ValidationError("\(flag) takes NAME=VALUE (e.g. \(flag) cnum=8), got '\(item)'")
+        }
+        return (String(item[..<eq]), String(item[item.index(after: eq)...]))
+    }
+}
+
+struct Gradients: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compute one training step's gradients (D step, then G step) without updating the weights.",
+        discussion: """
+            The step is the official DeepFill v2 recipe: the discriminator sees [real ; completed] \
+            (completed held constant) with the hinge loss, the generator minimises \
+            −mean D(completed) + mean|x − stage1| + mean|x − stage2|. One mask serves the whole batch.
+            Writes DIR/grads_g.npz and DIR/grads_d.npz (keys and layouts of the weights: <node>.weight \
+            OIHW, <node>.bias), DIR/u_after.npz (each spectral-norm u after the D step's call) and \
+            DIR/losses.json (d_loss, g_loss, g_adv, l1).
+            """)
+
+    @Option(help: ArgumentHelp("The generator graph.", valueName: "G.yaml")) var generator: String
+    @Option(help: ArgumentHelp("The discriminator graph.", valueName: "D.yaml")) var discriminator: String
+    @Option(name: .customLong("param"), help: ArgumentHelp("Override a generator graph parameter (repeatable).", valueName: "NAME=V"))
+    var params: [String] = []
+    @Option(name: .customLong("dparam"), help: ArgumentHelp("Override a discriminator graph parameter (repeatable).", valueName: "NAME=V"))
+    var dparams: [String] = []
+    @Option(help: ArgumentHelp("Generator weights (.npz, .pth, TF checkpoint or model.bin).", valueName: "FILE")) var gWeights: String
+    @Option(help: ArgumentHelp("Discriminator weights, with each layer's u.", valueName: "FILE")) var dWeights: String
+    @Option(name: .customLong("image"), help: ArgumentHelp("A training photo (PNG or JPEG, RGB); repeat for a batch.", valueName: "FILE"))
+    var images: [String] = []
+    @Option(help: ArgumentHelp("The hole mask for the whole batch (white = hole), the photos' size.", valueName: "FILE")) var mask: String
+    @Option(help: ArgumentHelp("Spectral-norm gradient: full (TensorFlow's) or sigma (PyTorch's spectral_norm).", valueName: "full|sigma"))
+    var snGrad: String = "full"
+    @Option(help: "Threads (results are bit-identical for any count).") var threads: Int = RunOptions.defaultThreads
+    @Option(help: ArgumentHelp("The folder to write into (created if missing).", valueName: "DIR")) var out: String
+
+    func validate() throws {
+        guard !images.isEmpty else { throw ValidationError("give at least one --image") }
+        guard images.count <= 64 else { throw ValidationError("at most 64 --image files, got \(images.count)") }
+        guard SpectralNormGradientMode(rawValue: snGrad) != nil else { throw ValidationError("--sn-grad must be full or sigma, got '\(snGrad)'") }
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be in 1...256, got \(threads)") }
+        _ = try parseParams(params, flag: "--param")
+        _ = try parseParams(dparams, flag: "--dparam")
+    }
+
+    func run() throws {
+        let batch = try TrainingImages.load(images: images, mask: mask)
+        let step = try GradientStep(
+            generator: NetworkSpec(graphPath: generator, params: try parseParams(params, flag: "--param"), weightsPath: gWeights),
+            discriminator: NetworkSpec(graphPath: discriminator, params: try parseParams(dparams, flag: "--dparam"), weightsPath: dWeights),
+            batch: images.count, mode: SpectralNormGradientMode(rawValue: snGrad)!)
+        let start = Date()
+        let r = try step.run(image: batch.image, mask: batch.mask, height: batch.height, width: batch.width,
+                             options: RunOptions(threads: threads))
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        func npz(_ tensors: [Tensor], _ name: String) throws {
+            try Npz.write(tensors.map { ($0.name, NpyArray(shape: $0.shape, floats: $0.values)) }, to: (out as NSString).appendingPathComponent(name))
+        }
+        try npz(r.generatorGradients, "grads_g.npz")
+        try npz(r.discriminatorGradients, "grads_d.npz")
+        try npz(r.updatedU, "u_after.npz")
+        let losses: [String: Double] = ["d_loss": Double(r.dLoss), "g_loss": Double(r.gLoss), "g_adv": Double(r.gAdv), "l1": Double(r.l1)]
+        let json = try JSONSerialization.data(withJSONObject: losses, options: [.prettyPrinted, .sortedKeys])
+        try AtomicWrite.write(Array(json) + [10], to: (out as NSString).appendingPathComponent("losses.json"))
+        FileHandle.standardError.write(Data(String(format: "step of %d images at %dx%d: d_loss %.6f, g_loss %.6f (g_adv %.6f, l1 %.6f) in %.2f s; wrote %@\n",
+                                                   images.count, batch.width, batch.height, r.dLoss, r.gLoss, r.gAdv, r.l1,
+                                                   Date().timeIntervalSince(start), out).utf8))
+    }
+}
+
+CLI.run(GraphTrain.self)
