@@ -13,11 +13,14 @@ import Runtime
 public struct NetworkSpec {
     public var graphPath: String
     public var params: [(name: String, value: String)]
-    public var weightsPath: String
-    public init(graphPath: String, params: [(name: String, value: String)] = [], weightsPath: String) {
+    /// A weight file, or nil for TF-default random initialisation from `seed`.
+    public var weightsPath: String?
+    public var seed: UInt64
+    public init(graphPath: String, params: [(name: String, value: String)] = [], weightsPath: String?, seed: UInt64 = 1) {
         self.graphPath = graphPath
         self.params = params
         self.weightsPath = weightsPath
+        self.seed = seed
     }
 }
 
@@ -64,13 +67,19 @@ public final class GradientStep {
     static func load(_ spec: NetworkSpec) throws -> (TypedGraph, [Tensor]) {
         let loaded = try GraphLoader.load(path: spec.graphPath, overrides: spec.params)
         let typed = try Verifier.verify(loaded.graph)
-        let tensors = try WeightImporting.tensors(path: spec.weightsPath, colour: nil, typed: typed, conventions: loaded.conventions,
+        guard let path = spec.weightsPath else {
+            var rng = SplitMix64(seed: spec.seed)
+            return (typed, typed.parameters.map { Tensor(name: $0.name, shape: $0.shape!, values: RandomInit.values(for: $0, rng: &rng)) })
+        }
+        let tensors = try WeightImporting.tensors(path: path, colour: nil, typed: typed, conventions: loaded.conventions,
                                                   graphPath: spec.graphPath).tensors
         return (typed, tensors)
     }
 
     /// image [N, 3, H, W] in [-1, 1]; mask [1, 1, H, W] with 1 in the hole (one mask for the batch).
-    public func run(image: [Float], mask: [Float], height h: Int, width w: Int, options: RunOptions) throws -> StepResult {
+    /// `ganWeight` and `l1Weight` weigh the generator's loss terms (the recipe's 1 : 1 : 1 by default).
+    public func run(image: [Float], mask: [Float], height h: Int, width w: Int, options: RunOptions,
+                    ganWeight: Float = 1, l1Weight: Float = 1) throws -> StepResult {
         let n = batch, plane = h * w
         precondition(image.count == n * 3 * plane && mask.count == plane)
         let masks = (0..<n).flatMap { _ in mask }
@@ -84,7 +93,11 @@ public final class GradientStep {
         let adv = try adversarial.run(dInputs, options: options)
         let dImage = adv.outputs[Autodiff.gradientName("image")]!.floats!
         var gStepInputs = gInputs
-        gStepInputs[StepGraphs.completedCotangent] = HostTensor(shape: [n, 3, h, w], floats: Array(dImage[(n * 3 * plane)...]))
+        // The generator step's graph seeds l1 with 1: its adversarial cotangent is scaled by
+        // gan/l1, and the gradients by l1, which gives gan·∂g_adv + l1·∂l1.
+        precondition(l1Weight > 0, "the l1 weight must be positive")
+        let ratio = ganWeight / l1Weight
+        gStepInputs[StepGraphs.completedCotangent] = HostTensor(shape: [n, 3, h, w], floats: dImage[(n * 3 * plane)...].map { $0 * ratio })
         let gs = try generator.run(gStepInputs, options: options)
 
         func gradients(_ e: Executor, _ r: RunResult) -> [Tensor] {
@@ -94,7 +107,28 @@ public final class GradientStep {
         }
         let u = d.stateUpdates.keys.sorted().map { Tensor(name: $0, shape: [d.stateUpdates[$0]!.count], values: d.stateUpdates[$0]!) }
         return StepResult(dLoss: d.outputs["d_loss"]!.floats![0], gAdv: adv.outputs["g_adv"]!.floats![0], l1: gs.outputs["l1"]!.floats![0],
-                          generatorGradients: gradients(generator, gs), discriminatorGradients: gradients(discriminator, d),
+                          generatorGradients: gradients(generator, gs).map { t in
+                              var t = t
+                              if l1Weight != 1 { t.values = t.values.map { $0 * l1Weight } }
+                              return t
+                          }, discriminatorGradients: gradients(discriminator, d),
                           updatedU: u, stage1: g.outputs["stage1"]!.floats!, stage2: g.outputs["stage2"]!.floats!, completed: completed)
+    }
+}
+
+extension GradientStep {
+    /// Writes new generator values, discriminator values and spectral-norm vectors into every
+    /// executor that holds them (each step graph has its own parameter store).
+    public func apply(generator g: [String: [Float]], discriminator d: [String: [Float]], u: [Tensor]) {
+        for (name, values) in g { for e in [forward, generator] where e.parameters.contains(name) { e.parameters.set(name, values) } }
+        for (name, values) in d { for e in [discriminator, adversarial] where e.parameters.contains(name) { e.parameters.set(name, values) } }
+        for t in u { for e in [discriminator, adversarial] where e.parameters.contains(t.name) { e.parameters.set(t.name, t.values) } }
+    }
+
+    /// The current values of a network's trained parameters.
+    public func values(ofGenerator: Bool) -> [String: [Float]] {
+        let e = ofGenerator ? generator : discriminator
+        return Dictionary(uniqueKeysWithValues: e.parameters.names.filter { e.parameters.entries[$0]!.role == .parameter }
+            .map { ($0, e.parameters.values($0)) })
     }
 }

@@ -1,0 +1,33 @@
+// Learning: 200 plain Adam steps on one 64×64 photo (the oracle's first, with its mask) must
+// cut the generator's L1 term, mean|x − stage1| + mean|x − stage2|, at least five-fold. The
+// generator (cnum 16, TF-default random init, seed 3) is trained on the L1 term alone: with the
+// adversarial term at weight 1 a discriminator overfitting one photo dominates the generator's
+// gradient and L1 does not fall (measured: 0.66 → 0.69 after 200 steps), which says nothing
+// about whether gradients are right. Adam lr 2e-3, β = (0.9, 0.999). Deterministic: measured
+// 0.660 → 0.108 (6.1×) on this machine.
+import Foundation
+import Runtime
+import Training
+import XCTest
+
+final class LearningTests: XCTestCase {
+    func testTwoHundredAdamStepsCutTheL1TermFiveFold() throws {
+        let b = try TrainingImages.load(images: [OracleGradientTests.file("image_0.png")], mask: OracleGradientTests.file("mask.png"))
+        let graphs = OracleGradientTests.repository.appendingPathComponent("Graphs").path
+        let step = try GradientStep(
+            generator: NetworkSpec(graphPath: graphs + "/deepfill_v2.yaml", params: [("cnum", "16")], weightsPath: nil, seed: 3),
+            discriminator: NetworkSpec(graphPath: graphs + "/sn_patchgan.yaml", params: [("cnum", "8")], weightsPath: nil, seed: 4),
+            batch: 1, mode: .full)
+        var adam = Adam(learningRate: 2e-3, beta1: 0.9, beta2: 0.999)
+        var losses: [Float] = []
+        for _ in 0..<200 {
+            let r = try step.run(image: b.image, mask: b.mask, height: 64, width: 64, options: RunOptions(threads: 2), ganWeight: 0)
+            XCTAssertTrue(r.l1.isFinite)
+            losses.append(r.l1)
+            let gradients = Dictionary(uniqueKeysWithValues: r.generatorGradients.map { ($0.name, $0.values) })
+            step.apply(generator: adam.update(step.values(ofGenerator: true), gradients: gradients), discriminator: [:], u: [])
+        }
+        let last = try step.run(image: b.image, mask: b.mask, height: 64, width: 64, options: RunOptions(threads: 2), ganWeight: 0).l1
+        XCTAssertLessThanOrEqual(last, losses[0] / 5, "L1 went from \(losses[0]) to \(last) (every 50 steps: \(stride(from: 0, to: 200, by: 50).map { losses[$0] }))")
+    }
+}
