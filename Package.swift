@@ -65,7 +65,7 @@ let package = Package(
             "Compiler", "Runtime", "Kernels", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphtrain", dependencies: [
-            "Training", "Runtime", "ModelFormat", "NumpyIO", "ImageIO", "SafeIO", "Kernels", "CLISupport",
+            "Training", "Compiler", "Runtime", "ModelFormat", "NumpyIO", "ImageIO", "SafeIO", "Kernels", "CLISupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphrun", dependencies: [
@@ -87,7 +87,7 @@ let package = Package(
         ]),
         .testTarget(name: "GradientTests", dependencies: ["GraphIR", "GraphPasses", "Kernels", "ModelFormat", "Runtime"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Runtime", "ModelFormat", "NumpyIO", "Kernels"]),
-        .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "ModelFormat", "graphc", "graphrun"]),
+        .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "ModelFormat", "graphc", "graphrun", "graphtrain"]),
     ],
     swiftLanguageModes: [.v5]
 )

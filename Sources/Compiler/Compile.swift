@@ -34,13 +34,23 @@ public struct CompiledGraph {
 public enum Compiler {
     public static let version = "graphc 0.1.0"
 
+    /// `NAME=VALUE` arguments of --param, split; nil for a malformed one.
+    public static func parseParams(_ items: [String]) -> [(name: String, value: String)]? {
+        var out: [(name: String, value: String)] = []
+        for item in items {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex, item.index(after: eq) != item.endIndex else { return nil }
+            out.append((String(item[..<eq]), String(item[item.index(after: eq)...])))
+        }
+        return out
+    }
+
     /// Parses, verifies and optimises a graph file.
     public static func load(graphPath: String, runPasses: Bool = true) throws -> CompiledGraph {
         try load(graphPath: graphPath, passes: runPasses ? .standard : PassPipeline([]))
     }
 
-    public static func load(graphPath: String, passes: PassPipeline) throws -> CompiledGraph {
-        let loaded = try GraphLoader.load(path: graphPath)
+    public static func load(graphPath: String, passes: PassPipeline, params: [(name: String, value: String)] = []) throws -> CompiledGraph {
+        let loaded = try GraphLoader.load(path: graphPath, overrides: params)
         let typed = try Verifier.verify(loaded.graph)
         let (optimised, notes) = try passes.run(typed)
         return CompiledGraph(loaded: loaded, typed: optimised, notes: notes)
@@ -50,8 +60,9 @@ public enum Compiler {
     public static let defaultPlanSizes = [(256, 256), (512, 512)]
 
     public static func compile(graphPath: String, weights: WeightSource, passes: PassPipeline = .standard,
-                               planSizes: [(Int, Int)] = defaultPlanSizes, storage: StorageType = .float32) throws -> (Model, [String]) {
-        let compiled = try load(graphPath: graphPath, passes: passes)
+                               planSizes: [(Int, Int)] = defaultPlanSizes, storage: StorageType = .float32,
+                               params: [(name: String, value: String)] = []) throws -> (Model, [String]) {
+        let compiled = try load(graphPath: graphPath, passes: passes, params: params)
         let typed = compiled.typed
         var tensors: [Tensor] = []
         var notes = compiled.notes

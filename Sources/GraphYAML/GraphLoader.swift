@@ -26,6 +26,9 @@ public enum GraphLoader {
                 throw Diagnostic("--param \(name)=\(value): the graph has no parameter '\(name)'",
                                  hint: known.isEmpty ? "this graph declares no params" : "its params are: \(known.joined(separator: ", "))")
             }
+            if let old = source.params[name]?.scalar, Double(old) != nil, Double(value) == nil {
+                throw Diagnostic("--param \(name)=\(value): '\(name)' is a number in the graph (\(old)); give a number")
+            }
             let node = try YAMLReader.parse(Array(value.utf8), file: "--param \(name)")
             guard node.scalar != nil else { throw Diagnostic("--param \(name)=\(value): the value must be a single number or word") }
             source.params[name] = node

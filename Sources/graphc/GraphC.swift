@@ -53,6 +53,8 @@ struct Compile: ParsableCommand {
     @Option(name: .customLong("color-order"),
             help: ArgumentHelp("Colour order the weights were trained on; bgr reverses the colour layers so the model takes RGB. Default: bgr for TensorFlow checkpoints, rgb otherwise.",
                                valueName: "bgr|rgb")) var colorOrder: ColourOrder?
+    @Option(name: .customLong("param"), help: ArgumentHelp("Override a graph parameter, e.g. --param cnum=8 (repeatable).", valueName: "NAME=V"))
+    var params: [String] = []
     @Flag(name: .long, help: "Initialise weights randomly instead of loading them.") var randomInit = false
     @Option(name: .long, help: ArgumentHelp("Seed for --random-init.", valueName: "n")) var seed: UInt64 = 0
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The model file to write.", valueName: "model.bin")) var output = "model.bin"
@@ -84,7 +86,11 @@ struct Compile: ParsableCommand {
             }
         }
         try Compiler.checkOutput(output, inputs: [graph] + (weights.map { Compiler.weightFiles($0) } ?? []))
-        let (model, notes) = try Compiler.compile(graphPath: graph, weights: source, passes: try passes.pipeline(), planSizes: sizes, storage: store)
+        guard let overrides = Compiler.parseParams(params) else {
+            throw ValidationError("--param takes NAME=VALUE (e.g. --param cnum=8), got '\(params.joined(separator: " "))'")
+        }
+        let (model, notes) = try Compiler.compile(graphPath: graph, weights: source, passes: try passes.pipeline(), planSizes: sizes, storage: store,
+                                                  params: overrides)
         try Compiler.checkOutput(output, inputs: model.metadata.sources.map(\.path))
         if !quiet {
             for n in notes { CLI.note("note: \(n)") }

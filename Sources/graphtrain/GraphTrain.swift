@@ -3,6 +3,7 @@
 // vectors and the losses, without changing any weight: the check against the gradient oracle.
 import ArgumentParser
 import CLISupport
+import Compiler
 import Foundation
 import ImageIO
 import Kernels
@@ -16,18 +17,17 @@ struct GraphTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "graphtrain",
         abstract: "Train inpainting networks compiled by Fillgraph.",
+        discussion: "Exit status: 0 on success, 2 for bad input (graphs, weights, photos, masks or arguments).",
         version: "graphtrain 0.1.0",
         subcommands: [Gradients.self])
 }
 
 /// `NAME=VALUE`, for --param and --dparam.
 func parseParams(_ items: [String], flag: String) throws -> [(name: String, value: String)] {
-    try items.map { item in
-        guard let eq = item.firstIndex(of: "="), eq != item.startIndex, item.index(after: eq) != item.endIndex else {
-            throw ValidationError("\(flag) takes NAME=VALUE (e.g. \(flag) cnum=8), got '\(item)'")
-        }
-        return (String(item[..<eq]), String(item[item.index(after: eq)...]))
+    guard let p = Compiler.parseParams(items) else {
+        throw ValidationError("\(flag) takes NAME=VALUE (e.g. \(flag) cnum=8), got '\(items.joined(separator: " "))'")
     }
+    return p
 }
 
 struct Gradients: ParsableCommand {
@@ -55,14 +55,14 @@ struct Gradients: ParsableCommand {
     @Option(help: ArgumentHelp("The hole mask for the whole batch (white = hole), the photos' size.", valueName: "FILE")) var mask: String
     @Option(help: ArgumentHelp("Spectral-norm gradient: full (TensorFlow's) or sigma (PyTorch's spectral_norm).", valueName: "full|sigma"))
     var snGrad: String = "full"
-    @Option(help: "Threads (results are bit-identical for any count).") var threads: Int = RunOptions.defaultThreads
+    @Option(help: ArgumentHelp("Threads (default: one per core; results are bit-identical for any count).", valueName: "N")) var threads: Int?
     @Option(help: ArgumentHelp("The folder to write into (created if missing).", valueName: "DIR")) var out: String
 
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one --image") }
         guard images.count <= 64 else { throw ValidationError("at most 64 --image files, got \(images.count)") }
         guard SpectralNormGradientMode(rawValue: snGrad) != nil else { throw ValidationError("--sn-grad must be full or sigma, got '\(snGrad)'") }
-        guard (1...256).contains(threads) else { throw ValidationError("--threads must be in 1...256, got \(threads)") }
+        if let t = threads, !(1...256).contains(t) { throw ValidationError("--threads must be in 1...256, got \(t)") }
         _ = try parseParams(params, flag: "--param")
         _ = try parseParams(dparams, flag: "--dparam")
     }
@@ -75,7 +75,7 @@ struct Gradients: ParsableCommand {
             batch: images.count, mode: SpectralNormGradientMode(rawValue: snGrad)!)
         let start = Date()
         let r = try step.run(image: batch.image, mask: batch.mask, height: batch.height, width: batch.width,
-                             options: RunOptions(threads: threads))
+                             options: RunOptions(threads: threads ?? RunOptions.defaultThreads))
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         func npz(_ tensors: [Tensor], _ name: String) throws {
             try Npz.write(tensors.map { ($0.name, NpyArray(shape: $0.shape, floats: $0.values)) }, to: (out as NSString).appendingPathComponent(name))
