@@ -25,6 +25,7 @@ public enum Op: Hashable, Codable, Sendable {
     case loss(Loss)
     case lossGrad(LossGrad)
     case contextualAttentionGrad(ContextualAttentionGrad)
+    case concatGrad(ConcatGrad)
 
     public var contract: any OpContract {
         switch self {
@@ -49,6 +50,7 @@ public enum Op: Hashable, Codable, Sendable {
         case .loss(let o): return o
         case .lossGrad(let o): return o
         case .contextualAttentionGrad(let o): return o
+        case .concatGrad(let o): return o
         }
     }
 
@@ -56,7 +58,7 @@ public enum Op: Hashable, Codable, Sendable {
     public static let types: [any OpContract.Type] = [
         Conv2D.self, Gate.self, ResizeNearest.self, Binary.self, Unary.self, Concat.self, Slice.self, Fill.self,
         Composite.self, ContextualAttention.self, Flatten.self,
-        Conv2DGradInput.self, Conv2DGradWeight.self, SpectralNormalize.self, SpectralNormGrad.self, ActivationGrad.self, LayoutGrad.self, Scale.self, Loss.self, LossGrad.self, ContextualAttentionGrad.self,
+        Conv2DGradInput.self, Conv2DGradWeight.self, SpectralNormalize.self, SpectralNormGrad.self, ActivationGrad.self, LayoutGrad.self, Scale.self, Loss.self, LossGrad.self, ContextualAttentionGrad.self, ConcatGrad.self,
     ]
 
     public var name: String { contract.opName }

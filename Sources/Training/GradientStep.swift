@@ -38,17 +38,20 @@ public struct StepResult {
     public var stage1: [Float]
     public var stage2: [Float]
     public var completed: [Float]
+    /// Every node's time in the four runs (generator forward, D step, D for G, G step).
+    public var timings: [NodeTiming] = []
 }
 
 public final class GradientStep {
+    /// The G step (generator and discriminator in one graph) and the D step.
     public let generator: Executor
     public let discriminator: Executor
-    let forward: Executor
-    let adversarial: Executor
     let batch: Int
 
-    /// Loads both graphs (with `--param` overrides) and weights and builds the step graphs for `batch`.
-    public init(generator g: NetworkSpec, discriminator d: NetworkSpec, batch: Int, mode: SpectralNormGradientMode) throws {
+    /// Loads both graphs (with `--param` overrides) and weights and builds the step graphs for
+    /// `batch`; `ganWeight` and `l1Weight` weigh the generator's loss terms (the recipe's 1 : 1).
+    public init(generator g: NetworkSpec, discriminator d: NetworkSpec, batch: Int, mode: SpectralNormGradientMode,
+                ganWeight: Float = 1, l1Weight: Float = 1) throws {
         self.batch = batch
         let (gTyped, gTensors) = try GradientStep.load(g)
         let (dTyped, dTensors) = try GradientStep.load(d)
@@ -58,10 +61,10 @@ public final class GradientStep {
                                                                weights: "training step", parameterCount: 0),
                          tensors: tensors.filter { names.contains($0.name) })
         }
-        forward = Executor(model: model(gTyped.graph, gTensors))
-        generator = Executor(model: model(try StepGraphs.generatorStep(gTyped), gTensors))
+        let prefixed = dTensors.map { Tensor(name: StepGraphs.discriminatorPrefix + $0.name, shape: $0.shape, values: $0.values) }
+        generator = Executor(model: model(try StepGraphs.generatorStep(gTyped, dTyped, batch: batch, ganWeight: ganWeight, l1Weight: l1Weight),
+                                          gTensors + prefixed))
         discriminator = Executor(model: model(try StepGraphs.discriminatorStep(dTyped, batch: batch, mode: mode), dTensors))
-        adversarial = Executor(model: model(try StepGraphs.adversarial(dTyped, batch: batch), dTensors))
     }
 
     static func load(_ spec: NetworkSpec) throws -> (TypedGraph, [Tensor]) {
@@ -77,57 +80,49 @@ public final class GradientStep {
     }
 
     /// image [N, 3, H, W] in [-1, 1]; mask [1, 1, H, W] with 1 in the hole (one mask for the batch).
-    /// `ganWeight` and `l1Weight` weigh the generator's loss terms (the recipe's 1 : 1 : 1 by default).
-    public func run(image: [Float], mask: [Float], height h: Int, width w: Int, options: RunOptions,
-                    ganWeight: Float = 1, l1Weight: Float = 1) throws -> StepResult {
+    public func run(image: [Float], mask: [Float], height h: Int, width w: Int, options: RunOptions) throws -> StepResult {
         let n = batch, plane = h * w
         precondition(image.count == n * 3 * plane && mask.count == plane)
         let masks = (0..<n).flatMap { _ in mask }
-        let gInputs = ["image": HostTensor(shape: [n, 3, h, w], floats: image), "mask": HostTensor(shape: [n, 1, h, w], floats: masks)]
-        let g = try forward.run(gInputs, options: options)
-        let completed = g.outputs["completed"]!.floats!
-        // The discriminator sees [real ; completed] with the mask beside each.
-        let dInputs = ["image": HostTensor(shape: [2 * n, 3, h, w], floats: image + completed),
-                       "mask": HostTensor(shape: [2 * n, 1, h, w], floats: masks + masks)]
-        let d = try discriminator.run(dInputs, options: options)
-        let adv = try adversarial.run(dInputs, options: options)
-        let dImage = adv.outputs[Autodiff.gradientName("image")]!.floats!
-        var gStepInputs = gInputs
-        // The generator step's graph seeds l1 with 1: its adversarial cotangent is scaled by
-        // gan/l1, and the gradients by l1, which gives gan·∂g_adv + l1·∂l1.
-        precondition(l1Weight > 0, "the l1 weight must be positive")
-        let ratio = ganWeight / l1Weight
-        gStepInputs[StepGraphs.completedCotangent] = HostTensor(shape: [n, 3, h, w], floats: dImage[(n * 3 * plane)...].map { $0 * ratio })
-        let gs = try generator.run(gStepInputs, options: options)
-
+        let gs = try generator.run(["image": HostTensor(shape: [n, 3, h, w], floats: image), "mask": HostTensor(shape: [n, 1, h, w], floats: masks)],
+                                   options: options)
+        let completed = gs.outputs["completed"]!.floats!
+        // The discriminator sees [real ; completed] with the mask beside each; completed is a constant.
+        let d = try discriminator.run(["image": HostTensor(shape: [2 * n, 3, h, w], floats: image + completed),
+                                       "mask": HostTensor(shape: [2 * n, 1, h, w], floats: masks + masks)], options: options)
         func gradients(_ e: Executor, _ r: RunResult) -> [Tensor] {
-            e.parameters.names.filter { e.parameters.entries[$0]!.role == .parameter }.map { name in
+            e.parameters.names.filter { e.parameters.entries[$0]!.role == .parameter && r.outputs[Autodiff.gradientName($0)] != nil }.map { name in
                 Tensor(name: name, shape: e.parameters.entries[name]!.shape, values: r.outputs[Autodiff.gradientName(name)]!.floats!)
             }
         }
         let u = d.stateUpdates.keys.sorted().map { Tensor(name: $0, shape: [d.stateUpdates[$0]!.count], values: d.stateUpdates[$0]!) }
-        return StepResult(dLoss: d.outputs["d_loss"]!.floats![0], gAdv: adv.outputs["g_adv"]!.floats![0], l1: gs.outputs["l1"]!.floats![0],
-                          generatorGradients: gradients(generator, gs).map { t in
-                              var t = t
-                              if l1Weight != 1 { t.values = t.values.map { $0 * l1Weight } }
-                              return t
-                          }, discriminatorGradients: gradients(discriminator, d),
-                          updatedU: u, stage1: g.outputs["stage1"]!.floats!, stage2: g.outputs["stage2"]!.floats!, completed: completed)
+        return StepResult(dLoss: d.outputs["d_loss"]!.floats![0], gAdv: gs.outputs["g_adv"]!.floats![0], l1: gs.outputs["l1"]!.floats![0],
+                          generatorGradients: gradients(generator, gs), discriminatorGradients: gradients(discriminator, d),
+                          updatedU: u, stage1: gs.outputs["stage1"]!.floats!, stage2: gs.outputs["stage2"]!.floats!, completed: completed,
+                          timings: gs.nodeSeconds + d.nodeSeconds)
     }
 }
 
 extension GradientStep {
-    /// Writes new generator values, discriminator values and spectral-norm vectors into every
-    /// executor that holds them (each step graph has its own parameter store).
+    /// Writes new generator values, discriminator values and spectral-norm vectors into both
+    /// step graphs' parameter stores (the G step holds the discriminator as d/…).
     public func apply(generator g: [String: [Float]], discriminator d: [String: [Float]], u: [Tensor]) {
-        for (name, values) in g { for e in [forward, generator] where e.parameters.contains(name) { e.parameters.set(name, values) } }
-        for (name, values) in d { for e in [discriminator, adversarial] where e.parameters.contains(name) { e.parameters.set(name, values) } }
-        for t in u { for e in [discriminator, adversarial] where e.parameters.contains(t.name) { e.parameters.set(t.name, t.values) } }
+        for (name, values) in g { generator.parameters.set(name, values) }
+        for (name, values) in d.map({ ($0.key, $0.value) }) + u.map({ ($0.name, $0.values) }) {
+            discriminator.parameters.set(name, values)
+            generator.parameters.set(StepGraphs.discriminatorPrefix + name, values)
+        }
     }
 
     /// The current values of a network's trained parameters.
     public func values(ofGenerator: Bool) -> [String: [Float]] {
-        let e = ofGenerator ? generator : discriminator
+        if ofGenerator {
+            let e = generator
+            return Dictionary(uniqueKeysWithValues: e.parameters.names
+                .filter { e.parameters.entries[$0]!.role == .parameter && !$0.hasPrefix(StepGraphs.discriminatorPrefix) }
+                .map { ($0, e.parameters.values($0)) })
+        }
+        let e = discriminator
         return Dictionary(uniqueKeysWithValues: e.parameters.names.filter { e.parameters.entries[$0]!.role == .parameter }
             .map { ($0, e.parameters.values($0)) })
     }

@@ -4,20 +4,15 @@
 //   D step  D(cat([x ; comp]), cat([m ; m])) on the 2N batch, comp held constant;
 //           d_loss = hinge(out[:N], out[N:]) = 0.5·mean relu(1 − real) + 0.5·mean relu(1 + fake)
 //           → d_loss, ∂d_loss/∂(D's parameters), and u' (each sn_conv2d's state output)
-//   D for G the same call (from the same stored u); g_adv = −mean(out[N:])
-//           → g_adv and ∂g_adv/∂(D's image input), whose second half is ∂g_adv/∂comp
-//   G step  l1 = mean|x − s1| + mean|x − s2|, seeded with 1, and `completed` seeded with
-//           ∂g_adv/∂comp (a graph input): → l1 and ∂g_loss/∂(G's parameters)
-// Chaining the D call's input gradient into the generator's graph is the chain rule across two
-// graphs, so each network keeps its own parameter names (both have a conv1).
+//   G step  the generator and the discriminator in one graph (the discriminator renamed d/…,
+//           from the same stored u), g_loss = −mean(out[N:]) + mean|x − s1| + mean|x − s2|
+//           → g_loss, its terms, completed, and ∂g_loss/∂(G's parameters)
+// The G step runs first: its `completed` is the D step's constant input.
 import GraphIR
 import GraphPasses
 import Kernels
 
 public enum StepGraphs {
-    /// The cotangent input of the generator step: ∂g_adv/∂completed.
-    public static let completedCotangent = "completed@cotangent"
-
     static func node(_ name: String, _ op: Op, _ inputs: [ValueRef]) -> Node { Node(name: name, op: op, inputs: inputs, location: nil) }
 
     static func output(_ graph: Graph, _ name: String) throws -> ValueRef {
@@ -55,37 +50,51 @@ public enum StepGraphs {
                                           spectralNormMode: mode)
     }
 
-    /// The discriminator's part of the G step: g_adv and its gradient with respect to the image input.
-    public static func adversarial(_ d: TypedGraph, batch n: Int) throws -> Graph {
-        var g = d.graph
-        let out = try scores(g)
+    /// The prefix of the discriminator's nodes and parameters inside the generator step.
+    public static let discriminatorPrefix = "d/"
+
+    /// The G step as one graph: the generator, then the discriminator (its nodes and parameters
+    /// renamed `d/…`) on [x ; completed] with the masks, then
+    ///   g_loss = gan·(−mean out[N:]) + l1·(mean|x − s1| + mean|x − s2|),
+    /// differentiated with respect to the generator's parameters only (the discriminator's
+    /// weights are constants here; its u is read, not updated). One forward of each network.
+    public static func generatorStep(_ gen: TypedGraph, _ disc: TypedGraph, batch n: Int, ganWeight: Float = 1, l1Weight: Float = 1) throws -> Graph {
+        var g = gen.graph
+        let s1 = try output(g, "stage1"), s2 = try output(g, "stage2"), completed = try output(g, "completed")
+        let scores = try self.scores(disc.graph)
+        let p = discriminatorPrefix
+        for name in ["image", "mask"] where !g.inputs.contains(where: { $0.name == name }) {
+            throw TrainingError("the generator has no input '\(name)'")
+        }
+        // [x ; completed] and [m ; m] along the batch, where the discriminator read its inputs.
+        g.nodes += [node(p + "image", .concat(Concat(axis: .batch, count: 2)), [ValueRef("image"), completed]),
+                    node(p + "mask", .concat(Concat(axis: .batch, count: 2)), [ValueRef("mask"), ValueRef("mask")])]
+        let dNames = Set(disc.graph.nodes.map(\.name) + disc.graph.parameters.map(\.name) + disc.graph.inputs.map(\.name))
+        func renamed(_ r: ValueRef) -> ValueRef { dNames.contains(r.node) ? ValueRef(p + r.node, output: r.output) : r }
+        for var n in disc.graph.nodes {
+            n.name = p + n.name
+            n.inputs = n.inputs.map(renamed)
+            g.nodes.append(n)
+        }
+        g.parameters += disc.graph.parameters.map { var d = $0; d.name = p + d.name; return d }
+        let out = renamed(scores)
         g.nodes += [
             node("loss/fake", .slice(Slice(axis: .batch, start: n, end: 2 * n)), [out]),
             node("loss/fake_mean", .loss(Loss(.mean)), [ValueRef("loss/fake")]),
             node("loss/g_adv", .scale(Scale(-1)), [ValueRef("loss/fake_mean")]),
-        ]
-        g.outputs = [GraphOutput(name: "g_adv", value: ValueRef("loss/g_adv"))]
-        return try Autodiff.differentiate(try Verifier.verify(g), seeds: [Autodiff.Seed(ValueRef("loss/g_adv"))], parameters: [],
-                                          inputs: ["image"])
-    }
-
-    /// The generator step: l1 and ∂(l1 + g_adv)/∂(G's parameters), given ∂g_adv/∂completed as an input.
-    public static func generatorStep(_ gen: TypedGraph) throws -> Graph {
-        var g = gen.graph
-        let s1 = try output(g, "stage1"), s2 = try output(g, "stage2"), completed = try output(g, "completed")
-        guard let image = g.inputs.first(where: { $0.name == "image" }) else { throw TrainingError("the generator has no input 'image'") }
-        g.inputs.append(GraphInput(name: completedCotangent, dtype: .float32, dims: image.dims))
-        g.nodes += [
             node("loss/l1_stage1", .loss(Loss(.l1Mean)), [s1, ValueRef("image")]),
             node("loss/l1_stage2", .loss(Loss(.l1Mean)), [s2, ValueRef("image")]),
             node("loss/l1", .binary(Binary(.add)), [ValueRef("loss/l1_stage1"), ValueRef("loss/l1_stage2")]),
+            node("loss/weighted_adv", .scale(Scale(ganWeight)), [ValueRef("loss/g_adv")]),
+            node("loss/weighted_l1", .scale(Scale(l1Weight)), [ValueRef("loss/l1")]),
+            node("loss/g_loss", .binary(Binary(.add)), [ValueRef("loss/weighted_adv"), ValueRef("loss/weighted_l1")]),
         ]
-        g.outputs = [GraphOutput(name: "l1", value: ValueRef("loss/l1"))]
+        g.outputs = [GraphOutput(name: "g_loss", value: ValueRef("loss/g_loss")), GraphOutput(name: "g_adv", value: ValueRef("loss/g_adv")),
+                     GraphOutput(name: "l1", value: ValueRef("loss/l1")), GraphOutput(name: "completed", value: completed),
+                     GraphOutput(name: "stage1", value: s1), GraphOutput(name: "stage2", value: s2)]
         let typed = try Verifier.verify(g)
-        let params = typed.parameters.filter { $0.role == .parameter }.map(\.name)
-        return try Autodiff.differentiate(typed, seeds: [Autodiff.Seed(ValueRef("loss/l1")),
-                                                         Autodiff.Seed(completed, cotangentInput: completedCotangent)],
-                                          parameters: params)
+        let params = gen.parameters.filter { $0.role == .parameter }.map(\.name)
+        return try Autodiff.differentiate(typed, seeds: [Autodiff.Seed(ValueRef("loss/g_loss"))], parameters: params)
     }
 }
 

@@ -57,6 +57,7 @@ struct Gradients: ParsableCommand {
     var snGrad: String = "full"
     @Option(help: ArgumentHelp("Threads (default: one per core; results are bit-identical for any count).", valueName: "N")) var threads: Int?
     @Option(help: ArgumentHelp("The folder to write into (created if missing).", valueName: "DIR")) var out: String
+    @Flag(help: "Print where the step's time went, by op.") var profile = false
 
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one --image") }
@@ -76,6 +77,16 @@ struct Gradients: ParsableCommand {
         let start = Date()
         let r = try step.run(image: batch.image, mask: batch.mask, height: batch.height, width: batch.width,
                              options: RunOptions(threads: threads ?? RunOptions.defaultThreads))
+        if profile {
+            var byOp: [String: (Double, Int)] = [:]
+            for t in r.timings { byOp[t.op, default: (0, 0)].0 += t.seconds; byOp[t.op, default: (0, 0)].1 += t.macs }
+            let total = r.timings.reduce(0) { $0 + $1.seconds }
+            for (op, (sec, macs)) in byOp.sorted(by: { $0.value.0 > $1.value.0 }) {
+                print(String(format: "%-28@ %8.1f ms %5.1f%% %7.1f GFLOP/s", op as NSString, sec * 1e3, 100 * sec / total,
+                             sec > 0 ? 2 * Double(macs) / sec / 1e9 : 0))
+            }
+            print(String(format: "total node time %.1f ms", total * 1e3))
+        }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         func npz(_ tensors: [Tensor], _ name: String) throws {
             try Npz.write(tensors.map { ($0.name, NpyArray(shape: $0.shape, floats: $0.values)) }, to: (out as NSString).appendingPathComponent(name))

@@ -143,6 +143,7 @@ extension Conv2D {
         let effective = spectralNorm ? try g.emit1(.spectralNormalize(SpectralNormalize()), [w, node.inputs[uIndex]], tag: "normalized") : w
         var grads = [ValueRef?](repeating: nil, count: node.inputs.count)
         if g.needs(x) { grads[0] = try g.emit1(.conv2dGradInput(Conv2DGradInput(plain)), [dy, effective, x], tag: "dx") }
+        guard g.needs(w) || (bias && g.needs(node.inputs[2])) else { return grads }  // constant weights (a frozen network)
         let dw = try g.emit(.conv2dGradWeight(Conv2DGradWeight(plain)), [x, dy], tag: "dw")
         grads[1] = spectralNorm ? try g.emit1(.spectralNormGrad(SpectralNormGrad(mode: g.spectralNormMode)), [w, node.inputs[uIndex], dw[0]], tag: "dw_sn")
                                 : dw[0]

@@ -181,3 +181,45 @@ public struct Scale: OpContract {
         return [try g.emit1(.scale(Scale(factor)), [dy])]
     }
 }
+
+/// concat's adjoint: dy cut back into its inputs' parts along the axis (sizes read at run time,
+/// so a batch concat of symbolic N works).
+public struct ConcatGrad: OpContract {
+    public var axis: Axis
+    public var count: Int
+    public init(axis: Axis, count: Int) {
+        self.axis = axis
+        self.count = count
+    }
+
+    public var opName: String { "concat_grad" }
+    public var inputNames: [String] { ["dy"] + (0..<count).map { "x\($0)" } }
+    public var outputNames: [String] { (0..<count).map { "dx\($0)" } }
+    public func validate() -> [String] { (1...65536).contains(count) ? [] : ["concat_grad takes 1...65536 parts, got \(count)"] }
+
+    public func inferTypes(_ inputs: [TensorType], _ symbols: SymbolTable) throws -> [TensorType] {
+        let forward = try Concat(axis: axis, count: count).inferTypes(Array(inputs.dropFirst()), symbols)[0]
+        guard TensorType(.float32, forward.shape).equals(inputs[0], symbols) else { throw OpError("dy \(inputs[0]) is not the concat's type \(forward)") }
+        return inputs.dropFirst().map { TensorType(.float32, $0.shape) }
+    }
+
+    public var attributeSummary: [String] { ["axis=\(axis.rawValue)"] }
+    public static var yamlNames: [String] { ["concat_grad"] }
+    public static func yamlFields(_ name: String) -> [String] { ["axis"] }
+    public static func yamlOutputs(_ name: String) -> [String] { ["dx0", "dx1"] }
+    public static func build(_ name: String, _ r: inout any AttributeReader, inputCount: Int) throws -> Op {
+        .concatGrad(ConcatGrad(axis: Axis(rawValue: try r.word("axis", Axis.allCases.map(\.rawValue), "channel"))!, count: inputCount - 1))
+    }
+
+    public func eval(_ k: KernelContext) {
+        let dy = k.shapes.inputs[0], src = k.inputs[0].assumingMemoryBound(to: UInt32.self)
+        var start = 0
+        for i in 0..<count {
+            let n = k.shapes.inputs[i + 1][axis.index]
+            if let out = k.outputs[i] {
+                Layout.slice(src, shape: dy, axis: axis.index, start: start, end: start + n, out.assumingMemoryBound(to: UInt32.self))
+            }
+            start += n
+        }
+    }
+}

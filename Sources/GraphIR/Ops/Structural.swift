@@ -171,18 +171,11 @@ public struct Fill: OpContract {
 }
 
 extension Concat {
-    /// Each input's part of dy, sliced along the axis.
+    /// Each input's part of dy, cut along the axis (at run time, so symbolic sizes work).
     public func vjp(_ g: inout GradientBuilder, _ node: Node, _ cotangents: [ValueRef?]) throws -> [ValueRef?] {
         guard let dy = cotangents[0] else { return Array(repeating: nil, count: node.inputs.count) }
-        var start = 0, grads: [ValueRef?] = []
-        for x in node.inputs {
-            guard let n = g.type(of: x).shape[axis.index].constantValue else {
-                throw OpError("the gradient of concat needs a concrete \(axis.rawValue) size, got \(g.type(of: x))")
-            }
-            grads.append(g.needs(x) ? try g.emit1(.slice(Slice(axis: axis, start: start, end: start + n)), [dy]) : nil)
-            start += n
-        }
-        return grads
+        let parts = try g.emit(.concatGrad(ConcatGrad(axis: axis, count: count)), [dy] + node.inputs)
+        return zip(node.inputs, parts).map { g.needs($0) ? $1 : nil }
     }
 }
 
