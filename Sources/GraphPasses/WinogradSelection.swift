@@ -24,7 +24,16 @@ public struct WinogradSelection: GraphPass {
     static func select(_ graph: inout Graph, rate: (Int) -> Bool) -> [String] {
         var chosen: [String] = []
         for node in graph.nodes {
-            guard case .conv2d(let c) = node.op, rate(c.dilation[0]) else { continue }
+            // A convolution, or the data gradient of one (the same convolution with rotated,
+            // transposed weights, so the same rule decides).
+            let conv: Conv2D
+            switch node.op {
+            case .conv2d(let c): conv = c
+            case .conv2dGradInput(let gi): conv = gi.conv
+            default: continue
+            }
+            let c = conv
+            guard rate(c.dilation[0]) else { continue }
             var e = graph.execution(of: node.name)
             guard e.inputUpsample == 1, e.algorithm == .im2col, c.bestAlgorithm(inputUpsample: 1) == .winograd else { continue }
             e.algorithm = .winograd

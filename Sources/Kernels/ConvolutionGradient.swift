@@ -1,16 +1,12 @@
 // Gradients of the im2col convolution (Convolution.swift), in the same matrix form:
 //   data:   dx = col2im(Wᵀ · dy)            per image, tile by tile (the forward's tiles)
-//   weight: dW = Σ_tiles dy_tile · colᵀ      in a fixed number of groups, summed in order
+//   weight: dW = Σ_tiles dy_tile · colᵀ      tiles in order, each GEMM split over fixed column blocks
 //   bias:   db = Σ_{n, pixels} dy           in double
 // Every reduction runs in an order fixed by the problem, never by the thread count, so the
 // gradients are bit-identical for any number of threads. Zero padding only (the training graphs
 // have no reflect padding and read no folded upsample).
 
 public enum ConvolutionGradient {
-    /// Groups the weight gradient's tiles are summed in: enough for 8 threads, few enough that
-    /// the partial sums (8 × M × K floats) stay small.
-    public static let weightGroups = 8
-
     /// dx [N, Cin, H, W] = the adjoint of the convolution applied to dy [N, M, OH, OW].
     public static func data(_ g: ConvGeometry, outputGradient dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                             inputGradient dx: UnsafeMutablePointer<Float>, threads: Int) {
@@ -35,32 +31,31 @@ public enum ConvolutionGradient {
         }
     }
 
+    /// Output pixels per weight-gradient tile: long enough that each GEMM's inner dimension
+    /// amortises reading and writing the M × K result (a column buffer of about 8 MiB).
+    static func weightTilePixels(_ g: ConvGeometry) -> Int {
+        min(g.outPixels, max(256, ((2 << 20) / max(g.columnRows, 1)) / 16 * 16))
+    }
+
     /// dW [M, Cin·kh·kw] = Σ over images and pixels of dy · im2col(x)ᵀ; db [M] = Σ dy (if given).
+    /// Tiles are taken in order and each tile's GEMM is split over fixed column blocks of dW,
+    /// so every element is accumulated in the same order for any thread count.
     public static func weight(_ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                               weightGradient dw: UnsafeMutablePointer<Float>, biasGradient db: UnsafeMutablePointer<Float>?,
                               threads: Int) {
         precondition(!g.reflect && g.upsample == 1, "convolution gradients need zero padding and no folded upsample")
-        let K = g.columnRows, P = g.outPixels, T = g.tilePixels, M = g.outChannels
-        let tiles = (P + T - 1) / max(T, 1), pieces = g.batch * tiles
-        let groups = max(1, min(weightGroups, pieces))
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: groups * M * K)
-        let cols = UnsafeMutablePointer<Float>.allocate(capacity: groups * K * T)
-        defer { partial.deallocate(); cols.deallocate() }
-        Parallel.forEach(pieces: groups, threads: threads) { group, _ in
-            let sum = partial + group * M * K, col = cols + group * K * T
-            sum.update(repeating: 0, count: M * K)
-            for piece in stride(from: group, to: pieces, by: groups) {
-                let n = piece / tiles, p0 = (piece % tiles) * T, width = min(T, P - p0)
-                Im2Col.expand(g, image: x + n * g.inChannels * g.storedInputPlane, firstPixel: p0, width: width, into: col)
-                // sum[M × K] += dy[M × width] · col[K × width]ᵀ
-                GEMM.multiply(m: M, n: K, k: width, a: dy + n * M * P + p0, lda: P, b: col, ldb: width, transB: true,
-                              c: sum, ldc: K, accumulate: true)
+        let K = g.columnRows, P = g.outPixels, M = g.outChannels, T = weightTilePixels(g)
+        dw.update(repeating: 0, count: M * K)
+        let col = UnsafeMutablePointer<Float>.allocate(capacity: max(1, K * T))
+        defer { col.deallocate() }
+        for n in 0..<g.batch {
+            for p0 in stride(from: 0, to: P, by: T) {
+                let width = min(T, P - p0)
+                Im2Col.expand(g, image: x + n * g.inChannels * g.storedInputPlane, runs: [(p0, width, 0)], into: col, ld: width, threads: threads)
+                // dw[M × K] += dy[M × width] · col[K × width]ᵀ
+                GEMM.multiplyParallel(m: M, n: K, k: width, a: dy + n * M * P + p0, lda: P, b: col, ldb: width, transB: true,
+                                      c: dw, ldc: K, accumulate: true, threads: threads, pieces: 8)
             }
-        }
-        dw.update(from: partial, count: M * K)
-        for group in 1..<groups {
-            let s = partial + group * M * K
-            for i in 0..<M * K { dw[i] += s[i] }
         }
         if let db {
             Parallel.forEach(pieces: M, threads: threads) { m, _ in

@@ -61,13 +61,13 @@ public enum GEMM {
     public static func multiplyParallel(m: Int, n: Int, k: Int,
                                         a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
                                         b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
-                                        c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int, pieces parts: Int = 4) {
+                                        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, threads: Int, pieces parts: Int = 4) {
         let chunk = max(16, ((n + parts - 1) / parts + 15) / 16 * 16)
         let pieces = (n + chunk - 1) / chunk
         Parallel.forEach(pieces: pieces, threads: threads) { p, _ in
             let lo = p * chunk, width = min(chunk, n - lo)
             multiply(m: m, n: width, k: k, a: a, lda: lda, transA: transA, b: transB ? b + lo * ldb : b + lo, ldb: ldb, transB: transB,
-                     c: c + lo, ldc: ldc)
+                     c: c + lo, ldc: ldc, accumulate: accumulate)
         }
     }
 }

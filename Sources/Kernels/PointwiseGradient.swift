@@ -49,10 +49,24 @@ public enum PointwiseGradient {
             let n = piece / C, c = piece % C
             let a = x + (n * 2 * C + c) * P, g = a + C * P, d = dy + (n * C + c) * P
             let da = dx + (n * 2 * C + c) * P, dg = da + C * P
-            for i in 0..<P {
-                let s = 1 / (1 + expf(-g[i]))
-                da[i] = d[i] * s * f.derivative(a[i])
-                dg[i] = d[i] * f.value(a[i]) * s * (1 - s)
+            // σ(g) and f(a) by the vectorised forward kernels, then loops the compiler vectorises;
+            // f'(a) from f(a): elu' = f(a) + α below 0.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * P) { tmp in
+                let s = tmp.baseAddress!, fa = s + P
+                ActivationFunction.sigmoid.apply(g, s, count: P)
+                f.apply(a, fa, count: P)
+                switch f {
+                case .elu(let al):
+                    for i in 0..<P { da[i] = d[i] * s[i] * (a[i] > 0 ? 1 : fa[i] + al); dg[i] = d[i] * fa[i] * s[i] * (1 - s[i]) }
+                case .relu:
+                    for i in 0..<P { da[i] = a[i] > 0 ? d[i] * s[i] : 0; dg[i] = d[i] * fa[i] * s[i] * (1 - s[i]) }
+                case .leakyRelu(let al):
+                    for i in 0..<P { da[i] = d[i] * s[i] * (a[i] > 0 ? 1 : al); dg[i] = d[i] * fa[i] * s[i] * (1 - s[i]) }
+                case .identity:
+                    for i in 0..<P { da[i] = d[i] * s[i]; dg[i] = d[i] * fa[i] * s[i] * (1 - s[i]) }
+                default:
+                    for i in 0..<P { da[i] = d[i] * s[i] * f.derivative(a[i]); dg[i] = d[i] * fa[i] * s[i] * (1 - s[i]) }
+                }
             }
         }
     }

@@ -46,9 +46,17 @@ public enum StepGraphs {
         g.outputs = [GraphOutput(name: "d_loss", value: ValueRef("loss/d_loss"))]
         let typed = try Verifier.verify(g)
         let params = typed.parameters.filter { $0.role == .parameter }.map(\.name)
-        return try Autodiff.differentiate(typed, seeds: [Autodiff.Seed(ValueRef("loss/d_loss"))], parameters: params,
-                                          spectralNormMode: mode)
+        return try optimised(try Autodiff.differentiate(typed, seeds: [Autodiff.Seed(ValueRef("loss/d_loss"))], parameters: params,
+                                                        spectralNormMode: mode))
     }
+
+    /// The passes that run after autodiff: dead nodes out, gates and activations fused into
+    /// their convolutions (the pre-activation still written for backward), Winograd for 3×3
+    /// stride-1 convolutions and their data gradients, dilated ones as phases. Not the upsample
+    /// folding: weight gradients read the upsampled input.
+    public static let passes = PassPipeline([DeadNodeElimination(), GateFusion(), ActivationFusion(), WinogradSelection(), DilationLowering()])
+
+    static func optimised(_ graph: Graph) throws -> Graph { try passes.run(try Verifier.verify(graph)).0.graph }
 
     /// The prefix of the discriminator's nodes and parameters inside the generator step.
     public static let discriminatorPrefix = "d/"
@@ -94,7 +102,7 @@ public enum StepGraphs {
                      GraphOutput(name: "stage1", value: s1), GraphOutput(name: "stage2", value: s2)]
         let typed = try Verifier.verify(g)
         let params = gen.parameters.filter { $0.role == .parameter }.map(\.name)
-        return try Autodiff.differentiate(typed, seeds: [Autodiff.Seed(ValueRef("loss/g_loss"))], parameters: params)
+        return try optimised(try Autodiff.differentiate(typed, seeds: [Autodiff.Seed(ValueRef("loss/g_loss"))], parameters: params))
     }
 }
 

@@ -31,7 +31,31 @@ public struct Conv2DGradInput: OpContract {
         return .conv2dGradInput(Conv2DGradInput(c))
     }
 
+    /// The adjoint of a planned-Winograd convolution as a convolution of dy (3×3, stride 1,
+    /// padding = dilation, so the adjoint has the same geometry), when Winograd applies at this size.
+    func winogradAdjoint(_ s: KernelShapes) -> ConvGeometry? {
+        guard s.execution.algorithm == .winograd else { return nil }
+        let x = s.inputs[2], d = conv.dilation[0]
+        let g = ConvGeometry(batch: x[0], inChannels: conv.outChannels, inHeight: x[2], inWidth: x[3], outChannels: x[1], kernel: (3, 3),
+                             stride: (1, 1), dilation: (d, d), padding: (d, d, d, d))
+        return Winograd.applies(g) && Winograd.pays(g) ? g : nil
+    }
+
+    public func scratchBytes(_ s: KernelShapes) -> Int { winogradAdjoint(s).map { Winograd.scratchBytes($0, threads: s.threads) } ?? 0 }
+
     public func eval(_ k: KernelContext) {
+        if let g = winogradAdjoint(k.shapes) {
+            // W'[ci][co] = W[co][ci] rotated by 180°.
+            let cout = conv.outChannels, cin = g.outChannels, w = k.input(1)
+            var rotated = [Float](repeating: 0, count: cout * cin * 9)
+            for co in 0..<cout { for ci in 0..<cin { for t in 0..<9 { rotated[(ci * cout + co) * 9 + 8 - t] = w[(co * cin + ci) * 9 + t] } } }
+            let u = rotated.withUnsafeBufferPointer { Winograd.transformWeights($0.baseAddress!, outChannels: cin, inChannels: cout) }
+            u.withUnsafeBufferPointer {
+                Winograd.forward(g, input: k.input(0), transformedWeight: $0.baseAddress!, bias: nil, output: k.output(0)!, epilogue: .none,
+                                 scratch: k.scratch!.assumingMemoryBound(to: Float.self), threads: k.threads)
+            }
+            return
+        }
         let g = conv.geometry(input: k.shapes.inputs[2])
         ConvolutionGradient.data(g, outputGradient: k.input(0), weight: k.input(1), inputGradient: k.output(0)!, threads: k.threads)
     }
