@@ -86,7 +86,7 @@ let package = Package(
             "SafeIO", "SystemZlib", "NumpyIO", "WeightImport", "ModelFormat", "GraphIR", "GraphYAML", "ImageIO", "Inpainting", "Compiler", "Runtime",
         ]),
         .testTarget(name: "GradientTests", dependencies: ["GraphIR", "GraphPasses", "Kernels", "ModelFormat", "Runtime"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Runtime", "ModelFormat", "NumpyIO", "Kernels"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Runtime", "ModelFormat", "NumpyIO", "Kernels", "GraphIR", "GraphPasses", "GraphYAML", "Compiler"]),
         .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "ModelFormat", "graphc", "graphrun", "graphtrain"]),
     ],
     swiftLanguageModes: [.v5]

@@ -85,8 +85,12 @@ public final class Executor {
         var values: [Float]?
     }
 
-    public init(model: Model) {
+    /// Where runs take their arena from when several executors share one.
+    let sharedArena: SharedArena?
+
+    public init(model: Model, sharedArena: SharedArena? = nil) {
         self.model = model
+        self.sharedArena = sharedArena
         parameters = ParameterStore(graph: model.graph, tensors: model.tensors)
         // Prepared weights are about the size of the weights they come from, a little more for
         // Winograd (36 taps for 9): counted with the weights.
@@ -177,12 +181,13 @@ public final class Executor {
             workspace = cached
         } else {
             let typed = try bind(key.shapes)
-            workspace = Workspace(key: key, typed: typed, plan: try plan(typed, options))
+            workspace = Workspace(key: key, typed: typed, plan: try plan(typed, options), ownArena: sharedArena == nil)
         }
         defer { workspaces.checkIn(workspace) }
         // Every value and every kernel's scratch in one arena, at the planned offsets; parameters
         // in the persistent store.
-        let typed = workspace.typed, plan = workspace.plan, arena = workspace.arena, schedule = plan.schedule
+        let typed = workspace.typed, plan = workspace.plan, schedule = plan.schedule
+        let arena = workspace.arena ?? sharedArena!.pointer(bytes: plan.arenaBytes)
         let graph = typed.graph
         func buffer(_ r: ValueRef) -> UnsafeMutableRawPointer {
             let r = schedule.resolve(r)

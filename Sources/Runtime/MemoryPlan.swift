@@ -136,8 +136,10 @@ public struct MemoryPlanSummary: Sendable {
 
 extension MemoryPlanSummary {
     /// Plans a graph's arena for an input of height × width (batch 1); needs no weights.
-    public init(graph: Graph, height: Int, width: Int, threads: Int) throws {
-        let plan = MemoryPlan(try Verifier.verify(graph, bindings: graph.bindings(height: height, width: width)), threads: threads)
+    public init(graph: Graph, height: Int, width: Int, threads: Int, batch: Int = 1) throws {
+        var bindings = graph.bindings(height: height, width: width)
+        bindings[Graph.batchSymbol] = batch
+        let plan = MemoryPlan(try Verifier.verify(graph, bindings: bindings), threads: threads)
         self.init(arenaBytes: plan.arenaBytes, lowerBoundBytes: plan.lowerBoundBytes)
     }
 }

@@ -16,16 +16,36 @@ final class Workspace: @unchecked Sendable {
     let key: Key
     let typed: TypedGraph
     let plan: MemoryPlan
-    let arena: UnsafeMutableRawPointer
+    /// Its own arena, or nil when the executor runs in a SharedArena.
+    let arena: UnsafeMutableRawPointer?
 
-    init(key: Key, typed: TypedGraph, plan: MemoryPlan) {
+    init(key: Key, typed: TypedGraph, plan: MemoryPlan, ownArena: Bool = true) {
         self.key = key
         self.typed = typed
         self.plan = plan
-        arena = UnsafeMutableRawPointer.allocate(byteCount: max(plan.arenaBytes, MemoryPlan.alignment), alignment: MemoryPlan.alignment)
+        arena = ownArena ? UnsafeMutableRawPointer.allocate(byteCount: max(plan.arenaBytes, MemoryPlan.alignment), alignment: MemoryPlan.alignment) : nil
     }
 
-    deinit { arena.deallocate() }
+    deinit { arena?.deallocate() }
+}
+
+/// One arena for several executors whose runs never overlap (a training step's G step and D
+/// step): the process holds the largest plan instead of the sum. Not for concurrent runs.
+public final class SharedArena: @unchecked Sendable {
+    private let region = Mutex<(pointer: UnsafeMutableRawPointer?, bytes: Int)>((nil, 0))
+    public init() {}
+    deinit { region.withLock { $0.pointer?.deallocate() } }
+
+    /// A region of at least `bytes`, reallocated (contents lost) when a larger one is asked for.
+    func pointer(bytes: Int) -> UnsafeMutableRawPointer {
+        region.withLock { r in
+            if let p = r.pointer, r.bytes >= bytes { return p }
+            r.pointer?.deallocate()
+            let size = max(bytes, MemoryPlan.alignment)
+            r = (UnsafeMutableRawPointer.allocate(byteCount: size, alignment: MemoryPlan.alignment), size)
+            return r.pointer!
+        }
+    }
 }
 
 /// The executor's one cached workspace.

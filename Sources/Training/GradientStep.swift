@@ -61,13 +61,14 @@ public final class GradientStep {
                                                                weights: "training step", parameterCount: 0),
                          tensors: tensors.filter { names.contains($0.name) })
         }
+        let arena = SharedArena()  // the two steps run one after the other
         let prefixed = dTensors.map { Tensor(name: StepGraphs.discriminatorPrefix + $0.name, shape: $0.shape, values: $0.values) }
         generator = Executor(model: model(try StepGraphs.generatorStep(gTyped, dTyped, batch: batch, ganWeight: ganWeight, l1Weight: l1Weight),
-                                          gTensors + prefixed))
-        discriminator = Executor(model: model(try StepGraphs.discriminatorStep(dTyped, batch: batch, mode: mode), dTensors))
+                                          gTensors + prefixed), sharedArena: arena)
+        discriminator = Executor(model: model(try StepGraphs.discriminatorStep(dTyped, batch: batch, mode: mode), dTensors), sharedArena: arena)
     }
 
-    static func load(_ spec: NetworkSpec) throws -> (TypedGraph, [Tensor]) {
+    public static func load(_ spec: NetworkSpec) throws -> (TypedGraph, [Tensor]) {
         let loaded = try GraphLoader.load(path: spec.graphPath, overrides: spec.params)
         let typed = try Verifier.verify(loaded.graph)
         guard let path = spec.weightsPath else {
@@ -104,6 +105,12 @@ public final class GradientStep {
 }
 
 extension GradientStep {
+    /// The arena plans of the two step graphs at this size (the D step runs on twice the batch).
+    public func memoryPlans(height: Int, width: Int, threads: Int) throws -> (generator: MemoryPlanSummary, discriminator: MemoryPlanSummary) {
+        (try MemoryPlanSummary(graph: generator.model.graph, height: height, width: width, threads: threads, batch: batch),
+         try MemoryPlanSummary(graph: discriminator.model.graph, height: height, width: width, threads: threads, batch: 2 * batch))
+    }
+
     /// Writes new generator values, discriminator values and spectral-norm vectors into both
     /// step graphs' parameter stores (the G step holds the discriminator as d/…).
     public func apply(generator g: [String: [Float]], discriminator d: [String: [Float]], u: [Tensor]) {

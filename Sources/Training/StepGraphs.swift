@@ -50,13 +50,15 @@ public enum StepGraphs {
                                                         spectralNormMode: mode))
     }
 
-    /// The passes that run after autodiff: dead nodes out, gates and activations fused into
+    /// The passes that run after autodiff: dead nodes out, gate outputs recomputed for backward
+    /// rather than kept, gates and activations fused into
     /// their convolutions (the pre-activation still written for backward), Winograd for 3×3
     /// stride-1 convolutions and their data gradients, dilated ones as phases. Not the upsample
     /// folding: weight gradients read the upsampled input.
-    public static let passes = PassPipeline([DeadNodeElimination(), GateFusion(), ActivationFusion(), WinogradSelection(), DilationLowering()])
+    public static let passes = PassPipeline([DeadNodeElimination(), Rematerialisation(), GateFusion(), ActivationFusion(), WinogradSelection(),
+                                             DilationLowering()])
 
-    static func optimised(_ graph: Graph) throws -> Graph { try passes.run(try Verifier.verify(graph)).0.graph }
+    static func optimised(_ graph: Graph, _ pipeline: PassPipeline = passes) throws -> Graph { try pipeline.run(try Verifier.verify(graph)).0.graph }
 
     /// The prefix of the discriminator's nodes and parameters inside the generator step.
     public static let discriminatorPrefix = "d/"
@@ -66,7 +68,8 @@ public enum StepGraphs {
     ///   g_loss = gan·(−mean out[N:]) + l1·(mean|x − s1| + mean|x − s2|),
     /// differentiated with respect to the generator's parameters only (the discriminator's
     /// weights are constants here; its u is read, not updated). One forward of each network.
-    public static func generatorStep(_ gen: TypedGraph, _ disc: TypedGraph, batch n: Int, ganWeight: Float = 1, l1Weight: Float = 1) throws -> Graph {
+    public static func generatorStep(_ gen: TypedGraph, _ disc: TypedGraph, batch n: Int, ganWeight: Float = 1, l1Weight: Float = 1,
+                                     passes pipeline: PassPipeline = passes) throws -> Graph {
         var g = gen.graph
         let s1 = try output(g, "stage1"), s2 = try output(g, "stage2"), completed = try output(g, "completed")
         let scores = try self.scores(disc.graph)
@@ -102,7 +105,7 @@ public enum StepGraphs {
                      GraphOutput(name: "stage1", value: s1), GraphOutput(name: "stage2", value: s2)]
         let typed = try Verifier.verify(g)
         let params = gen.parameters.filter { $0.role == .parameter }.map(\.name)
-        return try optimised(try Autodiff.differentiate(typed, seeds: [Autodiff.Seed(ValueRef("loss/g_loss"))], parameters: params))
+        return try optimised(try Autodiff.differentiate(typed, seeds: [Autodiff.Seed(ValueRef("loss/g_loss"))], parameters: params), pipeline)
     }
 }
 

@@ -82,10 +82,15 @@ struct Gradients: ParsableCommand {
             for t in r.timings { byOp[t.op, default: (0, 0)].0 += t.seconds; byOp[t.op, default: (0, 0)].1 += t.macs }
             let total = r.timings.reduce(0) { $0 + $1.seconds }
             for (op, (sec, macs)) in byOp.sorted(by: { $0.value.0 > $1.value.0 }) {
-                print(String(format: "%-28@ %8.1f ms %5.1f%% %7.1f GFLOP/s", op as NSString, sec * 1e3, 100 * sec / total,
+                print(op.padding(toLength: 28, withPad: " ", startingAt: 0) + String(format: " %8.1f ms %5.1f%% %7.1f GFLOP/s", sec * 1e3, 100 * sec / total,
                              sec > 0 ? 2 * Double(macs) / sec / 1e9 : 0))
             }
             print(String(format: "total node time %.1f ms", total * 1e3))
+            let plans = try step.memoryPlans(height: batch.height, width: batch.width, threads: threads ?? RunOptions.defaultThreads)
+            print(String(format: "arenas: G step %.0f MiB (lower bound %.0f), D step %.0f MiB (lower bound %.0f); parameters G %.0f MiB, D %.0f MiB",
+                         Double(plans.generator.arenaBytes) / 1048576, Double(plans.generator.lowerBoundBytes) / 1048576,
+                         Double(plans.discriminator.arenaBytes) / 1048576, Double(plans.discriminator.lowerBoundBytes) / 1048576,
+                         Double(step.generator.parameters.bytes) / 1048576, Double(step.discriminator.parameters.bytes) / 1048576))
         }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         func npz(_ tensors: [Tensor], _ name: String) throws {
