@@ -39,6 +39,10 @@ struct GraphBench: ParsableCommand {
     @Flag(name: .long, help: "Print JSON lines instead of a table.") var json = false
     @Flag(name: .long, help: ArgumentHelp("Instead of a graph, time one DeepFill atrous layer at rates 2-16 as im2col, strided Winograd phases and explicit space-to-batch; --sizes are the feature maps (e.g. 64x64,128x128)."))
     var atrous = false
+    @Flag(name: .long, help: ArgumentHelp("Instead of a forward run, time training iterations (G step, D step, Adam) of DeepFill v2 with SN-PatchGAN."))
+    var train = false
+    @Option(name: .long, help: ArgumentHelp("Batch size for --train.", valueName: "n")) var batch = 4
+    @Option(name: .long, help: ArgumentHelp("Generator and discriminator widths for --train.", valueName: "g,d")) var widths = "48,64"
     @Option(name: .long, help: .hidden) var child: String?
 
     static func main() { CLI.run(GraphBench.self) }
@@ -56,7 +60,7 @@ struct GraphBench: ParsableCommand {
         if atrous {
             return AtrousStudy.run(sizes: sizes.split(separator: ",").compactMap { CLI.parseSize(String($0), limit: 16384) }, runs: runs, threads: threads)
         }
-        if !json { print("graphbench: \(graph), \(threads) threads, \(runs) runs after 1 warm-up\(noOpt ? ", no optimisation" : "")") }
+        if !json && !train { print("graphbench: \(graph), \(threads) threads, \(runs) runs after 1 warm-up\(noOpt ? ", no optimisation" : "")") }
         fflush(stdout)
         for size in sizes.split(separator: ",").map(String.init) {
             // Re-run this executable for one size, so its peak RSS is that size's alone.
@@ -70,6 +74,11 @@ struct GraphBench: ParsableCommand {
     }
 
     func measure(size: String) throws {
+        if train {
+            let wd = widths.split(separator: ",").compactMap { Int($0) }
+            guard wd.count == 2, wd.allSatisfy({ (1...512).contains($0) }) else { throw ValidationError("--widths takes two widths like 48,64") }
+            return try TrainBench.run(size: size, batch: batch, cnum: wd[0], dcnum: wd[1], runs: runs, threads: threads)
+        }
         let (h, w) = CLI.parseSize(size, limit: 16384)!
         let source: WeightSource = weights.map { .file(path: $0) } ?? .random(seed: 1)
         let (model, _) = try Compiler.compile(graphPath: graph, weights: source, passes: try PassSelection.pipeline(noOpt: noOpt))

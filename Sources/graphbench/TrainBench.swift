@@ -1,0 +1,61 @@
+// graphbench --train: one training iteration of the official DeepFill v2 recipe — the G step
+// and the D step (one discriminator call each, on [real ; completed]) and an Adam update of
+// both networks — timed at fixed sizes, the median over --runs iterations after one warm-up
+// (the first iteration plans and allocates). Random TF-default weights; a smooth synthetic
+// batch and a centred rectangular hole. Tools/bench_train_torch.py times the same iteration
+// in PyTorch (eager and torch.compile) for the side-by-side figures in Docs/performance.md.
+import CLISupport
+import Compiler
+import Foundation
+import ModelFormat
+import Runtime
+import Training
+
+enum TrainBench {
+    static func graphs() -> (generator: String, discriminator: String) {
+        let g = GraphBench.defaultGraph
+        return (g, (g as NSString).deletingLastPathComponent + "/sn_patchgan.yaml")
+    }
+
+    /// A smooth, deterministic batch in [-1, 1] and a centred hole of half the height and width.
+    static func batch(_ n: Int, height h: Int, width w: Int) -> (image: [Float], mask: [Float]) {
+        var image: [Float] = []
+        for b in 0..<n { for c in 0..<3 { for y in 0..<h { for x in 0..<w {
+            image.append(sin(Float(x) * 0.05 + Float(c + b)) * cos(Float(y) * 0.04 - Float(b)) * 0.8)
+        } } } }
+        let mask = (0..<h * w).map { i -> Float in
+            let y = i / w, x = i % w
+            return y >= h / 4 && y < h / 4 + h / 2 && x >= w / 4 && x < w / 4 + w / 2 ? 1 : 0
+        }
+        return (image, mask)
+    }
+
+    static func run(size: String, batch n: Int, cnum: Int, dcnum: Int, runs: Int, threads: Int) throws {
+        let (h, w) = CLI.parseSize(size, limit: 4096)!
+        let (g, d) = graphs()
+        let step = try GradientStep(generator: NetworkSpec(graphPath: g, params: [("cnum", "\(cnum)")], weightsPath: nil, seed: 1),
+                                    discriminator: NetworkSpec(graphPath: d, params: [("cnum", "\(dcnum)")], weightsPath: nil, seed: 2),
+                                    batch: n, mode: .full)
+        let (image, mask) = batch(n, height: h, width: w)
+        var gAdam = Adam(), dAdam = Adam()
+        let options = RunOptions(threads: threads)
+        func iteration() throws {
+            let r = try step.run(image: image, mask: mask, height: h, width: w, options: options)
+            let gGrads = Dictionary(uniqueKeysWithValues: r.generatorGradients.map { ($0.name, $0.values) })
+            let dGrads = Dictionary(uniqueKeysWithValues: r.discriminatorGradients.map { ($0.name, $0.values) })
+            step.apply(generator: gAdam.update(step.values(ofGenerator: true), gradients: gGrads),
+                       discriminator: dAdam.update(step.values(ofGenerator: false), gradients: dGrads), u: r.updatedU)
+        }
+        try iteration()
+        var seconds: [Double] = []
+        for _ in 0..<runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try iteration()
+            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        let sorted = seconds.sorted()
+        print(String(format: "train %dx%d batch %d: median %.3f s/iteration (min %.3f, max %.3f, %d iterations, %d threads, cnum %d/%d) peak RSS %.0f MB",
+                     w, h, n, sorted[sorted.count / 2], sorted.first!, sorted.last!, runs, threads, cnum, dcnum, Double(Benchmark.peakRSS()) / 1e6))
+        fflush(stdout)
+    }
+}
