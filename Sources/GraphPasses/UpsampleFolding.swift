@@ -28,17 +28,30 @@ public struct UpsampleFolding: GraphPass {
                   !outputs.contains(node.name), let users = consumers[node.name], !users.isEmpty else { continue }
             let readers = users.map { graph.nodes[$0] }
             guard readers.allSatisfy({ reader in
-                guard case .conv2d(let c) = reader.op, c.padding != .reflect, graph.execution(of: reader.name).inputUpsample == 1 else { return false }
-                return reader.inputs.enumerated().allSatisfy { k, ref in (ref.node == node.name) == (k == 0) }
+                // In training graphs also: the weight gradient's im2col reads the input through the
+                // fold too, and gradient ops that take the value as `like` read only its shape.
+                let (read, shapeOnly): (Int, Int?)
+                switch reader.op {
+                case .conv2d(let c) where c.padding != .reflect: (read, shapeOnly) = (0, nil)
+                case .conv2dGradWeight(let w) where w.conv.padding != .reflect: (read, shapeOnly) = (0, nil)
+                case .conv2dGradInput: (read, shapeOnly) = (-1, 2)
+                case .layoutGrad(let l): if case .resize = l.kind { (read, shapeOnly) = (-1, 1) } else { return false }
+                default: return false
+                }
+                guard graph.execution(of: reader.name).inputUpsample == 1 else { return false }
+                return reader.inputs.enumerated().allSatisfy { k, ref in (ref.node == node.name) == (k == read || k == shapeOnly) }
             }) else { continue }
             var resize = graph.execution(of: node.name)
             resize.elided = true
             graph.execution[node.name] = resize
             for reader in readers {
-                guard case .conv2d(let c) = reader.op else { continue }
                 var e = graph.execution(of: reader.name)
+                switch reader.op {
+                case .conv2d(let c): e.algorithm = c.bestAlgorithm(inputUpsample: 2)
+                case .conv2dGradWeight: break
+                default: continue
+                }
                 e.inputUpsample = 2
-                e.algorithm = c.bestAlgorithm(inputUpsample: 2)
                 graph.execution[reader.name] = e
                 folded.append(reader.name)
             }

@@ -4,7 +4,7 @@
 //   bias:   db = Σ_{n, pixels} dy           in double
 // Every reduction runs in an order fixed by the problem, never by the thread count, so the
 // gradients are bit-identical for any number of threads. Zero padding only (the training graphs
-// have no reflect padding and read no folded upsample).
+// have no reflect padding); the weight gradient may read its input through a folded ×2 upsample.
 
 public enum ConvolutionGradient {
     /// dx [N, Cin, H, W] = the adjoint of the convolution applied to dy [N, M, OH, OW].
@@ -43,7 +43,7 @@ public enum ConvolutionGradient {
     public static func weight(_ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                               weightGradient dw: UnsafeMutablePointer<Float>, biasGradient db: UnsafeMutablePointer<Float>?,
                               threads: Int) {
-        precondition(!g.reflect && g.upsample == 1, "convolution gradients need zero padding and no folded upsample")
+        precondition(!g.reflect, "convolution gradients need zero padding")  // a folded upsample is read by im2col
         let K = g.columnRows, P = g.outPixels, M = g.outChannels, T = weightTilePixels(g)
         dw.update(repeating: 0, count: M * K)
         let col = UnsafeMutablePointer<Float>.allocate(capacity: max(1, K * T))

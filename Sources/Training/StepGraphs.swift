@@ -53,10 +53,10 @@ public enum StepGraphs {
     /// The passes that run after autodiff: dead nodes out, gate outputs recomputed for backward
     /// rather than kept, gates and activations fused into
     /// their convolutions (the pre-activation still written for backward), Winograd for 3×3
-    /// stride-1 convolutions and their data gradients, dilated ones as phases. Not the upsample
-    /// folding: weight gradients read the upsampled input.
-    public static let passes = PassPipeline([DeadNodeElimination(), Rematerialisation(), GateFusion(), ActivationFusion(), WinogradSelection(),
-                                             DilationLowering()])
+    /// stride-1 convolutions and their data gradients, dilated ones as phases, and ×2 upsamples
+    /// folded into the convolutions and weight gradients that read them (never materialised).
+    public static let passes = PassPipeline([DeadNodeElimination(), Rematerialisation(), GateFusion(), ActivationFusion(), UpsampleFolding(),
+                                             WinogradSelection(), DilationLowering()])
 
     static func optimised(_ graph: Graph, _ pipeline: PassPipeline = passes) throws -> Graph { try pipeline.run(try Verifier.verify(graph)).0.graph }
 

@@ -86,6 +86,10 @@ struct Gradients: ParsableCommand {
                              sec > 0 ? 2 * Double(macs) / sec / 1e9 : 0))
             }
             print(String(format: "total node time %.1f ms", total * 1e3))
+            let gGraph = step.generator.model.graph
+            print("G step: \(gGraph.nodes.count) nodes, \(gGraph.execution.values.filter(\.elided).count) upsamples folded, "
+                  + "\(gGraph.nodes.filter { $0.name.hasSuffix("/recompute") }.count) activations recomputed, "
+                  + "\(gGraph.execution.values.filter { $0.algorithm == .winograd }.count) Winograd, \(gGraph.execution.values.filter { $0.algorithm == .subpixel }.count) sub-pixel")
             let plans = try step.memoryPlans(height: batch.height, width: batch.width, threads: threads ?? RunOptions.defaultThreads)
             print(String(format: "arenas: G step %.0f MiB (lower bound %.0f), D step %.0f MiB (lower bound %.0f); parameters G %.0f MiB, D %.0f MiB",
                          Double(plans.generator.arenaBytes) / 1048576, Double(plans.generator.lowerBoundBytes) / 1048576,

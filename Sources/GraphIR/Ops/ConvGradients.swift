@@ -91,7 +91,7 @@ public struct Conv2DGradWeight: OpContract {
     }
 
     public func eval(_ k: KernelContext) {
-        let g = conv.geometry(input: k.shapes.inputs[0])
+        let g = conv.geometry(input: k.shapes.inputs[0], upsample: k.shapes.execution.inputUpsample)
         ConvolutionGradient.weight(g, input: k.input(0), outputGradient: k.input(1), weightGradient: k.output(0)!,
                                    biasGradient: conv.bias ? k.output(1) : nil, threads: k.threads)
     }
