@@ -152,3 +152,51 @@ void fg_winograd_scatter(const float *Y, long K, long T, long H, long W, long d,
         }
     }
 }
+
+// A (6 × 4) applied to four values — the adjoint of at6: o[0], o[stride], …, o[5·stride].
+static inline void a4(float g0, float g1, float g2, float g3, float *o, long stride) {
+    o[0] = g0;
+    o[stride] = g0 + g1 + g2 + g3;
+    o[2 * stride] = g0 - g1 + g2 - g3;
+    o[3 * stride] = g0 + 2 * g1 + 4 * g2 + 8 * g3;
+    o[4 * stride] = g0 - 2 * g1 + 4 * g2 - 8 * g3;
+    o[5 * stride] = g3;
+}
+
+// The adjoint of fg_winograd_output + fg_winograd_scatter, for weight gradients: gathers the
+// 4×4 output-gradient tiles of the given tile rows (zero where the forward scatter cropped) and
+// writes dM[a·6 + b][k][tile] = (A dY Aᵀ)[a][b].
+FG_CLONES
+void fg_winograd_output_adjoint(const float *dy, long K, long H, long W, long d, const long *rows, long nrows, float *dM, long T) {
+    float *g = checked_malloc(16 * (size_t)T * sizeof(float)), *s = checked_malloc(24 * (size_t)T * sizeof(float));
+    const long plane = K * T;
+    for (long k = 0; k < K; k++) {
+        long off = 0;
+        for (long r = 0; r < nrows; r++) {  // g[r4][c4][tile]
+            const long py = rows[3 * r], px = rows[3 * r + 1], ty = rows[3 * r + 2];
+            const long Hp = phase_extent(H, py, d), Wp = phase_extent(W, px, d), tw = (Wp + 3) / 4;
+            for (long r4 = 0; r4 < 4; r4++) {
+                const long rp = 4 * ty + r4;
+                for (long c4 = 0; c4 < 4; c4++) {
+                    float *dst = g + (r4 * 4 + c4) * T + off;
+                    if (rp >= Hp) { for (long j = 0; j < tw; j++) dst[j] = 0; continue; }
+                    const float *row = dy + (k * H + py + d * rp) * W + px;
+                    for (long j = 0; j < tw; j++) { const long cp = 4 * j + c4; dst[j] = cp < Wp ? row[d * cp] : 0; }
+                }
+            }
+            off += tw;
+        }
+        // s[a][c4] = (A g)[a][c4], then dM[a][b] = (s Aᵀ)[a][b].
+        for (long c4 = 0; c4 < 4; c4++) {
+            const float *g0 = g + c4 * T, *g1 = g0 + 4 * T, *g2 = g0 + 8 * T, *g3 = g0 + 12 * T;
+            for (long t = 0; t < T; t++) a4(g0[t], g1[t], g2[t], g3[t], s + c4 * T + t, 4 * T);
+        }
+        for (long a = 0; a < 6; a++) {
+            const float *s0 = s + a * 4 * T, *s1 = s0 + T, *s2 = s0 + 2 * T, *s3 = s0 + 3 * T;
+            float *m = dM + (a * 6) * plane + k * T;
+            for (long t = 0; t < T; t++) a4(s0[t], s1[t], s2[t], s3[t], m + t, plane);
+        }
+    }
+    free(g);
+    free(s);
+}

@@ -24,12 +24,13 @@ public struct WinogradSelection: GraphPass {
     static func select(_ graph: inout Graph, rate: (Int) -> Bool) -> [String] {
         var chosen: [String] = []
         for node in graph.nodes {
-            // A convolution, or the data gradient of one (the same convolution with rotated,
-            // transposed weights, so the same rule decides).
+            // A convolution, or its data gradient (the same convolution with rotated, transposed
+            // weights) or weight gradient (in the Winograd domain): the same rule decides.
             let conv: Conv2D
             switch node.op {
             case .conv2d(let c): conv = c
             case .conv2dGradInput(let gi): conv = gi.conv
+            case .conv2dGradWeight(let gw): conv = gw.conv
             default: continue
             }
             let c = conv

@@ -57,7 +57,14 @@ public enum ConvolutionGradient {
                                       c: dw, ldc: K, accumulate: true, threads: threads, pieces: 8)
             }
         }
-        if let db {
+        if let db { bias(g, outputGradient: dy, biasGradient: db, threads: threads) }
+    }
+
+    /// db [M] = Σ over images and pixels of dy, in double.
+    public static func bias(_ g: ConvGeometry, outputGradient dy: UnsafePointer<Float>, biasGradient db: UnsafeMutablePointer<Float>,
+                            threads: Int) {
+        let P = g.outPixels, M = g.outChannels
+        do {
             Parallel.forEach(pieces: M, threads: threads) { m, _ in
                 var acc = 0.0
                 for n in 0..<g.batch {

@@ -64,3 +64,25 @@ final class AdjointTests: XCTestCase {
         }
     }
 }
+
+final class WinogradGradientTests: XCTestCase {
+    /// The Winograd-domain weight gradient against the im2col one (itself checked above), on
+    /// odd sizes, dilations 1–16 and channel counts that are not multiples of 8.
+    func testWinogradWeightGradientAgreesWithIm2col() {
+        var rng = SeededRandom(11)
+        for (n, cin, cout, h, w, d) in [(1, 3, 5, 9, 13, 1), (2, 7, 4, 16, 11, 2), (1, 5, 9, 33, 20, 4), (1, 2, 3, 64, 40, 16), (2, 12, 17, 8, 8, 1)] {
+            let g = ConvGeometry(batch: n, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout, kernel: (3, 3),
+                                 dilation: (d, d), padding: (d, d, d, d))
+            XCTAssertTrue(Winograd.applies(g))
+            let x = (0..<n * cin * h * w).map { _ in Float(rng.uniform()) }, dy = (0..<n * cout * h * w).map { _ in Float(rng.uniform()) }
+            var reference = [Float](repeating: 0, count: cout * cin * 9), winograd = reference, db = [Float](repeating: 0, count: cout)
+            ConvolutionGradient.weight(g, input: x, outputGradient: dy, weightGradient: &reference, biasGradient: &db, threads: 2)
+            Winograd.weightGradient(g, input: x, outputGradient: dy, weightGradient: &winograd, threads: 2)
+            var one = [Float](repeating: 0, count: winograd.count)
+            Winograd.weightGradient(g, input: x, outputGradient: dy, weightGradient: &one, threads: 1)
+            XCTAssertEqual(one, winograd, "thread count changed the result, d\(d)")
+            let scale = reference.map(abs).max()!, worst = zip(reference, winograd).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(worst, 1e-4 * scale, "n\(n) c\(cin)→\(cout) \(h)x\(w) d\(d): \(worst) vs max \(scale)")
+        }
+    }
+}

@@ -50,6 +50,8 @@ void fg_winograd_scatter(const float *Y, long K, long T, long H, long W, long d,
 
 /// M[36][K][T] → Y[K][4][4][T] (output rows, columns of each tile).
 void fg_winograd_output(const float *M, long K, long T, float *Y);
+// The adjoint of the output transform and scatter (weight gradients): dM = A dY Aᵀ per tile.
+void fg_winograd_output_adjoint(const float *dy, long K, long H, long W, long d, const long *rows, long nrows, float *dM, long T);
 
 /// exp(x), the same function the kernels above use (for tests).
 float fg_exp(float x);

@@ -92,6 +92,11 @@ public struct Conv2DGradWeight: OpContract {
 
     public func eval(_ k: KernelContext) {
         let g = conv.geometry(input: k.shapes.inputs[0], upsample: k.shapes.execution.inputUpsample)
+        if k.shapes.execution.algorithm == .winograd, Winograd.applies(g), Winograd.pays(g) {
+            Winograd.weightGradient(g, input: k.input(0), outputGradient: k.input(1), weightGradient: k.output(0)!, threads: k.threads)
+            if conv.bias { ConvolutionGradient.bias(g, outputGradient: k.input(1), biasGradient: k.output(1)!, threads: k.threads) }
+            return
+        }
         ConvolutionGradient.weight(g, input: k.input(0), outputGradient: k.input(1), weightGradient: k.output(0)!,
                                    biasGradient: conv.bias ? k.output(1) : nil, threads: k.threads)
     }
