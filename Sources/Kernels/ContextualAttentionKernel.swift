@@ -64,19 +64,26 @@ public enum ContextualAttentionKernel {
         }
     }
 
-    /// The score budget per chunk in floats (64 MiB: at 512² that is 21 of the 64 grid rows, so
-    /// the fuse's halo rows add 10 % rather than 20 % with 32 MiB; measured 4–7 % faster
-    /// attention), and the fewest grid rows a chunk takes:
-    /// each chunk recomputes raw scores for about 4 rows around it (the fuse's halo), so at
-    /// 1024² a one-row chunk would match every patch five times over. Tests lower both to force
-    /// many chunks.
-    nonisolated(unsafe) public static var chunkFloats = 16 << 20
-    nonisolated(unsafe) public static var chunkMinimumRows = 8
+    /// How attention is cut into chunks of grid rows: a score budget in floats (64 MiB: at 512²
+    /// that is 21 of the 64 grid rows, so the fuse's halo rows add 10 % rather than 20 % with
+    /// 32 MiB; measured 4–7 % faster attention) and the fewest grid rows a chunk takes (each
+    /// chunk recomputes raw scores for about 4 rows around it, the fuse's halo, so at 1024² a
+    /// one-row chunk would match every patch five times over). A parameter, not a global, so
+    /// tests can force many chunks without touching other runs.
+    public struct Chunking: Sendable, Equatable {
+        public var floats: Int
+        public var minimumRows: Int
+        public init(floats: Int = 16 << 20, minimumRows: Int = 8) {
+            self.floats = floats
+            self.minimumRows = minimumRows
+        }
+        public static let standard = Chunking()
+    }
 
     /// Foreground positions per chunk: whole rows of the attention grid, so that the three score
     /// matrices (raw, first fuse pass, second) of all L patches stay within the budget.
-    static func chunkPositions(L: Int, P: Int, rowLength: Int) -> Int {
-        let rows = max(max(1, chunkMinimumRows), chunkFloats / max(1, 3 * L * rowLength))
+    static func chunkPositions(L: Int, P: Int, rowLength: Int, _ c: Chunking) -> Int {
+        let rows = max(max(1, c.minimumRows), c.floats / max(1, 3 * L * rowLength))
         return min(P, rows * rowLength)
     }
 
@@ -89,11 +96,11 @@ public enum ContextualAttentionKernel {
     /// Floats of each scratch buffer, in the order `forward` takes them: matching kernels, raw
     /// patches, pasted columns, the downscaled b and f, then AttentionScores' buffers. Upper
     /// bounds (every patch usable; `halo`: the most foreground positions one chunk's scores need).
-    static func scratchFloats(_ p: AttentionParameters, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int) -> [Int] {
+    static func scratchFloats(_ p: AttentionParameters, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int, chunking: Chunking) -> [Int] {
         let L = patches(channels: C, height: bh, width: bw, kernel: 2 * p.rate, stride: p.rate * p.stride).outPixels
         let fdh = fh / p.rate, fdw = fw / p.rate, P = fdh * fdw
         let kr = C * 4 * p.rate * p.rate, kd = C * p.ksize * p.ksize
-        let chunk = chunkPositions(L: L, P: P, rowLength: fdw)
+        let chunk = chunkPositions(L: L, P: P, rowLength: fdw, chunking)
         let pad = p.fuse ? (p.fuseK - 1) / 2 : 0
         let halo = haloPositions(P: P, chunk: chunk, pad: pad, rowLength: fdw, rows: fdh)
         return [kd * L, kr * L, kr * chunk, C * (bh / p.rate) * (bw / p.rate), C * fdh * fdw]
@@ -101,8 +108,9 @@ public enum ContextualAttentionKernel {
     }
 
     /// Bytes of scratch `forward` uses: what the runtime's arena provides, or what it allocates.
-    public static func scratchBytes(_ p: AttentionParameters, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int) -> Int {
-        ScratchRegion.bytes(scratchFloats(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw))
+    public static func scratchBytes(_ p: AttentionParameters, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int,
+                                    chunking: Chunking = .standard) -> Int {
+        ScratchRegion.bytes(scratchFloats(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw, chunking: chunking))
     }
 
     /// f [N, C, fh, fw], b [N, C, bh, bw], mask [≥1, 1, bh, bw] (element 0 used) or nil.
@@ -110,7 +118,7 @@ public enum ContextualAttentionKernel {
     public static func forward(_ p: AttentionParameters, f: UnsafePointer<Float>, b: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
                                batch: Int, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int,
                                y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
-                               scratch given: UnsafeMutableRawPointer? = nil, threads: Int) {
+                               scratch given: UnsafeMutableRawPointer? = nil, threads: Int, chunking: Chunking = .standard) {
         let rate = p.rate
         let rawGeo = patches(channels: C, height: bh, width: bw, kernel: 2 * rate, stride: rate * p.stride)
         let L = rawGeo.outPixels
@@ -137,10 +145,10 @@ public enum ContextualAttentionKernel {
         let plan = AttentionPlan(usable: usable, background: (matchGeo.outHeight, matchGeo.outWidth), foreground: (fdh, fdw),
                                  pad: p.fuse ? (p.fuseK - 1) / 2 : 0)
         let Lv = plan.valid.count, Ln = plan.needed.count
-        let chunk = chunkPositions(L: L, P: P, rowLength: fdw)
+        let chunk = chunkPositions(L: L, P: P, rowLength: fdw, chunking)
 
         // Scratch: the arena slice the runtime planned, else a region of our own.
-        let bounds = scratchFloats(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw), bytes = ScratchRegion.bytes(bounds)
+        let bounds = scratchFloats(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw, chunking: chunking), bytes = ScratchRegion.bytes(bounds)
         let base = given ?? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         defer { if given == nil { base.deallocate() } }
         var region = ScratchRegion(base, bytes: bytes)

@@ -47,9 +47,17 @@ public enum Winograd {
     }
 
     /// Tiles per piece: V, M and Y of a piece stay near the cache while the 36 GEMMs stay wide.
-    /// (Public and settable for tests and measurements only.)
-    nonisolated(unsafe) public static var targetTiles = 128
-    nonisolated(unsafe) public static var minimumTiles = 32
+    /// A parameter rather than a global so that tests can force many small pieces without
+    /// changing what concurrent runs compute.
+    public struct Pieces: Sendable, Equatable {
+        public var targetTiles: Int
+        public var minimumTiles: Int
+        public init(targetTiles: Int = 128, minimumTiles: Int = 32) {
+            self.targetTiles = targetTiles
+            self.minimumTiles = minimumTiles
+        }
+        public static let standard = Pieces()
+    }
 
     /// The tile rows (py, px, ty) of every phase, in order, cut into pieces of whole tile rows
     /// of about `targetTiles` tiles; fixed by the geometry, never by the thread count.
@@ -58,14 +66,14 @@ public enum Winograd {
         var pieces: [(first: Int, count: Int, tiles: Int)] = []
         var largest = 0
 
-        init(_ g: ConvGeometry) {
+        init(_ g: ConvGeometry, _ sizes: Pieces = .standard) {
             let d = g.dilationH
             // Tile rows and columns of each phase's sub-image.
             let th = (0..<min(d, g.outHeight)).map { py in ((g.outHeight - py + d - 1) / d + 3) / 4 }
             let tw = (0..<min(d, g.outWidth)).map { px in ((g.outWidth - px + d - 1) / d + 3) / 4 }
             // At least about 8 pieces when the layer is small, so every thread has work.
             let total = th.reduce(0, +) * tw.reduce(0, +)
-            let target = min(Winograd.targetTiles, max(Winograd.minimumTiles, total / 8))
+            let target = min(sizes.targetTiles, max(sizes.minimumTiles, total / 8))
             var current = (first: 0, count: 0, tiles: 0)
             for py in th.indices {
                 for px in tw.indices {
@@ -90,16 +98,16 @@ public enum Winograd {
     static func perTile(_ g: ConvGeometry) -> Int { 36 * g.outChannels + max(36 * g.inChannels, 16 * g.outChannels) }
 
     /// Bytes of scratch per `forward` call: V (then Y) and M of one piece per worker thread.
-    public static func scratchBytes(_ g: ConvGeometry, threads: Int) -> Int {
-        let tiling = Tiling(g)
+    public static func scratchBytes(_ g: ConvGeometry, threads: Int, pieces: Pieces = .standard) -> Int {
+        let tiling = Tiling(g, pieces)
         return 4 * max(1, min(threads, g.batch * tiling.pieces.count)) * tiling.largest * perTile(g)
     }
 
     public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, transformedWeight U: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue,
-                               scratch: UnsafeMutablePointer<Float>, threads: Int) {
+                               scratch: UnsafeMutablePointer<Float>, threads: Int, pieces: Pieces = .standard) {
         let H = g.outHeight, W = g.outWidth, Ci = g.inChannels, Co = g.outChannels, d = g.dilationH
-        let tiling = Tiling(g), bands = tiling.pieces.count, outC = epilogue.outputChannels(g)
+        let tiling = Tiling(g, pieces), bands = tiling.pieces.count, outC = epilogue.outputChannels(g)
         let perWorker = tiling.largest * perTile(g)
         tiling.rows.withUnsafeBufferPointer { rows in
             Parallel.forEach(pieces: g.batch * bands, threads: max(1, min(threads, g.batch * bands))) { piece, thread in

@@ -10,7 +10,7 @@
 // lifetimes joined); then offsets by greedy best fit plus a short local search
 // (ArenaPlacement.swift), all 64-byte aligned. The plan is judged against the lower bound: the
 // largest sum of bytes live at one step. Contextual attention's chunk buffers (bounded: see
-// ContextualAttentionKernel.chunkFloats) are its node's scratch like a convolution's. It plans
+// ContextualAttentionKernel.Chunking) are its node's scratch like a convolution's. It plans
 // the schedule's steps (Schedule.swift): fused and elided nodes have no step of their own.
 import Foundation
 import GraphIR

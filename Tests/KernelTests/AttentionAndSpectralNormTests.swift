@@ -13,19 +13,21 @@ final class AttentionAndSpectralNormTests: XCTestCase {
     /// The same cases with the score budget cut to one attention-grid row per chunk (and less),
     /// so the fuse halos cross chunk boundaries and the grid wrap-around spans chunks.
     func testChunkedScoresEqualTheReference() {
-        let saved = (ContextualAttentionKernel.chunkFloats, ContextualAttentionKernel.chunkMinimumRows)
-        defer { (ContextualAttentionKernel.chunkFloats, ContextualAttentionKernel.chunkMinimumRows) = saved }
-        ContextualAttentionKernel.chunkMinimumRows = 1
+        let p = AttentionParameters(ksize: 3, stride: 1, rate: 2, fuseK: 3, softmaxScale: 10, fuse: true)
+        let whole = ContextualAttentionKernel.scratchBytes(p, channels: 4, fh: 16, fw: 24, bh: 16, bw: 24)
         for budget in [1, 200] {
-            ContextualAttentionKernel.chunkFloats = budget
-            check(Case(c: 4, fh: 16, fw: 24, bh: 16, bw: 24), seed: 91)
-            check(Case(c: 3, fh: 20, fw: 12, bh: 20, bw: 12, fuseK: 5), seed: 92)
-            check(Case(n: 2, c: 2, fh: 12, fw: 16, bh: 12, bw: 16, fuse: false), seed: 93)
-            check(Case(c: 3, fh: 16, fw: 16, bh: 12, bw: 20, sameTensor: false), seed: 94)
+            let chunking = ContextualAttentionKernel.Chunking(floats: budget, minimumRows: 1)
+            // The budget reaches the kernel: smaller chunks need less scratch than one whole chunk.
+            let chunked = ContextualAttentionKernel.scratchBytes(p, channels: 4, fh: 16, fw: 24, bh: 16, bw: 24, chunking: chunking)
+            XCTAssertLessThan(chunked, whole, "budget \(budget)")
+            check(Case(c: 4, fh: 16, fw: 24, bh: 16, bw: 24), seed: 91, chunking: chunking)
+            check(Case(c: 3, fh: 20, fw: 12, bh: 20, bw: 12, fuseK: 5), seed: 92, chunking: chunking)
+            check(Case(n: 2, c: 2, fh: 12, fw: 16, bh: 12, bw: 16, fuse: false), seed: 93, chunking: chunking)
+            check(Case(c: 3, fh: 16, fw: 16, bh: 12, bw: 20, sameTensor: false), seed: 94, chunking: chunking)
         }
     }
 
-    func check(_ t: Case, seed: UInt64) {
+    func check(_ t: Case, seed: UInt64, chunking: ContextualAttentionKernel.Chunking = .standard) {
         var rng = SeededRandom(seed)
         let f = Tensor4(t.n, t.c, t.fh, t.fw, rng.floats(t.n * t.c * t.fh * t.fw))
         let b = t.sameTensor ? f : Tensor4(t.n, t.c, t.bh, t.bw, rng.floats(t.n * t.c * t.bh * t.bw))
@@ -46,11 +48,11 @@ final class AttentionAndSpectralNormTests: XCTestCase {
                 m.data.withUnsafeBufferPointer { mp in
                     ContextualAttentionKernel.forward(p, f: fp.baseAddress!, b: bp.baseAddress!, mask: t.mask ? mp.baseAddress! : nil,
                                                 batch: t.n, channels: t.c, fh: t.fh, fw: t.fw, bh: b.h, bw: b.w,
-                                                y: &y, argmax: &argmax, threads: 2)
+                                                y: &y, argmax: &argmax, threads: 2, chunking: chunking)
                 }
             }
         }
-        XCTAssertLessThan(relativeError(y, naive.y.data), 2e-5, "\(t)")
+        XCTAssertLessThan(relativeError(y, naive.y.data), 2e-5, "\(t) \(chunking)")
         // The argmax must agree wherever the reference's winner is clear of float32 noise.
         for i in 0..<argmax.count where naive.gap[i] > 1e-4 {
             XCTAssertEqual(argmax[i], naive.argmax[i], "\(t) position \(i)")

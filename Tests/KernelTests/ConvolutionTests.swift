@@ -224,21 +224,21 @@ final class WinogradTests: XCTestCase {
         let g = ConvGeometry(batch: 1, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout, kernel: (3, 3),
                              dilation: (d, d), padding: (d, d, d, d))
         let u = weight.withUnsafeBufferPointer { Winograd.transformWeights($0.baseAddress!, outChannels: cout, inChannels: cin) }
-        func run() -> [Float] {
+        func run(_ pieces: Winograd.Pieces) -> [Float] {
             var out = [Float](repeating: .nan, count: cout * h * w)
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Winograd.scratchBytes(g, threads: 2) / 4)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Winograd.scratchBytes(g, threads: 2, pieces: pieces) / 4)
             defer { scratch.deallocate() }
             x.withUnsafeBufferPointer { xp in u.withUnsafeBufferPointer { up in
                 Winograd.forward(g, input: xp.baseAddress!, transformedWeight: up.baseAddress!, bias: nil, output: &out,
-                                 epilogue: .none, scratch: scratch, threads: 2)
+                                 epilogue: .none, scratch: scratch, threads: 2, pieces: pieces)
             } }
             return out
         }
-        let wide = run()
-        let saved = (Winograd.targetTiles, Winograd.minimumTiles)
-        (Winograd.targetTiles, Winograd.minimumTiles) = (1, 1)
-        defer { (Winograd.targetTiles, Winograd.minimumTiles) = saved }
-        let narrow = run()
+        let wide = run(.standard)
+        let narrow = run(Winograd.Pieces(targetTiles: 1, minimumTiles: 1))
+        // The narrow setting really cuts smaller pieces (one tile row each needs less scratch).
+        XCTAssertLessThan(Winograd.scratchBytes(g, threads: 2, pieces: Winograd.Pieces(targetTiles: 1, minimumTiles: 1)),
+                          Winograd.scratchBytes(g, threads: 2))
         // Each output depends only on its own tile, so the bits are the same however tiles are grouped.
         XCTAssertEqual(wide, narrow)
         XCTAssertFalse(wide.contains { $0.isNaN })
