@@ -72,22 +72,25 @@ let package = Package(
             "Inpainting", "Evaluation", "Masks", "GraphIR", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "GraphIRTests", dependencies: ["GraphIR", "GraphYAML", "GraphPasses"]),
-        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "Compiler", "NumpyIO", "ZIPFoundation"]),
-        .testTarget(name: "KernelTests", dependencies: ["Kernels", "CKernels"]),
-        .testTarget(name: "WeightImportTests", dependencies: ["WeightImport", "Compiler", "NumpyIO", "ZIPFoundation"]),
+        // What the test targets share: fixture paths, the seeded generator, the oracle tolerances.
+        .target(name: "TestSupport", dependencies: ["Randomness"], path: "Tests/TestSupport"),
+        .testTarget(name: "GraphIRTests", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "TestSupport"]),
+        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "Compiler", "NumpyIO", "ZIPFoundation", "TestSupport"]),
+        .testTarget(name: "KernelTests", dependencies: ["Kernels", "CKernels", "TestSupport"]),
+        .testTarget(name: "WeightImportTests", dependencies: ["WeightImport", "Compiler", "NumpyIO", "ZIPFoundation", "TestSupport"]),
 
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"]),
         .testTarget(name: "MaskTests", dependencies: ["Masks", "Randomness"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Masks"]),
-        .testTarget(name: "InpaintingTests", dependencies: ["Inpainting", "Compiler", "ImageIO", "Masks", "ModelFormat", "Runtime"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernels", "Compiler", "Inpainting", "NumpyIO", "ImageIO"]),
+        .testTarget(name: "InpaintingTests", dependencies: ["Inpainting", "Compiler", "ImageIO", "Masks", "ModelFormat", "Runtime", "TestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernels", "Compiler", "Inpainting", "NumpyIO", "ImageIO", "TestSupport"]),
         .testTarget(name: "HostileInputTests", dependencies: [
             "SafeIO", "SystemZlib", "NumpyIO", "WeightImport", "ModelFormat", "GraphIR", "GraphYAML", "ImageIO", "Inpainting", "Compiler", "Runtime",
+            "TestSupport",
         ]),
         .testTarget(name: "GradientTests", dependencies: ["GraphIR", "GraphPasses", "Kernels", "ModelFormat", "Runtime"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Runtime", "ModelFormat", "NumpyIO", "Kernels", "GraphIR", "GraphPasses", "GraphYAML", "Compiler"]),
-        .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "ModelFormat", "graphc", "graphrun", "graphtrain"]),
+        .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "ModelFormat", "graphc", "graphrun", "graphtrain", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

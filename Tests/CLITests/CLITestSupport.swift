@@ -19,10 +19,6 @@ enum Tool {
         return url
     }()
 
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static func fixture(_ p: String) -> String { repository.appendingPathComponent("Tests/Fixtures/\(p)").path }
-    static func graph(_ p: String) -> String { repository.appendingPathComponent("Graphs/\(p)").path }
-
     /// Runs a tool to completion; one still running after `timeout` seconds is killed and the
     /// call fails (a hang is a bug, not a slow test).
     static func run(_ tool: String, _ arguments: [String], in directory: URL? = nil, timeout: Double = 600,

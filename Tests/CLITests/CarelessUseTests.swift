@@ -1,14 +1,15 @@
 import Foundation
 import ImageIO
 import ModelFormat
+import TestSupport
 import XCTest
 
 /// What a new user gets wrong, and what a hostile file tries, through the command lines: the
 /// exact message, exit code 2, nothing written, no input touched, no hang.
 final class CarelessUseTests: CLIBase {
     static var model: String { GraphRunTests.model }
-    var photo: String { Tool.fixture("oracle/case_64x64/image.png") }
-    var mask: String { Tool.fixture("oracle/case_64x64/mask.png") }
+    var photo: String { Fixtures.fixture("oracle/case_64x64/image.png") }
+    var mask: String { Fixtures.fixture("oracle/case_64x64/mask.png") }
 
     func testFIFOsAndDevicesAreRefusedAtOnce() throws {
         XCTAssertEqual(mkfifo(path("fifo"), 0o600), 0)
@@ -18,7 +19,7 @@ final class CarelessUseTests: CLIBase {
         try assertBadInput("graphrun", [Self.model, "-i", "/dev/zero", "-m", mask, "-o", path("o.png")],
                            ["error: /dev/zero: is a character device, not an image file"], timeout: 10)
         try assertBadInput("graphrun", [fifo, "-i", photo, "-m", mask, "-o", path("o.png")], ["is a FIFO (named pipe), not a model file"], timeout: 10)
-        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", fifo, "-o", path("m.bin")],
+        try assertBadInput("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml"), "--weights", fifo, "-o", path("m.bin")],
                            ["\(fifo): is a FIFO (named pipe), not a weight file"], timeout: 10)
         try assertBadInput("graphc", ["check", fifo], ["cannot read \(fifo): is a FIFO (named pipe), not a graph file"], timeout: 10)
         try assertBadInput("graphc", ["inspect", "/dev/zero"], ["/dev/zero: is a character device, not a model file"], timeout: 10)
@@ -33,15 +34,15 @@ final class CarelessUseTests: CLIBase {
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("--output /proc/self/cwd/photo.png would overwrite an input file; choose another path"), r.stderr)
         // graphc: -o onto the weights or the graph.
-        try FileManager.default.copyItem(atPath: Tool.fixture("oracle/generator.npz"), toPath: path("w.npz"))
-        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", path("w.npz"), "-o", path("w.npz")],
+        try FileManager.default.copyItem(atPath: Fixtures.fixture("oracle/generator.npz"), toPath: path("w.npz"))
+        try assertBadInput("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml"), "--weights", path("w.npz"), "-o", path("w.npz")],
                            ["-o \(path("w.npz")) is the input file \(path("w.npz")); writing would destroy it"])
-        try FileManager.default.copyItem(atPath: Tool.graph("deepfill_v2.yaml"), toPath: path("g.yaml"))
+        try FileManager.default.copyItem(atPath: Fixtures.graph("deepfill_v2.yaml"), toPath: path("g.yaml"))
         let g = try Tool.run("graphc", ["compile", "g.yaml", "--random-init", "-o", "/proc/self/cwd/g.yaml"], in: dir)
         XCTAssertEqual(g.status, 2)
         XCTAssertTrue(g.stderr.contains("-o /proc/self/cwd/g.yaml is the input file g.yaml; writing would destroy it"), g.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: own)), before)
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("g.yaml"))), try Data(contentsOf: URL(fileURLWithPath: Tool.graph("deepfill_v2.yaml"))))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("g.yaml"))), try Data(contentsOf: URL(fileURLWithPath: Fixtures.graph("deepfill_v2.yaml"))))
     }
 
     func testHostileStoredGraphsThroughInspectAndRun() throws {
@@ -61,7 +62,7 @@ final class CarelessUseTests: CLIBase {
         try assertBadInput("graphrun", [Self.model, "-i", photo, "-m", mask], ["Error: give --output FILE (.png or .jpg) and/or --save-raw DIR\n  See 'graphrun fill --help' for more information."])
         let r = try Tool.run("graphrun", [Self.model, "--image", photo, "-m", mask, "-o", path("o.png"), "--max-memory", "4GiB", "-q"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml")], ["Error: give exactly one of --weights FILE or --random-init\n  See 'graphc compile --help' for more information."])
+        try assertBadInput("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml")], ["Error: give exactly one of --weights FILE or --random-init\n  See 'graphc compile --help' for more information."])
         try assertBadInput("graphrun", [path("none.bin"), "-i", photo, "-m", mask, "-o", path("o.png")],
                            ["\(path("none.bin")): cannot open: no such file", "hint: compile one with: graphc compile Graphs/deepfill_v2.yaml --weights WEIGHTS -o \(path("none.bin"))"])
     }
@@ -79,7 +80,7 @@ final class CarelessUseTests: CLIBase {
     }
 
     func testSizesAreWidthByHeight() throws {
-        let r = try Tool.run("graphc", ["dump", Tool.graph("deepfill_v2.yaml"), "--size", "64x32", "--no-locations"])
+        let r = try Tool.run("graphc", ["dump", Fixtures.graph("deepfill_v2.yaml"), "--size", "64x32", "--no-locations"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("input  image: float32[1, 3, 32, 64]"), String(r.stdout.prefix(400)))
         let i = try Tool.run("graphc", ["inspect", Self.model, "--size", "64x32", "--no-tensors"])
@@ -87,27 +88,27 @@ final class CarelessUseTests: CLIBase {
     }
 
     func testCompilerSaysLessAndOncePerMistake() throws {
-        let check = try Tool.run("graphc", ["check", Tool.graph("deepfill_v2.yaml")])
+        let check = try Tool.run("graphc", ["check", Fixtures.graph("deepfill_v2.yaml")])
         XCTAssertEqual(check.status, 0)
         XCTAssertEqual(check.stderr, "", "check prints no optimisation notes unless asked")
-        XCTAssertTrue(try Tool.run("graphc", ["check", "-v", Tool.graph("deepfill_v2.yaml")]).stderr.contains("note: gate fusion"))
-        let quiet = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--random-init", "-q", "-o", path("q.bin")])
+        XCTAssertTrue(try Tool.run("graphc", ["check", "-v", Fixtures.graph("deepfill_v2.yaml")]).stderr.contains("note: gate fusion"))
+        let quiet = try Tool.run("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml"), "--random-init", "-q", "-o", path("q.bin")])
         XCTAssertEqual(quiet.stderr, "")
         XCTAssertTrue(quiet.stdout.hasPrefix("wrote \(path("q.bin"))"))
         // A typo inside a block used 4 times is one error naming the uses.
-        let text = try String(contentsOfFile: Tool.graph("deepfill_v2.yaml"), encoding: .utf8)
+        let text = try String(contentsOfFile: Fixtures.graph("deepfill_v2.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "{name: conv, use: gconv, in: up, cout: cout}", with: "{name: conv, use: gconv, in: upp, cout: cout}")
         try text.write(toFile: path("typo.yaml"), atomically: true, encoding: .utf8)
         let typo = try assertBadInput("graphc", ["check", path("typo.yaml")], [
             "typo.yaml:42:38: error: node 'conv' of block 'gdeconv' (all 4 uses: conv13_upsample, conv15_upsample, allconv13_upsample, allconv15_upsample): in: unknown value 'upp'\n  hint: did you mean 'up'?"])
         XCTAssertEqual(typo.stderr.components(separatedBy: "error:").count, 2, typo.stderr)
         // extends with the other extension.
-        try "fillgraph: 1\nextends: \(Tool.graph("deepfill_v2.yml"))\n".write(toFile: path("v.yaml"), atomically: true, encoding: .utf8)
-        try assertBadInput("graphc", ["check", path("v.yaml")], ["no such file\n  hint: did you mean '\(Tool.graph("deepfill_v2.yaml"))'?"])
+        try "fillgraph: 1\nextends: \(Fixtures.graph("deepfill_v2.yml"))\n".write(toFile: path("v.yaml"), atomically: true, encoding: .utf8)
+        try assertBadInput("graphc", ["check", path("v.yaml")], ["no such file\n  hint: did you mean '\(Fixtures.graph("deepfill_v2.yaml"))'?"])
     }
 
     func testPortGraphRefusesOfficialWeights() throws {
-        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2_port.yaml"), "--weights", Tool.fixture("oracle/generator.npz"), "-o", path("p.bin")],
+        try assertBadInput("graphc", ["compile", Fixtures.graph("deepfill_v2_port.yaml"), "--weights", Fixtures.fixture("oracle/generator.npz"), "-o", path("p.bin")],
                            ["these weights were trained under the official TensorFlow padding and resize conventions", "hint: compile Graphs/deepfill_v2.yaml instead"])
     }
 
@@ -132,7 +133,7 @@ final class CarelessUseTests: CLIBase {
 
     func testColourProfileAndResolutionAreCopied() throws {
         // An sRGB profile as littleCMS writes it (Tests/Fixtures/png/README.md).
-        let icc = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Tool.fixture("png/srgb_littlecms.icc"))))
+        let icc = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.fixture("png/srgb_littlecms.icc"))))
         var image = try PNG.read(path: photo)
         image.metadata = ImageMetadata(iccProfile: icc, iccName: "test profile", resolution: .init(x: 11811, y: 11811, perMetre: true))
         try ImageFile.write(image, to: path("p.png"))

@@ -1,5 +1,6 @@
 import Foundation
 import ImageIO
+import TestSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +15,7 @@ import Glibc
 final class CorpusTests: XCTestCase {
     static let timeLimit = 60.0
     static let rssLimitKiB = 1 << 20
-    static let corpus = Tool.repository.appendingPathComponent("Tests/Fixtures/hostile")
+    static let corpus = Fixtures.directory.appendingPathComponent("hostile")
 
     var dir: URL!
 
@@ -35,7 +36,7 @@ final class CorpusTests: XCTestCase {
     func testModel() throws {
         let photo = try picture("photo.png", width: 64, height: 64, channels: 3)
         let mask = try picture("mask.png", width: 64, height: 64, channels: 1)
-        let graph = Tool.fixture("import/graphs/deepfill_v2_cnum8.yaml")
+        let graph = Fixtures.fixture("import/graphs/deepfill_v2_cnum8.yaml")
         try runAll(files("model", suffix: ".bin").flatMap { file -> [Case] in
             let expect = expected(file)
             return [
@@ -103,7 +104,7 @@ final class CorpusTests: XCTestCase {
     /// The graph a weight file is compiled with, by its name (Tests/Fixtures/hostile/README.md).
     func graph(for file: String) -> String {
         let name = (file as NSString).lastPathComponent
-        return Tool.fixture(name.contains("tiny") ? "hostile/graphs/tiny.yaml" : "import/graphs/deepfill_v2_cnum8.yaml")
+        return Fixtures.fixture(name.contains("tiny") ? "hostile/graphs/tiny.yaml" : "import/graphs/deepfill_v2_cnum8.yaml")
     }
 
     func weightFiles(_ kind: String, suffix: String) throws {
@@ -122,7 +123,7 @@ final class CorpusTests: XCTestCase {
 
     /// Each picture as the photo (with a mask of its size when its header is sane) and as the mask.
     func pictures(_ kind: String, suffix: String) throws {
-        let model = Tool.fixture("hostile/model/ok_deepfill_v2_cnum8_f16.bin")
+        let model = Fixtures.fixture("hostile/model/ok_deepfill_v2_cnum8_f16.bin")
         // A sane header of up to 2048² runs; the memory check must refuse what would pass the RSS limit.
         let limit = ["--max-memory", "800M"]
         var cases: [Case] = []

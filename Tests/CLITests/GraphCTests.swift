@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// graphc end to end: help text, compile/check/dump/inspect, and exit code 2 with a precise
@@ -34,7 +35,7 @@ final class GraphCTests: CLIBase {
 
     func testCompileInspectAndDump() throws {
         let model = path("g.bin")
-        let c = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", Tool.fixture("oracle/generator.npz"), "-o", model])
+        let c = try Tool.run("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml"), "--weights", Fixtures.fixture("oracle/generator.npz"), "-o", model])
         XCTAssertEqual(c.status, 0, c.stderr)
         XCTAssertTrue(c.stdout.hasPrefix("wrote \(model): deepfill_v2, 97 nodes, 4052478 parameters"), c.stdout)
         XCTAssertTrue(c.stderr.contains("note: gate fusion: fused 40 gates into their convolutions"), c.stderr)
@@ -45,18 +46,18 @@ final class GraphCTests: CLIBase {
                          "contextual_attention", "total 27.73 GMAC (55.5 GFLOP)", "weights    generator.npz (NumPy .npz, fillgraph names, colour rgb, xxh64 "] {
             XCTAssertTrue(i.stdout.contains(fragment), "inspect lacks '\(fragment)'")
         }
-        let d = try Tool.run("graphc", ["dump", Tool.graph("deepfill_v2.yaml"), "--size", "64x64", "--no-locations"])
+        let d = try Tool.run("graphc", ["dump", Fixtures.graph("deepfill_v2.yaml"), "--size", "64x64", "--no-locations"])
         XCTAssertEqual(d.status, 0)
         XCTAssertTrue(d.stdout.contains("  (contextual_attention:y, contextual_attention:argmax) = contextual_attention(pmconv6/gate, pmconv6/gate, mask_s) "
                                         + "{ksize=3, stride=1, rate=2, fuse_k=3, softmax_scale=10.0, fuse=true} : float32[1, 96, 16, 16], int32[1, 1, 8, 8]"), d.stdout)
-        let ck = try Tool.run("graphc", ["check", Tool.graph("deepfill_v2_no_attention.yaml")])
+        let ck = try Tool.run("graphc", ["check", Fixtures.graph("deepfill_v2_no_attention.yaml")])
         XCTAssertEqual(ck.status, 0)
         XCTAssertTrue(ck.stdout.contains("graph deepfill_v2_no_attention, 78 nodes, 3104238 parameters"), ck.stdout)
     }
 
     func testFloat16ModelsAndModelsAsWeights() throws {
         let half = path("half.bin"), full = path("full.bin")
-        let c = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", Tool.fixture("oracle/generator.npz"), "--store", "float16", "-o", half])
+        let c = try Tool.run("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml"), "--weights", Fixtures.fixture("oracle/generator.npz"), "--store", "float16", "-o", half])
         XCTAssertEqual(c.status, 0, c.stderr)
         XCTAssertTrue(c.stderr.contains("note: stored as float16 (computed in float32): largest rounding error "), c.stderr)
         let size = try FileManager.default.attributesOfItem(atPath: half)[.size] as! Int
@@ -65,23 +66,23 @@ final class GraphCTests: CLIBase {
         XCTAssertTrue(i.stdout.contains("Fillgraph model, format 2.1"), i.stdout)
         XCTAssertTrue(i.stdout.contains("tensors (84, float16, 64-byte aligned):"), i.stdout)
         // A model.bin is a weight source: recompiled as float32, its values are the float16 ones.
-        let r = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", half, "-o", full])
+        let r = try Tool.run("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml"), "--weights", half, "-o", full])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("note: \(half): Fillgraph model with Fillgraph's own names"), r.stderr)
-        let again = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", full, "--store", "float16", "-o", path("again.bin")])
+        let again = try Tool.run("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml"), "--weights", full, "--store", "float16", "-o", path("again.bin")])
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertTrue(again.stderr.contains("largest rounding error 0.00e+00"), "float16 values survive float32 unchanged: \(again.stderr)")
-        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--random-init", "--store", "float8"], ["float8"])
+        try assertBadInput("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml"), "--random-init", "--store", "float8"], ["float8"])
         // A damaged model named as weights is refused with the model reader's message.
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: half)))
         bytes[bytes.count - 100] ^= 1
         try Data(bytes).write(to: URL(fileURLWithPath: path("bad.bin")))
-        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", path("bad.bin"), "-o", path("x.bin")],
+        try assertBadInput("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml"), "--weights", path("bad.bin"), "-o", path("x.bin")],
                            [path("bad.bin"), "checksum mismatch"])
     }
 
     func testBadArguments() throws {
-        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml")], ["Error: give exactly one of --weights FILE or --random-init"])
+        try assertBadInput("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml")], ["Error: give exactly one of --weights FILE or --random-init"])
         try assertBadInput("graphc", ["inspect", "m.bin", "--size", "big"], ["--size must be width x height, like 600x400, got 'big'"])
         try assertBadInput("graphc", ["frobnicate"], ["Error: Unexpected argument 'frobnicate'"])
     }
@@ -106,8 +107,8 @@ final class GraphCTests: CLIBase {
     }
 
     func testImportsCheckpointsAndSaysWhatItDid() throws {
-        let graph = Tool.fixture("import/graphs/deepfill_v2_cnum8.yaml")
-        let tf = try Tool.run("graphc", ["compile", graph, "--weights", Tool.fixture("import/tf_cnum8"), "-o", path("tf.bin")])
+        let graph = Fixtures.fixture("import/graphs/deepfill_v2_cnum8.yaml")
+        let tf = try Tool.run("graphc", ["compile", graph, "--weights", Fixtures.fixture("import/tf_cnum8"), "-o", path("tf.bin")])
         XCTAssertEqual(tf.status, 0, tf.stderr)
         for fragment in ["TensorFlow checkpoint (scope 'inpaint_net/') with the official TensorFlow variable names",
                          "not used: 'discriminator'", "skipped 84 tensors that are not weights",
@@ -116,39 +117,39 @@ final class GraphCTests: CLIBase {
             XCTAssertTrue(tf.stderr.contains(fragment), "lacks '\(fragment)':\n\(tf.stderr)")
         }
         XCTAssertTrue(tf.stdout.contains("weights: tf_cnum8 (TensorFlow checkpoint, tensorflow names, colour bgr)"), tf.stdout)
-        let pth = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", Tool.fixture("oracle/generator_port.pth"), "-o", path("p.bin")])
+        let pth = try Tool.run("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml"), "--weights", Fixtures.fixture("oracle/generator_port.pth"), "-o", path("p.bin")])
         XCTAssertEqual(pth.status, 0, pth.stderr)
         XCTAssertTrue(pth.stderr.contains("PyTorch checkpoint (entry 'G') with the PyTorch port's TF-compatible model (model/networks_tf.py"), pth.stderr)
         XCTAssertTrue(pth.stderr.contains("colour order: rgb (the default for a PyTorch checkpoint: used as stored)"), pth.stderr)
     }
 
     func testRefusesUnsafeOrDamagedCheckpoints() throws {
-        let graph = Tool.fixture("import/graphs/deepfill_v2_port_cnum8.yaml")
-        try assertBadInput("graphc", ["compile", graph, "--weights", Tool.fixture("import/bad/evil_os_system.pth"), "-o", path("e.bin")],
+        let graph = Fixtures.fixture("import/graphs/deepfill_v2_port_cnum8.yaml")
+        try assertBadInput("graphc", ["compile", graph, "--weights", Fixtures.fixture("import/bad/evil_os_system.pth"), "-o", path("e.bin")],
                            ["evil_os_system.pth: archive/data.pkl byte 40: GLOBAL 'posix system' is not allowed", "nothing in the file was run"])
-        try assertBadInput("graphc", ["compile", graph, "--weights", Tool.fixture("import/bad/truncated_storage.pth")],
+        try assertBadInput("graphc", ["compile", graph, "--weights", Fixtures.fixture("import/bad/truncated_storage.pth")],
                            ["storage generator_port_pt/data/0 holds 2000 bytes but the pickle says 1000 × 4 = 4000"])
-        try assertBadInput("graphc", ["compile", graph, "--weights", Tool.fixture("import/bad/wrong_shape.pth")],
+        try assertBadInput("graphc", ["compile", graph, "--weights", Fixtures.fixture("import/bad/wrong_shape.pth")],
                            ["mis-shaped  conv1.weight (from 'stage1.conv1.conv.weight'): expected [8, 5, 5, 5], found [8, 4, 5, 5]"])
-        try assertBadInput("graphc", ["compile", Tool.fixture("import/graphs/deepfill_v2_cnum8.yaml"), "--weights", Tool.fixture("import/port_cnum8/generator_port_pt.pth")],
+        try assertBadInput("graphc", ["compile", Fixtures.fixture("import/graphs/deepfill_v2_cnum8.yaml"), "--weights", Fixtures.fixture("import/port_cnum8/generator_port_pt.pth")],
                            ["model/networks.py", "hint: compile Graphs/deepfill_v2_port.yaml instead"])
-        try assertBadInput("graphc", ["compile", graph, "--weights", Tool.fixture("import/tf_cnum8"), "--color-order", "grb"],
+        try assertBadInput("graphc", ["compile", graph, "--weights", Fixtures.fixture("import/tf_cnum8"), "--color-order", "grb"],
                            ["Error: The value 'grb' is invalid for '--color-order <bgr|rgb>'"])
         try assertBadInput("graphc", ["compile", graph, "--random-init", "--color-order", "bgr"], ["--color-order applies to --weights"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("e.bin")))
     }
 
     func testBadWeightsAndModels() throws {
-        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2_no_attention.yaml"), "--weights", Tool.fixture("oracle/generator.npz"), "-o", path("m.bin")],
+        try assertBadInput("graphc", ["compile", Fixtures.graph("deepfill_v2_no_attention.yaml"), "--weights", Fixtures.fixture("oracle/generator.npz"), "-o", path("m.bin")],
                            ["(0 missing, 16 unexpected, 1 mis-shaped)", "mis-shaped  allconv11.weight: expected [192, 96, 3, 3], found [192, 192, 3, 3]"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("m.bin")), "no model may be written on error")
-        try assertBadInput("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--weights", Tool.fixture("oracle/case_64x64/mask.png")],
+        try assertBadInput("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml"), "--weights", Fixtures.fixture("oracle/case_64x64/mask.png")],
                            ["mask.png: not a weight file Fillgraph reads: expected an .npz, a PyTorch .pth (zip) or a TensorFlow checkpoint"])
-        try assertBadInput("graphc", ["inspect", Tool.fixture("oracle/case_64x64/mask.png")], ["not a Fillgraph model", "(this is a PNG image)"])
+        try assertBadInput("graphc", ["inspect", Fixtures.fixture("oracle/case_64x64/mask.png")], ["not a Fillgraph model", "(this is a PNG image)"])
         try assertBadInput("graphc", ["inspect", path("missing.bin")], ["no such file"])
         // A truncated model.
         let model = path("t.bin")
-        XCTAssertEqual(try Tool.run("graphc", ["compile", Tool.graph("sn_patchgan.yaml"), "--random-init", "-o", model]).status, 0)
+        XCTAssertEqual(try Tool.run("graphc", ["compile", Fixtures.graph("sn_patchgan.yaml"), "--random-init", "-o", model]).status, 0)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: model))
         try bytes.prefix(bytes.count - 1000).write(to: URL(fileURLWithPath: model))
         try assertBadInput("graphc", ["inspect", model], ["section header, byte offset 16: truncated: the header says the file is \(bytes.count) bytes, it has \(bytes.count - 1000)"])

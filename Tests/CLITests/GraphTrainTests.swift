@@ -2,14 +2,15 @@
 // losses), and bad input (exit 2, the message naming what is wrong). graphc compile --param.
 import Foundation
 import NumpyIO
+import TestSupport
 import XCTest
 
 final class GraphTrainTests: CLIBase {
     static let oracle = "oracle/gradients_64x64_cnum8"
-    func o(_ name: String) -> String { Tool.fixture("\(Self.oracle)/\(name)") }
+    func o(_ name: String) -> String { Fixtures.fixture("\(Self.oracle)/\(name)") }
 
     func arguments(out: String, extra: [String] = []) -> [String] {
-        ["gradients", "--generator", Tool.graph("deepfill_v2.yaml"), "--discriminator", Tool.graph("sn_patchgan.yaml"),
+        ["gradients", "--generator", Fixtures.graph("deepfill_v2.yaml"), "--discriminator", Fixtures.graph("sn_patchgan.yaml"),
          "--param", "cnum=8", "--dparam", "cnum=8", "--g-weights", o("generator.npz"), "--d-weights", o("discriminator.npz"),
          "--image", o("image_0.png"), "--image", o("image_1.png"), "--mask", o("mask.png"), "--out", out] + extra
     }
@@ -60,6 +61,20 @@ final class GraphTrainTests: CLIBase {
         let losses = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out1 + "/losses.json"))) as! [String: Double]
         XCTAssertEqual(Set(losses.keys), ["d_loss", "g_loss", "g_adv", "l1"])
         XCTAssertEqual(losses["g_loss"]!, losses["g_adv"]! + losses["l1"]!, accuracy: 1e-6)
+        // The values themselves against the gradient oracle, within its README's tolerances.
+        for (ours, theirs) in [("grads_g.npz", "grads_g.npz"), ("grads_d.npz", "grads_d_full.npz")] {
+            let reference = Dictionary(uniqueKeysWithValues: try Npz.read(path: o(theirs)).map { ($0.name, $0.array.floats) })
+            for (name, array) in try Npz.read(path: out1 + "/" + ours) {
+                let expected = try XCTUnwrap(reference[name], "\(ours): \(name) is not in the oracle")
+                let largest = Double(expected.map(abs).max()!), d = Difference(array.floats, expected)
+                XCTAssertLessThanOrEqual(Double(d.max), OracleTolerance.gradientOfLargest * largest, "\(ours) \(name): \(d), oracle max \(largest)")
+            }
+        }
+        let values = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: o("values.json")))) as! [String: Any]
+        for key in ["d_loss", "g_loss", "g_adv", "l1"] {
+            let expected = values[key] as! Double
+            XCTAssertEqual(losses[key]!, expected, accuracy: OracleTolerance.lossRelative * abs(expected), key)
+        }
     }
 
     func testBadInput() throws {
@@ -70,7 +85,7 @@ final class GraphTrainTests: CLIBase {
             return try Tool.run("graphtrain", args + extra)
         }
         let cases: [([String], [String: String], String)] = [
-            ([], ["--mask": Tool.fixture("oracle/case_128x96/mask.png")], "error: the mask \(Tool.fixture("oracle/case_128x96/mask.png")) is 96x128, but the photos are 64x64"),
+            ([], ["--mask": Fixtures.fixture("oracle/case_128x96/mask.png")], "error: the mask \(Fixtures.fixture("oracle/case_128x96/mask.png")) is 96x128, but the photos are 64x64"),
             ([], ["--g-weights": dir.appendingPathComponent("none.npz").path], "no such file"),
             ([], ["--g-weights": o("discriminator.npz")], "do not fit the graph"),
             ([], ["--param": "cnum=16"], "error: the weights in \(o("generator.npz")) do not fit the graph"),
@@ -78,7 +93,7 @@ final class GraphTrainTests: CLIBase {
             ([], ["--param": "cnum"], "--param takes NAME=VALUE (e.g. --param cnum=8), got 'cnum'"),
             (["--sn-grad", "pytorch"], [:], "--sn-grad must be full or sigma, got 'pytorch'"),
             (["--threads", "0"], [:], "--threads must be in 1...256, got 0"),
-            ([], ["--image": Tool.fixture("oracle/case_128x96/image.png")], "\(o("image_1.png")) is 64x64, but \(Tool.fixture("oracle/case_128x96/image.png")) is 96x128\n  hint: every photo of a batch must have the same size"),
+            ([], ["--image": Fixtures.fixture("oracle/case_128x96/image.png")], "\(o("image_1.png")) is 64x64, but \(Fixtures.fixture("oracle/case_128x96/image.png")) is 96x128\n  hint: every photo of a batch must have the same size"),
         ]
         for (extra, replacing, expected) in cases {
             let r = try run(extra, replacing: replacing)
@@ -94,10 +109,10 @@ final class GraphTrainTests: CLIBase {
 
     func testCompileWithParam() throws {
         let model = dir.appendingPathComponent("m.bin").path
-        let r = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--param", "cnum=8", "--random-init", "-o", model, "-q"])
+        let r = try Tool.run("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml"), "--param", "cnum=8", "--random-init", "-o", model, "-q"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("deepfill_v2, 97 nodes, 115258 parameters"), r.stdout)
-        let bad = try Tool.run("graphc", ["compile", Tool.graph("deepfill_v2.yaml"), "--param", "cnum=abc", "--random-init", "-o", model, "-q"])
+        let bad = try Tool.run("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml"), "--param", "cnum=abc", "--random-init", "-o", model, "-q"])
         XCTAssertEqual(bad.status, 2)
         XCTAssertEqual(bad.stderr, "error: --param cnum=abc: 'cnum' is a number in the graph (48); give a number\n")
     }

@@ -1,14 +1,12 @@
 import GraphIR
 import GraphYAML
+import TestSupport
 import XCTest
 
 /// The shipped graphs parse, verify and match the spec's layer tables and totals.
 final class ShippedGraphTests: XCTestCase {
-    static let graphs = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Graphs")
-
     func load(_ name: String, bindings: [String: Int] = [:]) throws -> TypedGraph {
-        let loaded = try GraphLoader.load(path: Self.graphs.appendingPathComponent(name).path)
+        let loaded = try GraphLoader.load(path: Fixtures.graph(name))
         return try Verifier.verify(loaded.graph, bindings: bindings)
     }
 
@@ -54,7 +52,7 @@ final class ShippedGraphTests: XCTestCase {
 
     /// The complete example in Docs/graph-language.md stays valid.
     func testDocumentedExampleVerifies() throws {
-        let doc = try String(contentsOf: Self.graphs.deletingLastPathComponent().appendingPathComponent("Docs/graph-language.md"), encoding: .utf8)
+        let doc = try String(contentsOfFile: Fixtures.file("Docs/graph-language.md"), encoding: .utf8)
         let start = doc.range(of: "```yaml\n")!.upperBound
         let yaml = String(doc[start..<doc.range(of: "```", range: start..<doc.endIndex)!.lowerBound])
         let g = try Verifier.verify(try GraphLoader.load(text: yaml, file: "graph-language.md").graph)

@@ -1,6 +1,7 @@
 import GraphIR
 import GraphPasses
 import GraphYAML
+import TestSupport
 import XCTest
 
 final class VariantAndShapeTests: XCTestCase {
@@ -73,9 +74,7 @@ final class VariantAndShapeTests: XCTestCase {
     }
 
     func testShippedNoAttentionVariant() throws {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Graphs/deepfill_v2_no_attention.yaml").path
-        let g = try Verifier.verify(try GraphLoader.load(path: path).graph)
+        let g = try Verifier.verify(try GraphLoader.load(path: Fixtures.graph("deepfill_v2_no_attention.yaml")).graph)
         XCTAssertFalse(g.graph.nodes.contains { $0.name.hasPrefix("pmconv") || $0.op.name == "contextual_attention" })
         XCTAssertEqual(g.type(of: ValueRef("allconv11")).description, "float32[N, 192, H/4, W/4]")
         XCTAssertEqual(g.parameters.first { $0.name == "allconv11.weight" }?.shape, [192, 96, 3, 3])

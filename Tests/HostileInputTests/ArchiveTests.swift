@@ -1,6 +1,7 @@
 import Foundation
 import NumpyIO
 import SafeIO
+import TestSupport
 import WeightImport
 import XCTest
 
@@ -90,7 +91,7 @@ final class ArchiveTests: XCTestCase {
     func testEveryCutAndSeededDamageOfAnArchive() throws {
         let good = ZipBuilder.archive([.deflated("a.npy", small), .stored("b.npy", small)])
         for n in 0..<good.count { _ = try? npzEntries(try write("cut.npz", Array(good.prefix(n)))) }
-        var rng = SplitMix(seed: 7)
+        var rng = SeededRandom(seed: 7)
         for _ in 0..<500 {
             var b = good
             b[Int(rng.next() % UInt64(b.count))] ^= UInt8(1 + rng.next() % 255)
@@ -173,18 +174,5 @@ final class ArchiveTests: XCTestCase {
         XCTAssertTrue(refusal(dag + [0x2E]) == "accepted", refusal(dag + [0x2E]))
         XCTAssertTrue(refusal(dag).contains("truncated") || refusal(dag).contains("ends"), refusal(dag))
         XCTAssertLessThan(Date().timeIntervalSince(start), 2)
-    }
-}
-
-/// The tests' own seeded generator, so damage sweeps replay exactly.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

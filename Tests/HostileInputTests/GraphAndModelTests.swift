@@ -4,6 +4,7 @@ import GraphIR
 import GraphYAML
 import ModelFormat
 import SafeIO
+import TestSupport
 import WeightImport
 import XCTest
 
@@ -205,8 +206,7 @@ final class GraphAndModelTests: XCTestCase {
         let huge = Int(Int32.max)
         let prefix = try tfCheckpoint([("inpaint_net/conv17/kernel", TableBuilder.entry(shape: [3, huge, huge, huge], offset: 0, size: 16))],
                                       dataSize: 16, in: dir)
-        let graph = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/import/graphs/deepfill_v2_cnum8.yaml").path
+        let graph = Fixtures.fixture("import/graphs/deepfill_v2_cnum8.yaml")
         do { _ = try Compiler.compile(graphPath: graph, weights: .file(path: prefix), planSizes: []); XCTFail("accepted") } catch {
             XCTAssertTrue("\(error)".contains("conv17.weight"), "\(error)")
         }

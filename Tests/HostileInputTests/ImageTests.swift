@@ -6,6 +6,7 @@ import Masks
 import ModelFormat
 import Runtime
 import SafeIO
+import TestSupport
 import XCTest
 
 /// Pictures that are bombs or not files at all.
@@ -51,8 +52,7 @@ final class ImageTests: XCTestCase {
         try Data(huge).write(to: URL(fileURLWithPath: path("huge.png")))
         XCTAssertLessThan(huge.count, 1 << 20)
         try ImageFile.write(Image(width: 64, height: 64, channels: 3, bitDepth: 8), to: path("small.png"))
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let (m, _) = try Compiler.compile(graphPath: repository.appendingPathComponent("Graphs/deepfill_v2.yaml").path, weights: .random(seed: 1), planSizes: [])
+        let (m, _) = try Compiler.compile(graphPath: Fixtures.graph("deepfill_v2.yaml"), weights: .random(seed: 1), planSizes: [])
         try ModelWriter.write(m, to: path("m.bin"))
         var message = ""
         var request = InpaintRequest(modelPath: path("m.bin"), photoPath: path("small.png"), holes: .maskFile(path("huge.png")), outputPath: path("o.png"))

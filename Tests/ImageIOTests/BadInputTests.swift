@@ -1,5 +1,6 @@
 import XCTest
 import ImageIO
+import TestSupport
 
 final class BadInputTests: XCTestCase {
     /// A small valid PNG made by our encoder (one IDAT).
@@ -150,7 +151,7 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(e?.detail, "image is 33×17 = 561 pixels; the limit is 500 pixels")
         XCTAssertEqual(try PNG.decode(bytes, name: "p.png", maxPixels: 561), image)
         assertImageIOError(.tooLarge) { try PNG.decode(bytes, name: "p.png", maxPixels: 0) }
-        assertImageIOError(.tooLarge) { try PNG.read(path: fixturePath("gray1.png"), maxPixels: 90) }
+        assertImageIOError(.tooLarge) { try PNG.read(path: pngFixture("gray1.png"), maxPixels: 90) }
     }
 
     func testInvalidHeaders() {

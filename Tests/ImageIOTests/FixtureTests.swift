@@ -8,7 +8,7 @@ final class FixtureTests: XCTestCase {
     func check(_ name: String, width: Int, height: Int, channels: Int, bitDepth: Int,
                file: StaticString = #filePath, line: UInt = #line,
                _ expected: (Int, Int) -> [Int]) throws {
-        let image = try PNG.read(path: fixturePath(name))
+        let image = try PNG.read(path: pngFixture(name))
         XCTAssertEqual(image.width, width, name, file: file, line: line)
         XCTAssertEqual(image.height, height, name, file: file, line: line)
         XCTAssertEqual(image.channels, channels, name, file: file, line: line)
@@ -87,7 +87,7 @@ final class FixtureTests: XCTestCase {
             [(x * 9000 + 0x12) & 0xFFFF, (y * 20000 + 0x3400) & 0xFFFF, 0xFEDC - x * y * 100]
         }
         // Spot check one value whose bytes differ, in case the formula and decoder shared a mistake.
-        let image = try PNG.read(path: fixturePath("rgb16.png"))
+        let image = try PNG.read(path: pngFixture("rgb16.png"))
         XCTAssertEqual(image[0, 0, 0], 0x0012)
         XCTAssertEqual(image[0, 0, 2], 0xFEDC)
     }

@@ -1,4 +1,5 @@
 import ImageIO
+import TestSupport
 import XCTest
 
 /// JPEG through libjpeg-turbo: round trips within JPEG's loss, orientation, the format chosen by

@@ -5,17 +5,16 @@ import Inpainting
 import Masks
 import ModelFormat
 import Runtime
+import TestSupport
 import XCTest
 
 /// The fill strategies on the oracle's DeepFill weights: crop and resize keep every known pixel,
 /// equal the full run when their region is the whole photo, and run where they say they do.
 final class StrategyTests: XCTestCase {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     static let model: InpaintModel = {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("fillgraph-strategy-\(getpid()).bin").path
-        let (m, _) = try! Compiler.compile(graphPath: repository.appendingPathComponent("Graphs/deepfill_v2.yaml").path,
-                                           weights: .file(path: repository.appendingPathComponent("Tests/Fixtures/oracle/generator.npz").path),
+        let (m, _) = try! Compiler.compile(graphPath: Fixtures.graph("deepfill_v2.yaml"),
+                                           weights: .file(path: Fixtures.fixture("oracle/generator.npz")),
                                            planSizes: [])
         try! ModelWriter.write(m, to: path)
         return try! InpaintModel(path: path, needsCompleted: true)

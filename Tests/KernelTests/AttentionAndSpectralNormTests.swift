@@ -1,4 +1,5 @@
 import Kernels
+import TestSupport
 import XCTest
 
 final class AttentionAndSpectralNormTests: XCTestCase {
@@ -28,7 +29,7 @@ final class AttentionAndSpectralNormTests: XCTestCase {
     }
 
     func check(_ t: Case, seed: UInt64, chunking: ContextualAttentionKernel.Chunking = .standard) {
-        var rng = SeededRandom(seed)
+        var rng = SeededRandom(seed: seed)
         let f = Tensor4(t.n, t.c, t.fh, t.fw, rng.floats(t.n * t.c * t.fh * t.fw))
         let b = t.sameTensor ? f : Tensor4(t.n, t.c, t.bh, t.bw, rng.floats(t.n * t.c * t.bh * t.bw))
         // A rectangular hole plus scattered hole pixels.
@@ -81,7 +82,7 @@ final class AttentionAndSpectralNormTests: XCTestCase {
     }
 
     func testSpectralNormMatchesThePowerIterationDefinition() {
-        var rng = SeededRandom(13)
+        var rng = SeededRandom(seed: 13)
         for (rows, cols) in [(1, 1), (3, 7), (17, 5), (64, 100)] {
             let w = rng.floats(rows * cols), u = rng.floats(rows)
             let r = SpectralNorm.normalize(weight: w, rows: rows, cols: cols, u: u)

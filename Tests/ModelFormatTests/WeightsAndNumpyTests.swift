@@ -2,16 +2,12 @@ import Compiler
 import Foundation
 import ModelFormat
 import NumpyIO
+import TestSupport
 import XCTest
 import ZIPFoundation
 
 /// Weight files: .npy/.npz parsing (robust to damage) and the compile-time fit check.
 final class WeightsAndNumpyTests: XCTestCase {
-    static let graphs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Graphs")
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
-
     var dir: URL!
     override func setUpWithError() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("fillgraph-weights-\(UUID().uuidString)")
@@ -85,8 +81,8 @@ final class WeightsAndNumpyTests: XCTestCase {
     func testMisfittingWeightsAreListedInFull() throws {
         // The generator's weights against the no-attention variant: pm* and the attention are gone,
         // allconv11 takes 96 channels instead of 192.
-        let variant = Self.graphs.appendingPathComponent("deepfill_v2_no_attention.yaml").path
-        XCTAssertThrowsError(try Compiler.compile(graphPath: variant, weights: .npz(path: Self.fixtures.appendingPathComponent("oracle/generator.npz").path))) { e in
+        let variant = Fixtures.graph("deepfill_v2_no_attention.yaml")
+        XCTAssertThrowsError(try Compiler.compile(graphPath: variant, weights: .npz(path: Fixtures.fixture("oracle/generator.npz")))) { e in
             let text = "\(e)"
             XCTAssertTrue(text.contains("(0 missing, 16 unexpected, 1 mis-shaped)"), text)
             XCTAssertTrue(text.contains("  unexpected  pmconv10.bias"), text)
@@ -94,10 +90,10 @@ final class WeightsAndNumpyTests: XCTestCase {
         }
         // A weight set missing a key and with a stray one.
         let path = dir.appendingPathComponent("partial.npz").path
-        var entries = try Npz.read(path: Self.fixtures.appendingPathComponent("oracle/generator.npz").path).filter { $0.name != "conv1.bias" }
+        var entries = try Npz.read(path: Fixtures.fixture("oracle/generator.npz")).filter { $0.name != "conv1.bias" }
         entries.append(("conv99.weight", NpyArray(shape: [1], floats: [0])))
         try Npz.write(entries, to: path)
-        XCTAssertThrowsError(try Compiler.compile(graphPath: Self.graphs.appendingPathComponent("deepfill_v2.yaml").path, weights: .npz(path: path))) { e in
+        XCTAssertThrowsError(try Compiler.compile(graphPath: Fixtures.graph("deepfill_v2.yaml"), weights: .npz(path: path))) { e in
             let text = "\(e)"
             XCTAssertTrue(text.contains("(1 missing, 1 unexpected, 0 mis-shaped)"), text)
             XCTAssertTrue(text.contains("  missing     conv1.bias [48]"), text)
@@ -106,7 +102,7 @@ final class WeightsAndNumpyTests: XCTestCase {
     }
 
     func testRandomInitIsSeededAndGlorotScaled() throws {
-        let graph = Self.graphs.appendingPathComponent("sn_patchgan.yaml").path
+        let graph = Fixtures.graph("sn_patchgan.yaml")
         let (a, _) = try Compiler.compile(graphPath: graph, weights: .random(seed: 5))
         let (b, _) = try Compiler.compile(graphPath: graph, weights: .random(seed: 5))
         let (c, _) = try Compiler.compile(graphPath: graph, weights: .random(seed: 6))

@@ -2,6 +2,7 @@ import Compiler
 import ModelFormat
 import NumpyIO
 import Runtime
+import TestSupport
 import XCTest
 
 /// Weights imported from PyTorch and TensorFlow checkpoints give the same model tensors as the
@@ -9,13 +10,13 @@ import XCTest
 /// written by Tools/fixtures/*.py).
 final class ImportedWeightsTests: XCTestCase {
     static func tensors(_ graph: String, _ weights: String, colour: ColourOrder? = nil) throws -> [String: Tensor] {
-        let (model, _) = try Compiler.compile(graphPath: graph, weights: .file(path: Fixtures.path(weights), colour: colour))
+        let (model, _) = try Compiler.compile(graphPath: graph, weights: .file(path: Fixtures.fixture(weights), colour: colour))
         return Dictionary(uniqueKeysWithValues: model.tensors.map { ($0.name, $0) })
     }
 
-    static let cnum8 = Fixtures.path("import/graphs/deepfill_v2_cnum8.yaml")
-    static let disc8 = Fixtures.path("import/graphs/sn_patchgan_cnum8.yaml")
-    static let port8 = Fixtures.path("import/graphs/deepfill_v2_port_cnum8.yaml")
+    static let cnum8 = Fixtures.fixture("import/graphs/deepfill_v2_cnum8.yaml")
+    static let disc8 = Fixtures.fixture("import/graphs/sn_patchgan_cnum8.yaml")
+    static let port8 = Fixtures.fixture("import/graphs/deepfill_v2_port_cnum8.yaml")
 
     func testPortCheckpointOfTheOracleWeightsEqualsTheNpzAndReproducesTheOracle() throws {
         let graph = Fixtures.graph("deepfill_v2.yaml")
@@ -23,13 +24,13 @@ final class ImportedWeightsTests: XCTestCase {
         let fromNpz = try Self.tensors(graph, "oracle/generator.npz")
         XCTAssertEqual(fromPth.count, 84)
         XCTAssertEqual(fromPth, fromNpz, "every tensor bit-identical")
-        // and end to end against the oracle (same tolerance as OracleTests' 64x64 case)
-        let (model, _) = try Compiler.compile(graphPath: graph, weights: .file(path: Fixtures.path("oracle/generator_port.pth"), colour: .rgb))
+        // and end to end against the oracle, within its 64x64 tolerance
+        let (model, _) = try Compiler.compile(graphPath: graph, weights: .file(path: Fixtures.fixture("oracle/generator_port.pth"), colour: .rgb))
         let image = try Fixtures.npy("oracle/case_64x64/image.npy"), mask = try Fixtures.npy("oracle/case_64x64/mask.npy")
         let out = try Executor(model: model).run(["image": HostTensor(shape: [1, 3, 64, 64], floats: image.floats),
                                                   "mask": HostTensor(shape: [1, 1, 64, 64], floats: mask.floats)])
         let d = Difference(out.outputs["stage2"]!.floats!, try Fixtures.npy("oracle/case_64x64/stage2.npy").floats)
-        XCTAssertLessThanOrEqual(d.max, 2e-4, "\(d)")
+        XCTAssertLessThanOrEqual(d.max, OracleTolerance.generator(height: 64, width: 64).max, "\(d)")
     }
 
     func testTensorFlowCheckpointEqualsItsNpz() throws {
@@ -68,8 +69,8 @@ final class ImportedWeightsTests: XCTestCase {
     /// Swapping the colour layers is exact: the BGR-imported model on an RGB image equals the
     /// unswapped model on the BGR image, read back as RGB.
     func testColourSwapCommutesWithTheNetwork() throws {
-        let swapped = Executor(model: try Compiler.compile(graphPath: Self.cnum8, weights: .file(path: Fixtures.path("import/tf_cnum8"))).0)
-        let plain = Executor(model: try Compiler.compile(graphPath: Self.cnum8, weights: .file(path: Fixtures.path("import/tf_cnum8"), colour: .rgb)).0)
+        let swapped = Executor(model: try Compiler.compile(graphPath: Self.cnum8, weights: .file(path: Fixtures.fixture("import/tf_cnum8"))).0)
+        let plain = Executor(model: try Compiler.compile(graphPath: Self.cnum8, weights: .file(path: Fixtures.fixture("import/tf_cnum8"), colour: .rgb)).0)
         let image = try Fixtures.npy("oracle/case_64x64/image.npy").floats, mask = try Fixtures.npy("oracle/case_64x64/mask.npy").floats
         let plane = 64 * 64
         func reversed(_ x: [Float]) -> [Float] { Array(x[(2 * plane)...]) + Array(x[plane..<(2 * plane)]) + Array(x[..<plane]) }
@@ -88,7 +89,7 @@ final class ImportedWeightsTests: XCTestCase {
     func testPortOwnModelMatchesItsReferenceOnlyUnderItsConventions() throws {
         let image = try Fixtures.npy("oracle/case_128x96/image.npy"), mask = try Fixtures.npy("oracle/case_128x96/mask.npy")
         let inputs = ["image": HostTensor(shape: [1, 3, 128, 96], floats: image.floats), "mask": HostTensor(shape: [1, 1, 128, 96], floats: mask.floats)]
-        let port = try Executor(model: Compiler.compile(graphPath: Self.port8, weights: .file(path: Fixtures.path("import/port_cnum8/generator_port_pt.pth"))).0).run(inputs)
+        let port = try Executor(model: Compiler.compile(graphPath: Self.port8, weights: .file(path: Fixtures.fixture("import/port_cnum8/generator_port_pt.pth"))).0).run(inputs)
         let s1 = Difference(port.outputs["stage1"]!.floats!, try Fixtures.npy("import/port_cnum8/stage1.npy").floats)
         let s2 = Difference(port.outputs["stage2"]!.floats!, try Fixtures.npy("import/port_cnum8/stage2.npy").floats)
         print("port case: stage1 \(s1), stage2 \(s2)")
@@ -96,7 +97,7 @@ final class ImportedWeightsTests: XCTestCase {
         XCTAssertLessThanOrEqual(s2.max, 5e-4, "stage2 \(s2)")
         XCTAssertEqual(port.outputs["attention"]!.ints!, try Fixtures.npy("import/port_cnum8/attention_argmax.npy").ints!)
 
-        let official = try Executor(model: Compiler.compile(graphPath: Self.cnum8, weights: .file(path: Fixtures.path("import/port_cnum8/generator_port_pt.npz"))).0).run(inputs)
+        let official = try Executor(model: Compiler.compile(graphPath: Self.cnum8, weights: .file(path: Fixtures.fixture("import/port_cnum8/generator_port_pt.npz"))).0).run(inputs)
         let off = Difference(official.outputs["stage2"]!.floats!, try Fixtures.npy("import/port_cnum8/stage2.npy").floats)
         XCTAssertGreaterThan(off.max, 0.1, "the conventions must matter for this case: \(off)")
     }
@@ -119,7 +120,7 @@ final class ImportedWeightsTests: XCTestCase {
 
     /// An .npz under the port's networks_tf.py names is recognised like the .pth.
     func testNpzWithPortNames() throws {
-        let source = try Npz.read(path: Fixtures.path("oracle/generator.npz"))
+        let source = try Npz.read(path: Fixtures.fixture("oracle/generator.npz"))
         let renamed = source.map { entry -> (name: String, array: NpyArray) in
             let scope = entry.name.split(separator: ".")[0], role = entry.name.split(separator: ".")[1]
             return ("\(scope)\(scope.hasSuffix("_upsample") ? ".conv.conv" : ".conv").\(role)", entry.array)

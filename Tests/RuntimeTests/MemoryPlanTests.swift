@@ -3,6 +3,7 @@ import Synchronization
 import Compiler
 import ModelFormat
 import Runtime
+import TestSupport
 import XCTest
 
 /// The arena planner: no two values alive at the same time share bytes, offsets are 64-byte

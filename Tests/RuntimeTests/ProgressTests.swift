@@ -3,6 +3,7 @@ import Foundation
 import Kernels
 import Runtime
 import Synchronization
+import TestSupport
 import XCTest
 
 /// A run's progress reports: every node in order, an estimate of the time left from the cost
@@ -10,7 +11,7 @@ import XCTest
 /// a kernel, between its pieces.
 final class ProgressTests: XCTestCase {
     static let executor: Executor = {
-        let (model, _) = try! Compiler.compile(graphPath: Fixtures.graph("deepfill_v2.yaml"), weights: .file(path: Fixtures.path("oracle/generator.npz")),
+        let (model, _) = try! Compiler.compile(graphPath: Fixtures.graph("deepfill_v2.yaml"), weights: .file(path: Fixtures.fixture("oracle/generator.npz")),
                                                planSizes: [])
         return Executor(model: model)
     }()

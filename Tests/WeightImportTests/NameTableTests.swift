@@ -1,13 +1,12 @@
 import Foundation
+import TestSupport
 import WeightImport
 import XCTest
 
 /// Docs/import.md's mapping table is the importer's: every row maps back to its Fillgraph name.
 final class NameTableTests: XCTestCase {
     func testTheDocumentedTableIsTheImplementedOne() throws {
-        let doc = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Docs/import.md")
-        let rows = try String(contentsOf: doc, encoding: .utf8).split(separator: "\n")
+        let rows = try String(contentsOfFile: Fixtures.file("Docs/import.md"), encoding: .utf8).split(separator: "\n")
             .filter { $0.hasPrefix("| `") && $0.contains("inpaint_net/") }
             .map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "`")) } }
         XCTAssertEqual(rows.count, 42)

@@ -89,16 +89,3 @@ func relativeError(_ a: [Float], _ b: [Float]) -> Float {
     let scale = max(1, b.map(abs).max() ?? 0)
     return zip(a, b).map { abs($0 - $1) }.max().map { $0 / scale } ?? 0
 }
-
-struct SeededRandom {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
-    mutating func next() -> UInt64 {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        return state
-    }
-    mutating func float(_ lo: Float = -1, _ hi: Float = 1) -> Float { lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24) }
-    mutating func floats(_ n: Int, _ lo: Float = -1, _ hi: Float = 1) -> [Float] { (0..<n).map { _ in float(lo, hi) } }
-    mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(next() % UInt64(r.count)) }
-    mutating func pick<T>(_ a: [T]) -> T { a[int(0...a.count - 1)] }
-}

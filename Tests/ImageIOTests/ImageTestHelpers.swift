@@ -1,35 +1,15 @@
 import Foundation
-import XCTest
 import ImageIO
+import TestSupport
+import XCTest
 
-/// Tests/Fixtures/png, found relative to this source file.
-let fixtureDirectory: URL = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent()      // ImageIOTests
-    .deletingLastPathComponent()      // Tests
-    .appendingPathComponent("Fixtures")
-    .appendingPathComponent("png")
-
-func fixturePath(_ name: String) -> String {
-    fixtureDirectory.appendingPathComponent(name).path
-}
+/// Tests/Fixtures/png/`name`.
+func pngFixture(_ name: String) -> String { Fixtures.fixture("png/\(name)") }
 
 func fixtureBytes(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> [UInt8] {
-    let data = try XCTUnwrap(FileManager.default.contents(atPath: fixturePath(name)),
-                             "missing fixture \(fixturePath(name))", file: file, line: line)
+    let data = try XCTUnwrap(FileManager.default.contents(atPath: pngFixture(name)),
+                             "missing fixture \(pngFixture(name))", file: file, line: line)
     return [UInt8](data)
-}
-
-/// Deterministic generator (SplitMix64) so failures reproduce.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 func randomImage(width: Int, height: Int, channels: Int, bitDepth: Int, seed: UInt64) -> Image {
