@@ -5,76 +5,6 @@
 // just builds a description (an empty dict, a tensor view of a storage). Any other global,
 // opcode or callable stops the read with the opcode, its byte offset and the global's name.
 
-/// A decoded pickle value. Dicts and lists are reference types because pickle mutates them in
-/// place after memoising them (SETITEMS after BINPUT).
-public indirect enum PickleValue {
-    case none
-    case bool(Bool)
-    case int(Int)
-    case float(Double)
-    case string(String)
-    case bytes([UInt8])
-    case tuple([PickleValue])
-    case list(PickleList)
-    case dict(PickleDict)
-    case global(module: String, name: String)
-    /// A storage named by a persistent id: ('storage', type, key, location, numel).
-    case storage(StorageRef)
-    case tensor(TensorRef)
-
-    public var typeName: String {
-        switch self {
-        case .none: return "None"
-        case .bool: return "bool"
-        case .int: return "int"
-        case .float: return "float"
-        case .string: return "str"
-        case .bytes: return "bytes"
-        case .tuple: return "tuple"
-        case .list: return "list"
-        case .dict: return "dict"
-        case .global(let m, let n): return "\(m).\(n)"
-        case .storage: return "storage"
-        case .tensor: return "tensor"
-        }
-    }
-}
-
-public final class PickleList { public var items: [PickleValue] = [] }
-
-public final class PickleDict {
-    public var items: [(key: PickleValue, value: PickleValue)] = []
-}
-
-public struct StorageRef {
-    public var dtype: StorageType
-    public var key: String
-    public var numel: Int
-}
-
-public struct TensorRef {
-    public var storage: StorageRef
-    public var offset: Int
-    public var shape: [Int]
-    public var strides: [Int]
-}
-
-/// The element types torch.save names through `torch.<Type>Storage`.
-public enum StorageType: String, CaseIterable {
-    case float = "FloatStorage", double = "DoubleStorage", half = "HalfStorage", bfloat16 = "BFloat16Storage"
-    case long = "LongStorage", int = "IntStorage", short = "ShortStorage", char = "CharStorage"
-    case byte = "ByteStorage", bool = "BoolStorage"
-
-    var elementSize: Int {
-        switch self {
-        case .double, .long: return 8
-        case .float, .int: return 4
-        case .half, .bfloat16, .short: return 2
-        case .char, .byte, .bool: return 1
-        }
-    }
-}
-
 public struct UnpickleError: Error {
     public var offset: Int
     public var message: String
@@ -98,6 +28,8 @@ public struct RestrictedUnpickler {
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
     private var opOffset = 0
+    /// Every global the pickle named that passed the allowlist, in order.
+    private var resolved: [String] = []
 
     init(_ bytes: [UInt8]) { reader = ByteReader(bytes) }
 
@@ -105,7 +37,15 @@ public struct RestrictedUnpickler {
     static let maxDepth = 64
 
     public static func load(_ bytes: [UInt8]) throws -> PickleValue {
+        var resolved: [String] = []
+        return try load(bytes, resolved: &resolved)
+    }
+
+    /// `load`, also reporting every global resolved (named and let through), whether or not the
+    /// read then succeeds: what a test needs to show that a refused file resolved nothing.
+    public static func load(_ bytes: [UInt8], resolved: inout [String]) throws -> PickleValue {
         var u = RestrictedUnpickler(bytes)
+        defer { resolved = u.resolved }
         do { try u.run() } catch {
             u.release(except: [])
             throw error
@@ -245,6 +185,7 @@ public struct RestrictedUnpickler {
         guard Self.allowedGlobals.contains(full) else {
             throw fail("\(opcode) '\(module) \(name)' is not allowed; a state dict needs only \(Self.allowedSummary)")
         }
+        resolved.append(full)
         try push(.global(module: module, name: name))
     }
 

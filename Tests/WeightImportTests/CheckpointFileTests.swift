@@ -3,6 +3,7 @@ import Foundation
 import TestSupport
 import WeightImport
 import XCTest
+import ZIPFoundation
 
 /// TensorFlow bundles and PyTorch zips: every corruption is caught with a message that names
 /// the file and what is wrong, and nothing crashes.
@@ -101,10 +102,21 @@ final class CheckpointFileTests: XCTestCase {
 
     func testPyTorchCheckpointsThatMustBeRefused() throws {
         let bad = Self.fixtures.appendingPathComponent("bad")
-        let evil = compileError(bad.appendingPathComponent("evil_os_system.pth").path)
-        XCTAssertTrue(evil.contains("GLOBAL 'posix system' is not allowed"), evil)
-        XCTAssertTrue(evil.contains("nothing in the file was run"), evil)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/fillgraph_pwned"))
+        // Its pickle is {'G': {'conv1.conv.weight': posix.system('echo ... > /tmp/fillgraph_pwned')}}.
+        let evilPath = bad.appendingPathComponent("evil_os_system.pth").path
+        XCTAssertEqual(compileError(evilPath),
+                       "\(evilPath): archive/data.pkl byte 40: GLOBAL 'posix system' is not allowed; a state dict needs only "
+                       + "collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter and the "
+                       + "torch.*Storage types. Refused; nothing in the file was run")
+        // The same pickle, taken out of the zip by ZIPFoundation: refused before any callable was resolved.
+        let archive = try Archive(url: URL(fileURLWithPath: evilPath), accessMode: .read)
+        var pickle = Data()
+        _ = try archive.extract(try XCTUnwrap(archive["archive/data.pkl"])) { pickle.append($0) }
+        var resolved = ["sentinel"]
+        XCTAssertThrowsError(try RestrictedUnpickler.load([UInt8](pickle), resolved: &resolved)) {
+            XCTAssertEqual(($0 as? UnpickleError)?.offset, 40)
+        }
+        XCTAssertEqual(resolved, [], "nothing resolved")
         // These two have port-networks names: compiled into the port graph they fail on their own fault.
         let portGraph = Self.fixtures.appendingPathComponent("graphs/deepfill_v2_port_cnum8.yaml").path
         for (file, expected) in [("truncated_storage.pth", "holds 2000 bytes but the pickle says 1000 × 4 = 4000"),
@@ -150,6 +162,6 @@ final class CheckpointFileTests: XCTestCase {
                 _ = try WeightFile.open(target.path).groups.map { try $0.tensors.map { try $0.load() } }
             } catch is ImportError { refused += 1 }
         }
-        XCTAssertGreaterThan(refused, 45, "nearly every change lands in CRC-checked bytes")
+        XCTAssertGreaterThan(refused, 45, "nearly every change lands in CRC-checked bytes (\(rng))")
     }
 }
