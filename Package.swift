@@ -62,7 +62,7 @@ let package = Package(
             "Compiler", "GraphPasses", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphbench", dependencies: [
-            "Compiler", "Runtime", "Kernels", "Training", "ModelFormat", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Compiler", "GraphIR", "ModelFormat", "Runtime", "Kernels", "Training", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphtrain", dependencies: [
             "Training", "Compiler", "Runtime", "ModelFormat", "NumpyIO", "ImageIO", "SafeIO", "Kernels", "CLISupport",

@@ -57,34 +57,3 @@ public enum Layout {
         }
     }
 }
-
-extension Layout {
-    /// x[C][H][W] → y[b²][C][H/b][W/b], image (py·b + px) holding the pixels at rows ≡ py and
-    /// columns ≡ px (mod b): a rate-b dilated conv on x is a dense conv on each image.
-    /// H and W must be multiples of b.
-    public static func spaceToBatch(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, channels C: Int, height H: Int, width W: Int,
-                                    block b: Int, threads: Int) {
-        phaseRows(channels: C, height: H, width: W, block: b, threads: threads) { spaced, dense, w in
-            for j in 0..<w { y[dense + j] = x[spaced + b * j] }
-        }
-    }
-
-    /// The inverse of spaceToBatch.
-    public static func batchToSpace(_ y: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, channels C: Int, height H: Int, width W: Int,
-                                    block b: Int, threads: Int) {
-        phaseRows(channels: C, height: H, width: W, block: b, threads: threads) { spaced, dense, w in
-            for j in 0..<w { x[spaced + b * j] = y[dense + j] }
-        }
-    }
-
-    /// Calls body(offset of a phase row in x, where its pixels are b apart; offset of the same
-    /// row in y; its length) for every row of every phase, phases split over threads.
-    private static func phaseRows(channels C: Int, height H: Int, width W: Int, block b: Int, threads: Int,
-                                  _ body: (_ spaced: Int, _ dense: Int, _ count: Int) -> Void) {
-        let h = H / b, w = W / b
-        Parallel.forEach(pieces: b * b, threads: threads) { phase, _ in
-            let py = phase / b, px = phase % b
-            for c in 0..<C { for i in 0..<h { body((c * H + py + b * i) * W + px, ((phase * C + c) * h + i) * w, w) } }
-        }
-    }
-}

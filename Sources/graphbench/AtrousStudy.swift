@@ -41,10 +41,10 @@ enum AtrousStudy {
                         { Winograd.forward(g, input: xp.baseAddress!, transformedWeight: up.baseAddress!, bias: bp.baseAddress!, output: out,
                                            epilogue: epilogue, scratch: scratch, threads: threads) },
                         {
-                            Layout.spaceToBatch(xp.baseAddress!, batch, channels: cin, height: h, width: w, block: d, threads: threads)
+                            AtrousStudy.spaceToBatch(xp.baseAddress!, batch, channels: cin, height: h, width: w, block: d, threads: threads)
                             Winograd.forward(dense, input: batch, transformedWeight: up.baseAddress!, bias: bp.baseAddress!, output: batchOut,
                                              epilogue: epilogue, scratch: scratch, threads: threads)
-                            Layout.batchToSpace(batchOut, out, channels: cout / 2, height: h, width: w, block: d, threads: threads)
+                            AtrousStudy.batchToSpace(batchOut, out, channels: cout / 2, height: h, width: w, block: d, threads: threads)
                         },
                     ]
                     // Warm-up, and a check that the three agree.
@@ -62,6 +62,37 @@ enum AtrousStudy {
                 let medians = times.map { $0.sorted()[$0.count / 2] }
                 print("\(w)x\(h)".padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %4d %8.1f %8.1f %9.1f  %10.1e", d, medians[0], medians[1], medians[2], worst))
             }
+        }
+    }
+}
+
+extension AtrousStudy {
+    /// x[C][H][W] → y[b²][C][H/b][W/b], image (py·b + px) holding the pixels at rows ≡ py and
+    /// columns ≡ px (mod b): a rate-b dilated conv on x is a dense conv on each image.
+    /// H and W must be multiples of b.
+    static func spaceToBatch(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, channels C: Int, height H: Int, width W: Int,
+                             block b: Int, threads: Int) {
+        phaseRows(channels: C, height: H, width: W, block: b, threads: threads) { spaced, dense, w in
+            for j in 0..<w { y[dense + j] = x[spaced + b * j] }
+        }
+    }
+
+    /// The inverse of spaceToBatch.
+    static func batchToSpace(_ y: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, channels C: Int, height H: Int, width W: Int,
+                             block b: Int, threads: Int) {
+        phaseRows(channels: C, height: H, width: W, block: b, threads: threads) { spaced, dense, w in
+            for j in 0..<w { x[spaced + b * j] = y[dense + j] }
+        }
+    }
+
+    /// Calls body(offset of a phase row in x, where its pixels are b apart; offset of the same
+    /// row in y; its length) for every row of every phase, phases split over threads.
+    private static func phaseRows(channels C: Int, height H: Int, width W: Int, block b: Int, threads: Int,
+                                  _ body: (_ spaced: Int, _ dense: Int, _ count: Int) -> Void) {
+        let h = H / b, w = W / b
+        Parallel.forEach(pieces: b * b, threads: threads) { phase, _ in
+            let py = phase / b, px = phase % b
+            for c in 0..<C { for i in 0..<h { body((c * H + py + b * i) * W + px, ((phase * C + c) * h + i) * w, w) } }
         }
     }
 }

@@ -109,7 +109,7 @@ class DeepFillV2(nn.Module):
 
 
 def benchmark_inputs(h, w):
-    """The arrays Fillgraph's Benchmark.inputs builds (Sources/Compiler/Benchmark.swift)."""
+    """The arrays Fillgraph's Benchmark.inputs builds (Sources/graphbench/Benchmark.swift)."""
     y, x = np.mgrid[0:h, 0:w].astype(np.float64)
     image = np.stack([0.6 * np.sin(x / (11 + 4 * c)) * np.cos(y / (17 + 3 * c)) + 0.2 * np.sin((x + y) / 29)
                       for c in range(3)]).astype(np.float32)

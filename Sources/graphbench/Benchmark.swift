@@ -1,14 +1,14 @@
-// What graphbench and the peer comparison share: the synthetic inputs (so Fillgraph, PyTorch and
-// ONNX Runtime see the same image) and the process's peak resident memory.
+// What graphbench measures with and Tools/peers mirrors: the synthetic inputs (so Fillgraph,
+// PyTorch and ONNX Runtime see the same image) and the process's peak resident memory.
 import Foundation
 import GraphIR
 import ModelFormat
 import Runtime
 
-public enum Benchmark {
+enum Benchmark {
     /// A smooth photo-like image in [-1, 1] (sum of sines per channel) and a centred hole of
     /// half the height and width. Tools/peers/bench_peers.py builds exactly the same arrays.
-    public static func inputs(height h: Int, width w: Int) -> [String: HostTensor] {
+    static func inputs(height h: Int, width w: Int) -> [String: HostTensor] {
         var image = [Float](repeating: 0, count: 3 * h * w), mask = [Float](repeating: 0, count: h * w)
         for c in 0..<3 {
             for y in 0..<h {
@@ -24,7 +24,7 @@ public enum Benchmark {
 
     /// Inputs for any graph at h × w: the synthetic photo and mask for inputs called `image` and
     /// `mask` (when their shapes fit), seeded values in [−1, 1) for any other input.
-    public static func inputs(for graph: Graph, height h: Int, width w: Int) -> [String: HostTensor] {
+    static func inputs(for graph: Graph, height h: Int, width w: Int) -> [String: HostTensor] {
         let synthetic = inputs(height: h, width: w), bindings = graph.bindings(height: h, width: w)
         var result: [String: HostTensor] = [:]
         var state: UInt64 = 0x2545_F491_4F6C_DD1D
@@ -41,7 +41,7 @@ public enum Benchmark {
     }
 
     /// VmHWM from /proc/self/status, in bytes (0 where unavailable).
-    public static func peakRSS() -> Int {
+    static func peakRSS() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
         let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
@@ -51,7 +51,7 @@ public enum Benchmark {
 
 extension Benchmark {
     /// Multiply-accumulates of one run of `model` at h × w, batch 1.
-    public static func macs(model: Model, height h: Int, width w: Int) throws -> Int {
+    static func macs(model: Model, height h: Int, width w: Int) throws -> Int {
         let typed = try Verifier.verify(model.graph, bindings: model.graph.bindings(height: h, width: w))
         return Cost.sum(typed.costs().map(\.macs))
     }
