@@ -61,9 +61,9 @@ public enum WeightImporting {
         if order == .bgr {
             let changed = binding.swapColourChannels()
             notes.append("colour order: bgr (\(why)); reversed the colour channels of \(changed.joined(separator: ", ")) "
-                         + "so the model takes and gives RGB; pass --color-order rgb to keep them as stored")
+                         + "so the model takes and gives RGB; pass --channel-order rgb to keep them as stored")
         } else {
-            notes.append("colour order: rgb (\(why)); pass --color-order bgr for weights trained on BGR images")
+            notes.append("colour order: rgb (\(why)); pass --channel-order bgr for weights trained on BGR images")
         }
 
         var mismatch = typed.checkWeights(binding.tensors.mapValues(\.shape), source: path)

@@ -60,7 +60,7 @@ public final class InpaintModel {
         guard order == .bgr, let recorded = file.model.metadata.colourOrder, recorded == "rgb" else { return }
         throw InpaintError("\(path) takes RGB images: graphc converted its weights' colour order when it compiled them "
                            + "(\(file.model.metadata.weights)); --channel-order bgr would swap the colours a second time. "
-                           + "Drop the flag. If the weights were trained on BGR images, compile them with --color-order bgr: the model then takes RGB")
+                           + "Drop the flag. If the weights were trained on BGR images, compile them with graphc compile --channel-order bgr: the model then takes RGB")
     }
 
     /// The run size for a photo: each side rounded up to the graph's step.

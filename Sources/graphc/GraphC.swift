@@ -50,9 +50,14 @@ struct Compile: ParsableCommand {
 
     @Argument(help: ArgumentHelp("The graph file.", valueName: "graph.yaml")) var graph: String
     @Option(name: .long, help: ArgumentHelp("Weights: .npz, PyTorch .pth or TensorFlow checkpoint.", valueName: "file")) var weights: String?
-    @Option(name: .customLong("color-order"),
-            help: ArgumentHelp("Colour order the weights were trained on; bgr reverses the colour layers so the model takes RGB. Default: bgr for TensorFlow checkpoints, rgb otherwise.",
-                               valueName: "bgr|rgb")) var colorOrder: ColourOrder?
+    @Option(name: .customLong("channel-order"),
+            help: ArgumentHelp("Channel order the weights were trained on; bgr reverses the colour layers so the model takes RGB. Default: bgr for TensorFlow checkpoints, rgb otherwise.",
+                               valueName: "bgr|rgb")) var channelOrder: ColourOrder?
+    /// The flag's old name (graphrun has always said --channel-order): still accepted, not shown.
+    @Option(name: .customLong("color-order"), help: .hidden) var deprecatedColorOrder: ColourOrder?
+
+    /// --channel-order, or its deprecated spelling.
+    var colour: ColourOrder? { channelOrder ?? deprecatedColorOrder }
     @Option(name: .customLong("param"), help: ArgumentHelp("Override a graph parameter, e.g. --param cnum=8 (repeatable).", valueName: "NAME=V"))
     var params: [String] = []
     @Flag(name: .long, help: "Initialise weights randomly instead of loading them.") var randomInit = false
@@ -72,12 +77,16 @@ struct Compile: ParsableCommand {
         if (weights == nil) == !randomInit {
             throw ValidationError("give exactly one of --weights FILE or --random-init")
         }
-        if colorOrder != nil && randomInit { throw ValidationError("--color-order applies to --weights, not --random-init") }
+        if channelOrder != nil && deprecatedColorOrder != nil {
+            throw ValidationError("--color-order is the old name of --channel-order; give --channel-order only")
+        }
+        if colour != nil && randomInit { throw ValidationError("--channel-order applies to --weights, not --random-init") }
     }
 
     func run() throws {
         try checkCombination()
-        let source: WeightSource = randomInit ? .random(seed: seed) : .file(path: weights!, colour: colorOrder)
+        if deprecatedColorOrder != nil && !quiet { CLI.note("note: --color-order is deprecated; it is now --channel-order") }
+        let source: WeightSource = randomInit ? .random(seed: seed) : .file(path: weights!, colour: colour)
         var sizes = Compiler.defaultPlanSizes
         if let planSizes {
             sizes = try planSizes.split(separator: ",").map { s in

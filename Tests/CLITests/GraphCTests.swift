@@ -123,6 +123,26 @@ final class GraphCTests: CLIBase {
         XCTAssertTrue(pth.stderr.contains("colour order: rgb (the default for a PyTorch checkpoint: used as stored)"), pth.stderr)
     }
 
+    /// --channel-order (graphrun's name too) sets the colour order; --color-order, its old name,
+    /// still works, says it is deprecated and is not shown in the help.
+    func testChannelOrderAndItsDeprecatedName() throws {
+        let graph = Fixtures.fixture("import/graphs/deepfill_v2_cnum8.yaml"), weights = Fixtures.fixture("import/tf_cnum8")
+        let new = try Tool.run("graphc", ["compile", graph, "--weights", weights, "--channel-order", "rgb", "-o", path("new.bin")])
+        XCTAssertEqual(new.status, 0, new.stderr)
+        XCTAssertTrue(new.stderr.contains("colour order: rgb (as given); pass --channel-order bgr for weights trained on BGR images"), new.stderr)
+        XCTAssertFalse(new.stderr.contains("deprecated"), new.stderr)
+        let old = try Tool.run("graphc", ["compile", graph, "--weights", weights, "--color-order", "rgb", "-o", path("old.bin")])
+        XCTAssertEqual(old.status, 0, old.stderr)
+        XCTAssertTrue(old.stderr.contains("note: --color-order is deprecated; it is now --channel-order"), old.stderr)
+        XCTAssertEqual(FileManager.default.contents(atPath: path("new.bin")), FileManager.default.contents(atPath: path("old.bin")))
+        // Not the default (bgr for a TensorFlow checkpoint), so the flag really took effect.
+        XCTAssertEqual(try Tool.run("graphc", ["compile", graph, "--weights", weights, "-o", path("default.bin")]).status, 0)
+        XCTAssertNotEqual(FileManager.default.contents(atPath: path("new.bin")), FileManager.default.contents(atPath: path("default.bin")))
+        let help = try Tool.run("graphc", ["compile", "--help"]).stdout
+        XCTAssertTrue(help.contains("--channel-order <bgr|rgb>"), help)
+        XCTAssertFalse(help.contains("--color-order"), help)
+    }
+
     func testRefusesUnsafeOrDamagedCheckpoints() throws {
         let graph = Fixtures.fixture("import/graphs/deepfill_v2_port_cnum8.yaml")
         try assertBadInput("graphc", ["compile", graph, "--weights", Fixtures.fixture("import/bad/evil_os_system.pth"), "-o", path("e.bin")],
@@ -133,9 +153,12 @@ final class GraphCTests: CLIBase {
                            ["mis-shaped  conv1.weight (from 'stage1.conv1.conv.weight'): expected [8, 5, 5, 5], found [8, 4, 5, 5]"])
         try assertBadInput("graphc", ["compile", Fixtures.fixture("import/graphs/deepfill_v2_cnum8.yaml"), "--weights", Fixtures.fixture("import/port_cnum8/generator_port_pt.pth")],
                            ["model/networks.py", "hint: compile Graphs/deepfill_v2_port.yaml instead"])
-        try assertBadInput("graphc", ["compile", graph, "--weights", Fixtures.fixture("import/tf_cnum8"), "--color-order", "grb"],
-                           ["Error: The value 'grb' is invalid for '--color-order <bgr|rgb>'"])
-        try assertBadInput("graphc", ["compile", graph, "--random-init", "--color-order", "bgr"], ["--color-order applies to --weights"])
+        try assertBadInput("graphc", ["compile", graph, "--weights", Fixtures.fixture("import/tf_cnum8"), "--channel-order", "grb"],
+                           ["Error: The value 'grb' is invalid for '--channel-order <bgr|rgb>'"])
+        try assertBadInput("graphc", ["compile", graph, "--random-init", "--channel-order", "bgr"], ["--channel-order applies to --weights"])
+        try assertBadInput("graphc", ["compile", graph, "--random-init", "--color-order", "bgr"], ["--channel-order applies to --weights"])
+        try assertBadInput("graphc", ["compile", graph, "--weights", Fixtures.fixture("import/tf_cnum8"), "--channel-order", "rgb", "--color-order", "rgb"],
+                           ["--color-order is the old name of --channel-order; give --channel-order only"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("e.bin")))
     }
 
