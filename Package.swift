@@ -1,11 +1,14 @@
 // swift-tools-version:6.0
 // Fillgraph: a dataflow-graph compiler (graphc) and CPU executor (graphrun) for
-// image-inpainting networks such as DeepFill v2. Module imports flow one way (Docs/architecture.md):
-//   GraphIR <- GraphYAML, GraphPasses, ModelFormat;  ModelFormat + Kernels <- Runtime;
-//   GraphYAML + GraphPasses + Runtime + WeightImport <- Compiler <- graphc, graphbench;
-//   Runtime + ImageIO + Masks <- Inpainting <- Evaluation <- graphrun.
-// Kernels, ImageIO, NumpyIO, Randomness and Masks know nothing of the IR; WeightImport
-// (checkpoint readers: .npz, PyTorch .pth, TensorFlow bundles) sits on NumpyIO and feeds Compiler.
+// image-inpainting networks such as DeepFill v2. Each target's dependencies are exactly the
+// modules it imports, and they flow one way (Docs/architecture.md lists them all):
+//   Kernels <- GraphIR (each op names its kernel) <- GraphYAML, GraphPasses, ModelFormat;
+//   GraphIR + ModelFormat + Kernels <- Runtime;
+//   GraphYAML + GraphPasses + ModelFormat + WeightImport + Runtime <- Compiler <- graphc, Training;
+//   Compiler + Training <- graphbench, graphtrain;
+//   Runtime + Kernels + ImageIO + NumpyIO + Masks <- Inpainting <- Evaluation <- graphrun.
+// Kernels, ImageIO, NumpyIO, WeightImport (checkpoint readers on NumpyIO), Randomness and Masks
+// know nothing of the IR.
 import PackageDescription
 
 let package = Package(
@@ -41,7 +44,7 @@ let package = Package(
         .target(name: "Masks", dependencies: ["Randomness"]),
         .target(name: "GraphIR", dependencies: ["Kernels", .product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "GraphYAML", dependencies: ["GraphIR", "CLibYAML", "SafeIO"]),
-        .target(name: "GraphPasses", dependencies: ["GraphIR"]),
+        .target(name: "GraphPasses", dependencies: ["GraphIR", "Kernels"]),
         .target(name: "NumpyIO", dependencies: ["SafeIO", "ZIPFoundation"]),
         .target(name: "ModelFormat", dependencies: ["GraphIR", "SafeIO"]),
         .target(name: "WeightImport", dependencies: ["NumpyIO", "SafeIO"]),
@@ -59,7 +62,7 @@ let package = Package(
 
         .target(name: "CLISupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "graphc", dependencies: [
-            "Compiler", "GraphPasses", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Compiler", "GraphIR", "GraphPasses", "ModelFormat", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphbench", dependencies: [
             "Compiler", "GraphIR", "ModelFormat", "Runtime", "Kernels", "Training", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -69,7 +72,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphrun", dependencies: [
-            "Inpainting", "Evaluation", "Masks", "GraphIR", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Inpainting", "Evaluation", "Masks", "GraphIR", "ImageIO", "Runtime", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // What the test targets share: fixture paths, the seeded generator, the oracle tolerances.

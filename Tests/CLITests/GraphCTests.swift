@@ -55,6 +55,21 @@ final class GraphCTests: CLIBase {
         XCTAssertTrue(ck.stdout.contains("graph deepfill_v2_no_attention, 78 nodes, 3104238 parameters"), ck.stdout)
     }
 
+    /// Docs/graph-language.md shows `graphc dump tiny.yaml` of its example: the tool's real output.
+    func testDocumentedDumpIsTheToolsOutput() throws {
+        let doc = try String(contentsOfFile: Fixtures.file("Docs/graph-language.md"), encoding: .utf8)
+        /// The text of the first fenced block that opens with `fence` after `marker`.
+        func block(_ fence: String, after marker: String) throws -> String {
+            let from = try XCTUnwrap(doc.range(of: marker)).upperBound
+            let start = try XCTUnwrap(doc.range(of: fence, range: from..<doc.endIndex)).upperBound
+            return String(doc[start..<(try XCTUnwrap(doc.range(of: "```", range: start..<doc.endIndex))).lowerBound])
+        }
+        try block("```yaml\n", after: "## A complete small example").write(toFile: path("tiny.yaml"), atomically: true, encoding: .utf8)
+        let r = try Tool.run("graphc", ["dump", "tiny.yaml"], in: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, try block("```\n", after: "`graphc dump tiny.yaml` prints"))
+    }
+
     func testFloat16ModelsAndModelsAsWeights() throws {
         let half = path("half.bin"), full = path("full.bin")
         let c = try Tool.run("graphc", ["compile", Fixtures.graph("deepfill_v2.yaml"), "--weights", Fixtures.fixture("oracle/generator.npz"), "--store", "float16", "-o", half])
