@@ -91,8 +91,8 @@ let package = Package(
             "SafeIO", "SystemZlib", "NumpyIO", "WeightImport", "ModelFormat", "GraphIR", "GraphYAML", "ImageIO", "Inpainting", "Compiler", "Runtime",
             "TestSupport",
         ]),
-        .testTarget(name: "GradientTests", dependencies: ["GraphIR", "GraphPasses", "Kernels", "ModelFormat", "Runtime"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Runtime", "ModelFormat", "NumpyIO", "Kernels", "GraphIR", "GraphPasses", "GraphYAML", "Compiler"]),
+        .testTarget(name: "GradientTests", dependencies: ["GraphIR", "GraphPasses", "Kernels", "ModelFormat", "Runtime", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Runtime", "ModelFormat", "NumpyIO", "Kernels", "GraphIR", "GraphPasses", "GraphYAML", "Compiler", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "ModelFormat", "graphc", "graphrun", "graphtrain", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -8,20 +8,8 @@ import GraphPasses
 import Kernels
 import ModelFormat
 import Runtime
+import TestSupport
 import XCTest
-
-struct SeededRandom {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ lo: Double = -1, _ hi: Double = 1) -> Double { lo + (hi - lo) * Double(next() >> 11) / Double(1 << 53) }
-}
 
 struct GradCase {
     var op: Op
@@ -45,7 +33,7 @@ enum GradientCheck {
     /// Builds, differentiates and runs the case; returns the gradients by name and the values used.
     static func run(_ c: GradCase, seed: UInt64, threads: Int = 2) throws
         -> (grads: [String: [Float]], values: [String: [Float]], cotangent: [Float]) {
-        var rng = SeededRandom(seed)
+        var rng = SeededRandom(seed: seed)
         func sample(_ n: Int) -> [Float] {
             (0..<n).map { _ in
                 var v = rng.uniform()
@@ -107,7 +95,7 @@ enum GradientCheck {
     static func check(_ c: GradCase, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
         do {
             let (grads, values, cot) = try run(c, seed: seed)
-            var rng = SeededRandom(seed ^ 0xD1F)
+            var rng = SeededRandom(seed: seed ^ 0xD1F)
             let base = values.mapValues { $0.map(Double.init) }
             func f(_ v: [String: [Double]]) -> Double { zip(c.forward(v), cot).reduce(0) { $0 + $1.0 * Double($1.1) } }
             let names = grads.keys.sorted()

@@ -20,6 +20,8 @@ public struct SeededRandom: RandomNumberGenerator, CustomStringConvertible {
     /// Uniform in `r` (modulo bias below 2^-50 for test-sized ranges).
     public mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(next() % UInt64(r.count)) }
     public mutating func bool() -> Bool { next() >> 63 == 1 }
+    /// Uniform in [lo, hi) with 53 bits (finite-difference checks work in double).
+    public mutating func uniform(_ lo: Double = -1, _ hi: Double = 1) -> Double { lo + (hi - lo) * Double(next() >> 11) / Double(1 << 53) }
     public mutating func pick<T>(_ a: [T]) -> T { a[int(0...a.count - 1)] }
 
     public var description: String { "seed \(seed)" }

@@ -7,16 +7,17 @@ import Kernels
 import ModelFormat
 import NumpyIO
 import Runtime
+import TestSupport
 import Training
 import XCTest
 
 final class OracleGradientTests: XCTestCase {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let oracle = repository.appendingPathComponent("Tests/Fixtures/oracle/gradients_64x64_cnum8").path
+    static let repository = Fixtures.repository
+    static let oracle = Fixtures.fixture("oracle/gradients_64x64_cnum8")
     static func file(_ name: String) -> String { (oracle as NSString).appendingPathComponent(name) }
     /// The oracle README's tolerances.
-    static let gradientTolerance: Float = 1e-3
-    static let lossTolerance = 1e-5
+    static let gradientTolerance = Float(OracleTolerance.gradientOfLargest)
+    static let lossTolerance = OracleTolerance.lossRelative
 
     static func step(_ mode: SpectralNormGradientMode) throws -> GradientStep {
         let cnum = [(name: "cnum", value: "8")]
