@@ -18,6 +18,25 @@ public struct Adam {
         self.epsilon = epsilon
     }
 
+    /// Starts a step: call once, then `apply` for every parameter.
+    public mutating func beginStep() { step += 1 }
+
+    /// Updates one parameter in place (`values` has `gradient.count` floats) for the current step.
+    public mutating func apply(_ name: String, values w: UnsafeMutablePointer<Float>, gradient g: [Float]) {
+        let t = Double(step)
+        let rate = Float(learningRate * (1 - pow(beta2, t)).squareRoot() / (1 - pow(beta1, t)))
+        let b1 = Float(beta1), b2 = Float(beta2), eps = Float(epsilon)
+        var mm = m.removeValue(forKey: name) ?? [Float](repeating: 0, count: g.count)
+        var vv = v.removeValue(forKey: name) ?? [Float](repeating: 0, count: g.count)
+        for i in 0..<g.count {
+            mm[i] = b1 * mm[i] + (1 - b1) * g[i]
+            vv[i] = b2 * vv[i] + (1 - b2) * g[i] * g[i]
+            w[i] -= rate * mm[i] / (vv[i].squareRoot() + eps)
+        }
+        m[name] = mm
+        v[name] = vv
+    }
+
     /// New values of every parameter from its gradient.
     public mutating func update(_ values: [String: [Float]], gradients: [String: [Float]]) -> [String: [Float]] {
         step += 1

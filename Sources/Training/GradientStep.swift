@@ -121,6 +121,26 @@ extension GradientStep {
         }
     }
 
+    /// One Adam step of each network, in place in the parameter stores (no copies of the
+    /// weights), and the D step's u' written back.
+    public func update(_ r: StepResult, generator gAdam: inout Adam, discriminator dAdam: inout Adam) {
+        gAdam.beginStep()
+        for t in r.generatorGradients {
+            gAdam.apply(t.name, values: generator.parameters.pointer(t.name), gradient: t.values)
+            generator.parameters.touch(t.name)
+        }
+        dAdam.beginStep()
+        let p = StepGraphs.discriminatorPrefix
+        for t in r.discriminatorGradients {
+            let w = discriminator.parameters.pointer(t.name)
+            dAdam.apply(t.name, values: w, gradient: t.values)
+            discriminator.parameters.touch(t.name)
+            generator.parameters.pointer(p + t.name).update(from: w, count: t.values.count)
+            generator.parameters.touch(p + t.name)
+        }
+        apply(generator: [:], discriminator: [:], u: r.updatedU)
+    }
+
     /// The current values of a network's trained parameters.
     public func values(ofGenerator: Bool) -> [String: [Float]] {
         if ofGenerator {

@@ -5,7 +5,8 @@
 //           d_loss = hinge(out[:N], out[N:]) = 0.5·mean relu(1 − real) + 0.5·mean relu(1 + fake)
 //           → d_loss, ∂d_loss/∂(D's parameters), and u' (each sn_conv2d's state output)
 //   G step  the generator and the discriminator in one graph (the discriminator renamed d/…,
-//           from the same stored u), g_loss = −mean(out[N:]) + mean|x − s1| + mean|x − s2|
+//           from the same stored u, run on the completed half only: see generatorStep),
+//           g_loss = −mean D(completed) + mean|x − s1| + mean|x − s2|
 //           → g_loss, its terms, completed, and ∂g_loss/∂(G's parameters)
 // The G step runs first: its `completed` is the D step's constant input.
 import GraphIR
@@ -64,8 +65,8 @@ public enum StepGraphs {
     public static let discriminatorPrefix = "d/"
 
     /// The G step as one graph: the generator, then the discriminator (its nodes and parameters
-    /// renamed `d/…`) on [x ; completed] with the masks, then
-    ///   g_loss = gan·(−mean out[N:]) + l1·(mean|x − s1| + mean|x − s2|),
+    /// renamed `d/…`) on completed with the mask, then
+    ///   g_loss = gan·(−mean D(completed)) + l1·(mean|x − s1| + mean|x − s2|),
     /// differentiated with respect to the generator's parameters only (the discriminator's
     /// weights are constants here; its u is read, not updated). One forward of each network.
     public static func generatorStep(_ gen: TypedGraph, _ disc: TypedGraph, batch n: Int, ganWeight: Float = 1, l1Weight: Float = 1,
@@ -77,9 +78,10 @@ public enum StepGraphs {
         for name in ["image", "mask"] where !g.inputs.contains(where: { $0.name == name }) {
             throw TrainingError("the generator has no input '\(name)'")
         }
-        // [x ; completed] and [m ; m] along the batch, where the discriminator read its inputs.
-        g.nodes += [node(p + "image", .concat(Concat(axis: .batch, count: 2)), [ValueRef("image"), completed]),
-                    node(p + "mask", .concat(Concat(axis: .batch, count: 2)), [ValueRef("mask"), ValueRef("mask")])]
+        // The official call is on [x ; comp], but g_loss reads only the fake half's scores and the
+        // discriminator treats each image on its own (no batch statistics; σ depends on the
+        // weights alone), so the real half is not run here: the same values for half the work.
+        g.nodes += [node(p + "image", .scale(Scale(1)), [completed]), node(p + "mask", .scale(Scale(1)), [ValueRef("mask")])]
         let dNames = Set(disc.graph.nodes.map(\.name) + disc.graph.parameters.map(\.name) + disc.graph.inputs.map(\.name))
         func renamed(_ r: ValueRef) -> ValueRef { dNames.contains(r.node) ? ValueRef(p + r.node, output: r.output) : r }
         for var n in disc.graph.nodes {
@@ -90,8 +92,7 @@ public enum StepGraphs {
         g.parameters += disc.graph.parameters.map { var d = $0; d.name = p + d.name; return d }
         let out = renamed(scores)
         g.nodes += [
-            node("loss/fake", .slice(Slice(axis: .batch, start: n, end: 2 * n)), [out]),
-            node("loss/fake_mean", .loss(Loss(.mean)), [ValueRef("loss/fake")]),
+            node("loss/fake_mean", .loss(Loss(.mean)), [out]),
             node("loss/g_adv", .scale(Scale(-1)), [ValueRef("loss/fake_mean")]),
             node("loss/l1_stage1", .loss(Loss(.l1Mean)), [s1, ValueRef("image")]),
             node("loss/l1_stage2", .loss(Loss(.l1Mean)), [s2, ValueRef("image")]),

@@ -40,11 +40,7 @@ enum TrainBench {
         var gAdam = Adam(), dAdam = Adam()
         let options = RunOptions(threads: threads)
         func iteration() throws {
-            let r = try step.run(image: image, mask: mask, height: h, width: w, options: options)
-            let gGrads = Dictionary(uniqueKeysWithValues: r.generatorGradients.map { ($0.name, $0.values) })
-            let dGrads = Dictionary(uniqueKeysWithValues: r.discriminatorGradients.map { ($0.name, $0.values) })
-            step.apply(generator: gAdam.update(step.values(ofGenerator: true), gradients: gGrads),
-                       discriminator: dAdam.update(step.values(ofGenerator: false), gradients: dGrads), u: r.updatedU)
+            step.update(try step.run(image: image, mask: mask, height: h, width: w, options: options), generator: &gAdam, discriminator: &dAdam)
         }
         try iteration()
         var seconds: [Double] = []
