@@ -126,6 +126,24 @@ final class ArchiveTests: XCTestCase {
         XCTAssertEqual(try WeightFile.open(ok).groups[0].tensors[0].load(), [1.5, -2])
     }
 
+    /// Two tensors naming one storage with different sizes or types: the bytes were checked
+    /// against the first claim only, and the second was decoded past their end (found by
+    /// libFuzzer: storage '0' as 4 and then as 5 floats, a heap overflow under AddressSanitizer).
+    func testAStorageNamedWithTwoSizesIsRefused() throws {
+        let floats = (0..<4).flatMap { Bytes.le32(Int(Float($0).bitPattern)) }
+        func pair(_ type: String, _ numel: Int) throws -> String {
+            try pth(PickleBuilder.stateDict([(name: "a", storage: "0", type: "FloatStorage", numel: 4, shape: [4]),
+                                             (name: "b", storage: "0", type: type, numel: numel, shape: [numel])]), storage: floats)
+        }
+        // The same claim twice (tied weights) reads both.
+        let tied = try WeightFile.open(pair("FloatStorage", 4)).groups[0].tensors
+        XCTAssertEqual(try tied.map { try $0.load() }, [[0, 1, 2, 3], [0, 1, 2, 3]])
+        for (type, numel, claim) in [("FloatStorage", 5, "5 float32"), ("FloatStorage", 3, "3 float32"), ("DoubleStorage", 4, "4 float64")] {
+            let m = failure { try load(pair(type, numel)) }
+            XCTAssertTrue(m.contains("storage 0 is named as 4 float32 elements and as \(claim) elements: the file is corrupted"), m)
+        }
+    }
+
     func testPickleAndStorageBombsAreBounded() throws {
         // data.pkl last and unterminated: an error at once.
         var spin = ZipItem.stored("archive/data.pkl", PickleBuilder.stateDict(numel: 2, shape: [2]))
