@@ -94,8 +94,9 @@ run_one() {
     local found built
     found=$(ls "$dir/artifacts" 2>/dev/null | tr '\n' ' ')
     built=$(cat "$ROOT/Fuzz/.build/built-from.txt" 2>/dev/null || echo "?")
-    printf '%-12s exit %-3s executions %-9s exec/s %-6s %s corpus %s files  built from %s %s\n' "$t" "$status" "$execs" "$rate" \
-        "$(grep -oE 'cov: [0-9]+ ft: [0-9]+' <<< "$done_line" || true)" "$(ls "$dir/corpus" | wc -l)" "$built" \
+    # corp: the inputs libFuzzer keeps (count/size); the corpus folder also holds superseded ones.
+    printf '%-12s exit %-3s executions %-9s exec/s %-6s %s  built from %s %s\n' "$t" "$status" "$execs" "$rate" \
+        "$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' <<< "$done_line" || true)" "$built" \
         "${found:+findings: $found}" | tee -a "$OUT/summary.txt"
     return 0
 }
