@@ -44,6 +44,11 @@ Each target runs with -rss_limit_mb=2048 -timeout=10 and a -max_len suited to it
 seed corpus Fuzz/corpus/<target>/ (read only; new inputs go to DIR/<target>/corpus). A crash,
 timeout or OOM stops that target; its reproducer is DIR/<target>/artifacts/*, and the summary
 at the end says which. Re-run one input: Fuzz/.build/release/<target> FILE.
+
+Exit statuses in the summary (libFuzzer's): 0 done (-runs or --max-time reached), 1 a sanitizer
+report (crash, overflow...), 77 a leak or other libFuzzer-detected bug, 70 a timeout (-timeout),
+72 interrupted (SIGINT/SIGTERM: the shell or session running it ended; not a finding). An RSS
+over the limit is reported as "out-of-memory" with an oom-* reproducer.
 EOF
 }
 
@@ -65,6 +70,8 @@ build() {
     printf '{"schemaVersion": "1.0", "linker": {"path": "%s"}}\n' "$lld" > "$toolset"
     swift build --package-path "$ROOT/Fuzz" --scratch-path "$ROOT/Fuzz/.build" -c release --toolset "$toolset" \
         -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address
+    # The commit the binaries were built from ("-dirty": with uncommitted changes), for the record.
+    git -C "$ROOT" describe --always --dirty --abbrev=12 > "$ROOT/Fuzz/.build/built-from.txt" 2>/dev/null || echo unknown > "$ROOT/Fuzz/.build/built-from.txt"
 }
 
 seeds() {
@@ -84,10 +91,13 @@ run_one() {
     done_line=$(grep -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$dir/log.txt" | tail -1 || true)
     execs=$(grep -oE 'stat::number_of_executed_units: +[0-9]+' "$dir/log.txt" | tail -1 | grep -oE '[0-9]+$' || echo "?")
     rate=$(grep -oE 'stat::average_exec_per_sec: +[0-9]+' "$dir/log.txt" | tail -1 | grep -oE '[0-9]+$' || echo "?")
-    local found
+    local found built
     found=$(ls "$dir/artifacts" 2>/dev/null | tr '\n' ' ')
-    printf '%-12s exit %-3s executions %-9s exec/s %-6s %s %s\n' "$t" "$status" "$execs" "$rate" \
-        "$(grep -oE 'cov: [0-9]+ ft: [0-9]+' <<< "$done_line" || true)" "${found:+findings: $found}" | tee -a "$OUT/summary.txt"
+    built=$(cat "$ROOT/Fuzz/.build/built-from.txt" 2>/dev/null || echo "?")
+    # corp: the inputs libFuzzer keeps (count/size); the corpus folder also holds superseded ones.
+    printf '%-12s exit %-3s executions %-9s exec/s %-6s %s  built from %s %s\n' "$t" "$status" "$execs" "$rate" \
+        "$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' <<< "$done_line" || true)" "$built" \
+        "${found:+findings: $found}" | tee -a "$OUT/summary.txt"
     return 0
 }
 

@@ -27,6 +27,12 @@ public struct RestrictedUnpickler {
     private(set) var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
+    /// The lists, dicts and tuples taken off the stack, each held once until the load ends.
+    /// Dropped where it is popped (POP, an opcode that fails, an argument that is ignored such as
+    /// BUILD's state), a deep chain would be freed recursively and a list or dict that holds
+    /// itself would leak, since only `release` takes cycles apart; so release walks these too.
+    private var popped: [PickleValue] = []
+    private var poppedIdentities = Set<UnsafeRawPointer>()
     private var opOffset = 0
     /// Every global the pickle named that passed the allowlist, in order.
     private var resolved: [String] = []
@@ -101,32 +107,37 @@ public struct RestrictedUnpickler {
         items.isEmpty ? nil : items.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
     }
 
-    /// Drops the stack and memo without recursion: each container's children are moved to a
-    /// work list before it goes. Containers in `kept` (reachable from the value handed out)
-    /// are left intact. Each tuple is visited once (shared tuples would otherwise be walked once
-    /// per path) and held until the end, then freed parents first, so no free recurses deeply.
+    /// Drops the stack, the memo and the popped values without recursion: each container's
+    /// children are moved to a work list before it goes. Containers in `kept` (reachable from
+    /// the value handed out) are left intact. Each tuple is visited once (shared tuples would
+    /// otherwise be walked once per path) and held until the end, then dropped parents first
+    /// (reverse post-order, whatever order the roots came in: the popped values include inner
+    /// tuples of a chain whose head is still on the stack), so a tuple's children are still held
+    /// when it is freed and no free recurses.
     private mutating func release(except kept: Set<ObjectIdentifier>) {
-        var work = stack + Array(memo.values)
+        var work: [(value: PickleValue, expanded: Bool)] = (stack + Array(memo.values) + popped).map { ($0, false) }
         stack = []
         memo = [:]
-        var tuples: [PickleValue] = []
+        popped = []
+        poppedIdentities = []
+        var tuples: [PickleValue] = []  // post-order: every tuple after the tuples it holds
         var seen = Set<UnsafeRawPointer>()
-        while let value = work.popLast() {
+        while let (value, expanded) = work.popLast() {
+            if expanded { tuples.append(value); continue }
             switch value {
             case .tuple(let items):
                 guard let id = Self.identity(items), seen.insert(id).inserted else { continue }
-                tuples.append(value)
-                work += items
+                work.append((value, true))
+                for v in items { work.append((v, false)) }
             case .list(let l) where !kept.contains(ObjectIdentifier(l)):
-                work += l.items
+                for v in l.items { work.append((v, false)) }
                 l.items = []
             case .dict(let d) where !kept.contains(ObjectIdentifier(d)):
-                for (k, v) in d.items { work.append(k); work.append(v) }
+                for (k, v) in d.items { work.append((k, false)); work.append((v, false)) }
                 d.items = []
             default: break
             }
         }
-        tuples.reverse()
         while tuples.popLast() != nil {}  // a parent before its children: each free is shallow
     }
 
@@ -139,14 +150,28 @@ public struct RestrictedUnpickler {
 
     private mutating func pop() throws -> PickleValue {
         guard let v = stack.popLast() else { throw fail("pickle stack underflow") }
+        hold(v)
         if let m = marks.last, stack.count < m { throw fail("pickle stack underflow past a MARK") }
         return v
+    }
+
+    /// Keeps a popped container or tuple for `release` (once, however often it is popped).
+    private mutating func hold(_ v: PickleValue) {
+        let id: UnsafeRawPointer?
+        switch v {
+        case .list(let l): id = UnsafeRawPointer(Unmanaged.passUnretained(l).toOpaque())
+        case .dict(let d): id = UnsafeRawPointer(Unmanaged.passUnretained(d).toOpaque())
+        case .tuple(let items): id = Self.identity(items)
+        default: id = nil
+        }
+        if let id, poppedIdentities.insert(id).inserted { popped.append(v) }
     }
 
     private mutating func popToMark() throws -> [PickleValue] {
         guard let m = marks.popLast(), m <= stack.count else { throw fail("no MARK to pop to") }
         let items = Array(stack[m...])
         stack.removeSubrange(m...)
+        for v in items { hold(v) }
         return items
     }
 

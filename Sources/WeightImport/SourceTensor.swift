@@ -32,6 +32,10 @@ public struct TensorGroup {
 /// Converting raw little-endian element bytes to float32.
 enum ElementDecoding {
     static func floats(_ raw: ArraySlice<UInt8>, dtype: String, count: Int) -> [Float]? {
+        // The callers check the length against the file's claims; reading past `raw` unchecked
+        // would be memory-unsafe, so a mismatch that got through traps instead.
+        let width = ["float32": 4, "float64": 8, "float16": 2, "bfloat16": 2][dtype] ?? 0
+        precondition(count >= 0 && raw.count >= count * width, "\(count) \(dtype) elements from \(raw.count) bytes")
         var out = [Float](repeating: 0, count: count)
         raw.withUnsafeBytes { src in
             switch dtype {

@@ -132,11 +132,14 @@ enum TorchCheckpoint {
 }
 
 /// Reads `<prefix>/data/<key>` once per storage and checks its length against the pickle.
+/// Every reference to a storage must claim the type and size of the first: the bytes are
+/// checked against that claim once, and a later reference claiming more elements (or wider
+/// ones) would have the decoder read past them (found by libFuzzer).
 final class StorageReader {
     let archive: ZipArchive
     let prefix: String
     let path: String
-    private var cache: [String: [UInt8]] = [:]
+    private var cache: [String: (dtype: StorageType, numel: Int, bytes: [UInt8])] = [:]
 
     init(archive: ZipArchive, prefix: String, path: String) {
         self.archive = archive
@@ -145,7 +148,13 @@ final class StorageReader {
     }
 
     func bytes(_ s: StorageRef) throws -> [UInt8] {
-        if let hit = cache[s.key] { return hit }
+        if let hit = cache[s.key] {
+            guard hit.dtype == s.dtype, hit.numel == s.numel else {
+                throw ImportError(path, "storage \(s.key) is named as \(hit.numel) \(TorchCheckpoint.dtypeName(hit.dtype)) elements and as "
+                                  + "\(s.numel) \(TorchCheckpoint.dtypeName(s.dtype)) elements: the file is corrupted")
+            }
+            return hit.bytes
+        }
         let entryPath = prefix + "data/" + s.key
         guard let entry = archive[entryPath] else {
             throw ImportError(path, "storage \(s.key) is missing from the archive (no entry \(entryPath))")
@@ -162,7 +171,7 @@ final class StorageReader {
         guard raw.count == expected else {
             throw ImportError(path, "storage \(entryPath) yielded \(raw.count) of \(expected) bytes: truncated")
         }
-        cache[s.key] = raw
+        cache[s.key] = (s.dtype, s.numel, raw)
         return raw
     }
 }

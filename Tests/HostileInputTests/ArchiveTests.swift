@@ -127,6 +127,24 @@ final class ArchiveTests: XCTestCase {
         XCTAssertEqual(try WeightFile.open(ok).groups[0].tensors[0].load(), [1.5, -2])
     }
 
+    /// Two tensors naming one storage with different sizes or types: the bytes were checked
+    /// against the first claim only, and the second was decoded past their end (found by
+    /// libFuzzer: storage '0' as 4 and then as 5 floats, a heap overflow under AddressSanitizer).
+    func testAStorageNamedWithTwoSizesIsRefused() throws {
+        let floats = (0..<4).flatMap { Bytes.le32(Int(Float($0).bitPattern)) }
+        func pair(_ type: String, _ numel: Int) throws -> String {
+            try pth(PickleBuilder.stateDict([(name: "a", storage: "0", type: "FloatStorage", numel: 4, shape: [4]),
+                                             (name: "b", storage: "0", type: type, numel: numel, shape: [numel])]), storage: floats)
+        }
+        // The same claim twice (tied weights) reads both.
+        let tied = try WeightFile.open(pair("FloatStorage", 4)).groups[0].tensors
+        XCTAssertEqual(try tied.map { try $0.load() }, [[0, 1, 2, 3], [0, 1, 2, 3]])
+        for (type, numel, claim) in [("FloatStorage", 5, "5 float32"), ("FloatStorage", 3, "3 float32"), ("DoubleStorage", 4, "4 float64")] {
+            let m = failure { try load(pair(type, numel)) }
+            XCTAssertTrue(m.contains("storage 0 is named as 4 float32 elements and as \(claim) elements: the file is corrupted"), m)
+        }
+    }
+
     func testPickleAndStorageBombsAreBounded() throws {
         // data.pkl last and unterminated: an error at once.
         var spin = ZipItem.stored("archive/data.pkl", PickleBuilder.stateDict(numel: 2, shape: [2]))
@@ -174,5 +192,37 @@ final class ArchiveTests: XCTestCase {
         XCTAssertTrue(refusal(dag + [0x2E]) == "accepted", refusal(dag + [0x2E]))
         XCTAssertTrue(refusal(dag).contains("truncated") || refusal(dag).contains("ends"), refusal(dag))
         XCTAssertLessThan(Date().timeIntervalSince(start), 2)
+    }
+
+    /// Values taken off the pickle stack and never handed out (POP, an opcode that fails, BUILD's
+    /// ignored state) are released like the rest: a list that holds itself is taken apart, not
+    /// leaked, and a deep chain is freed without recursion. (libFuzzer's LeakSanitizer found the
+    /// leak: `]2]a]0a]0a\x7f\x00]`, a self-holding list popped by an APPEND with nothing to
+    /// append to.)
+    func testPoppedCyclesAndChainsAreReleased() {
+        func outcome(_ p: [UInt8]) -> String {
+            do { return "accepted \(try RestrictedUnpickler.load(p).typeName)" } catch let e as UnpickleError { return e.message } catch { return "\(error)" }
+        }
+        // EMPTY_LIST, a 1 MiB BINBYTES, APPEND, DUP, APPEND: a list holding the bytes and itself.
+        let cyclic: [UInt8] = [0x5D, 0x42] + Bytes.le32(1 << 20) + [UInt8](repeating: 7, count: 1 << 20) + [0x61, 0x32, 0x61]
+        let cases: [(String, [UInt8], String)] = [
+            ("found by libFuzzer", Array("]2]a]0a]0a\u{7f}\u{0}]".utf8), "APPEND to a nothing"),
+            ("failed APPEND", [0x80, 0x02] + cyclic + [0x61], "APPEND to a nothing"),
+            ("POP", [0x80, 0x02] + cyclic + [0x30, 0x4E, 0x2E], "accepted None"),
+            ("BUILD state", [0x80, 0x02, 0x7D, 0x7D, 0x4E] + cyclic + [0x73, 0x62, 0x2E], "accepted dict"),
+        ]
+        for (what, pickle, expected) in cases {
+            XCTAssertEqual(outcome(pickle), expected, what)
+            let before = PeakMemory.status("VmRSS")
+            for _ in 0..<64 { _ = outcome(pickle) }
+            // Leaked, 64 loads would keep 64 MiB of bytes (those with the blob).
+            XCTAssertLessThan(PeakMemory.status("VmRSS") - before, 16 << 20, "\(what): memory kept after 64 loads")
+        }
+        // A chain of 1,000,000 TUPLE1 dropped by POP: freed where it was popped, Swift's release
+        // recursed once per level and overflowed the stack.
+        let chain: [UInt8] = [0x80, 0x02, 0x4E] + [UInt8](repeating: 0x85, count: 1_000_000) + [0x30, 0x4E, 0x2E]
+        XCTAssertEqual(outcome(chain), "accepted None")
+        let failing: [UInt8] = [0x80, 0x02, 0x4E] + [UInt8](repeating: 0x85, count: 1_000_000) + [0x61]
+        XCTAssertEqual(outcome(failing), "APPEND to a nothing")
     }
 }

@@ -135,15 +135,22 @@ enum PickleBuilder {
     }
 
     static func stateDict(numel: Int, shape: [Int]) -> [UInt8] {
+        stateDict([(name: "w", storage: "0", type: "FloatStorage", numel: numel, shape: shape)])
+    }
+
+    /// Several tensors, each a contiguous view from element 0 of the storage it names.
+    static func stateDict(_ tensors: [(name: String, storage: String, type: String, numel: Int, shape: [Int])]) -> [UInt8] {
         var p: [UInt8] = [0x80, 0x02, 0x7D, 0x71, 0x00, 0x28]
-        p += unicode("w") + Array("ctorch._utils\n_rebuild_tensor_v2\n".utf8) + [0x28, 0x28]
-        p += unicode("storage") + Array("ctorch\nFloatStorage\n".utf8) + unicode("0") + unicode("cpu") + int(numel) + [0x74, 0x51]
-        p += int(0) + [0x28] + shape.flatMap(int) + [0x74]
-        var strides: [Int] = [], s = 1
-        for d in shape.reversed() { strides.insert(s, at: 0); s *= max(d, 1) }
-        p += [0x28] + strides.flatMap(int) + [0x74] + [0x89]
-        p += Array("ccollections\nOrderedDict\n".utf8) + [0x29, 0x52, 0x74, 0x52, 0x75, 0x2E]
-        return p
+        for t in tensors {
+            p += unicode(t.name) + Array("ctorch._utils\n_rebuild_tensor_v2\n".utf8) + [0x28, 0x28]
+            p += unicode("storage") + Array("ctorch\n\(t.type)\n".utf8) + unicode(t.storage) + unicode("cpu") + int(t.numel) + [0x74, 0x51]
+            p += int(0) + [0x28] + t.shape.flatMap(int) + [0x74]
+            var strides: [Int] = [], s = 1
+            for d in t.shape.reversed() { strides.insert(s, at: 0); s *= max(d, 1) }
+            p += [0x28] + strides.flatMap(int) + [0x74] + [0x89]
+            p += Array("ccollections\nOrderedDict\n".utf8) + [0x29, 0x52, 0x74, 0x52]
+        }
+        return p + [0x75, 0x2E]
     }
 }
 
