@@ -48,7 +48,10 @@ enum Migration {
         var out = graph
         out.nodes = []
         for var node in graph.nodes {
-            guard case .conv2d(let conv) = node.op, node.inputs.count == 1 else { out.nodes.append(node); continue }
+            // A conv whose attributes do not validate (kernel, stride or dilation not a pair...)
+            // is left as it is for the verifier to refuse: choosing its algorithm would index
+            // them (found by libFuzzer: dilation [131] trapped in bestAlgorithm).
+            guard case .conv2d(let conv) = node.op, node.inputs.count == 1, conv.validate().isEmpty else { out.nodes.append(node); continue }
             let old = attributes[node.name] ?? LegacyConv()
             let name = node.name
             var plan = NodeExecution()

@@ -74,6 +74,31 @@ final class GraphAndModelTests: XCTestCase {
         do { _ = try ModelReader.decode(bytes, path: "m.bin"); return "accepted" } catch { return "\(error)" }
     }
 
+    /// A format 1.0 file (weights inside the convolutions, no parameters) whose conv has a
+    /// one-value dilation: the migration to 2.0 chose the conv's algorithm before anything was
+    /// verified and indexed dilation[1], a trap (found by libFuzzer through FuzzModel). Now the
+    /// conv is left for the verifier, which names it.
+    func testALegacyModelWithAMalformedConvIsRefusedNotTrapped() throws {
+        func legacy(dilation: String) throws -> [UInt8] {
+            var b = try model { json in
+                var j = json.replacingOccurrences(of: ",{\"node\":\"c1.weight\",\"output\":0},{\"node\":\"c1.bias\",\"output\":0}", with: "")
+                    .replacingOccurrences(of: "\"dilation\":[1,1]", with: "\"dilation\":\(dilation)")
+                let start = j.range(of: "\"parameters\":[")!, end = j.range(of: "],\"symbols\"")!
+                j.replaceSubrange(start.upperBound..<end.lowerBound, with: "")
+                return j
+            }
+            b.replaceSubrange(8..<12, with: [1, 0, 0, 0])  // format 1.0
+            b.replaceSubrange(40..<48, with: Bytes.le64(XXHash64.hash(Array(b[0..<40]) + Array(b[64..<(64 + 4 * 48)]))))
+            return b
+        }
+        XCTAssertEqual(refusal(try legacy(dilation: "[1,1]")), "accepted")  // the same file, well formed, migrates
+        for dilation in ["[131]", "[]", "[2,2,2]"] {
+            let m = refusal(try legacy(dilation: dilation))
+            XCTAssertTrue(m.contains("the stored graph does not verify"), m)
+            XCTAssertTrue(m.contains("dilation must be in 1...256, got \(dilation.replacingOccurrences(of: ",", with: ", "))"), m)
+        }
+    }
+
     func testAbsurdNumbersInAStoredGraphAreRefusedNotTrapped() throws {
         let cases: [(String, String, String)] = [
             ("{\"fixed\":{\"_0\":3}}", "{\"fixed\":{\"_0\":4611686018427387904}}", "fixed dimensions must be in 1...65536"),
