@@ -37,23 +37,13 @@ public struct Adam {
         v[name] = vv
     }
 
-    /// New values of every parameter from its gradient.
+    /// New values of every parameter from its gradient (one step; `apply` on copies).
     public mutating func update(_ values: [String: [Float]], gradients: [String: [Float]]) -> [String: [Float]] {
-        step += 1
-        let t = Double(step)
-        let rate = Float(learningRate * (1 - pow(beta2, t)).squareRoot() / (1 - pow(beta1, t)))
-        let b1 = Float(beta1), b2 = Float(beta2), eps = Float(epsilon)
+        beginStep()
         var out: [String: [Float]] = [:]
         for (name, g) in gradients {
-            var mm = m[name] ?? [Float](repeating: 0, count: g.count), vv = v[name] ?? [Float](repeating: 0, count: g.count)
             var w = values[name]!
-            for i in 0..<g.count {
-                mm[i] = b1 * mm[i] + (1 - b1) * g[i]
-                vv[i] = b2 * vv[i] + (1 - b2) * g[i] * g[i]
-                w[i] -= rate * mm[i] / (vv[i].squareRoot() + eps)
-            }
-            m[name] = mm
-            v[name] = vv
+            w.withUnsafeMutableBufferPointer { apply(name, values: $0.baseAddress!, gradient: g) }
             out[name] = w
         }
         return out
