@@ -57,7 +57,8 @@ let package = Package(
         .target(name: "Inpainting", dependencies: ["GraphIR", "ModelFormat", "Runtime", "Kernels", "ImageIO", "NumpyIO", "Masks"]),
 
         // Step graphs (losses + autodiff) and the gradient step of the DeepFill v2 recipe.
-        .target(name: "Training", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "Compiler", "ModelFormat", "Runtime", "Kernels", "ImageIO"]),
+        .target(name: "Training", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "Compiler", "ModelFormat", "Runtime", "Kernels", "ImageIO",
+                                               "SafeIO", "Masks", "Randomness", "NumpyIO"]),
         .target(name: "Evaluation", dependencies: ["Inpainting", "ImageIO", "Masks", "ModelFormat", "Randomness", "Runtime"]),
 
         .target(name: "CLISupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -68,7 +69,8 @@ let package = Package(
             "Compiler", "GraphIR", "ModelFormat", "Runtime", "Kernels", "Training", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphtrain", dependencies: [
-            "Training", "Compiler", "Runtime", "ModelFormat", "NumpyIO", "ImageIO", "SafeIO", "Kernels", "CLISupport",
+            "Training", "Compiler", "GraphPasses", "Runtime", "ModelFormat", "NumpyIO", "ImageIO", "SafeIO", "Kernels", "CLISupport",
+            "Evaluation", "Masks", "Randomness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphrun", dependencies: [

@@ -72,6 +72,10 @@ public enum Npz {
         try entries(path: path).map { ($0.name, try $0.load()) }
     }
 
+    /// Every entry's date (zip's earliest, 1980-01-01), so equal arrays give equal bytes: a
+    /// checkpoint written twice is byte-identical.
+    static let fixedDate = Date(timeIntervalSince1970: 315_532_800)
+
     public static func write(_ entries: [(name: String, array: NpyArray)], to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
@@ -80,7 +84,7 @@ public enum Npz {
             let archive = try Archive(url: tmp, accessMode: .create)
             for (name, array) in entries {
                 let bytes = Data(Npy.encode(array))
-                try archive.addEntry(with: name + ".npy", type: .file, uncompressedSize: Int64(bytes.count)) { pos, size in
+                try archive.addEntry(with: name + ".npy", type: .file, uncompressedSize: Int64(bytes.count), modificationDate: Npz.fixedDate) { pos, size in
                     bytes.subdata(in: Int(pos)..<Int(pos) + size)
                 }
             }

@@ -36,6 +36,9 @@ public struct RunOptions {
     /// Bytes the caller holds for this run outside the executor (decoded pictures, input and
     /// output tensors), counted in the estimate the limit is checked against.
     public var extraBytes = 0
+    /// Scan every node's outputs and stop at the first that holds a NaN or an infinity
+    /// (NonFiniteValue names it): for diagnosing a training step whose loss went non-finite.
+    public var checkFinite = false
 
     public init(threads: Int = RunOptions.defaultThreads, memoryLimit: Int = RunOptions.defaultMemoryLimit,
                 progress: (@Sendable (RunProgress) -> Void)? = nil, isCancelled: (() -> Bool)? = nil) {
@@ -48,6 +51,20 @@ public struct RunOptions {
     public static var defaultThreads: Int { ProcessInfo.processInfo.activeProcessorCount }
     /// 80 % of physical memory.
     public static var defaultMemoryLimit: Int { Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8) }
+}
+
+/// The first node whose output holds a NaN or an infinity, in a run with `checkFinite`.
+public struct NonFiniteValue: Error, CustomStringConvertible {
+    public var node: String
+    public var op: String
+    public var value: Float
+    /// Inputs of the node that were already non-finite (a parameter that an update blew up).
+    public var nonFiniteInputs: [String]
+    public var description: String {
+        nonFiniteInputs.isEmpty
+            ? "node '\(node)' (\(op)) produced \(value) from finite inputs"
+            : "node '\(node)' (\(op)) read non-finite values from \(nonFiniteInputs.map { "'\($0)'" }.joined(separator: ", "))"
+    }
 }
 
 public struct RunCancelled: Error, CustomStringConvertible {
@@ -242,6 +259,7 @@ public final class Executor {
                 }
                 // A stop request skips the rest of a kernel's pieces: its output is incomplete.
                 if monitor.isStopped { throw RunCancelled() }
+                if options.checkFinite { try checkFinite(node, step, schedule, typed, buffer) }
                 let end = DispatchTime.now().uptimeNanoseconds
                 tracker.end(at: end)
                 seconds.append(NodeTiming(node: node.name, op: node.op.name + (step.absorbed.map { "+" + graph.nodes[$0].op.name } ?? ""),

@@ -18,6 +18,13 @@ public struct Adam {
         self.epsilon = epsilon
     }
 
+    /// The state a checkpoint saved.
+    public mutating func restore(step: Int, m: [String: [Float]], v: [String: [Float]]) {
+        self.step = step
+        self.m = m
+        self.v = v
+    }
+
     /// Starts a step: call once, then `apply` for every parameter.
     public mutating func beginStep() { step += 1 }
 

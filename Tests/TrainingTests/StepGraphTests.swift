@@ -45,9 +45,9 @@ final class StepGraphTests: XCTestCase {
         XCTAssertLessThan(Double(arenas[0]), 0.8 * Double(arenas[1]), "arena \(arenas[0]) with recomputation vs \(arenas[1]) without")
         let b = try OracleGradientTests.batch()
         let gw = try GradientStep.load(NetworkSpec(graphPath: OracleGradientTests.repository.appendingPathComponent("Graphs/deepfill_v2.yaml").path,
-                                                   params: [("cnum", "8")], weightsPath: OracleGradientTests.file("generator.npz"))).1
+                                                   params: [("cnum", "8")], weightsPath: OracleGradientTests.file("generator.npz"))).tensors
         let dw = try GradientStep.load(NetworkSpec(graphPath: OracleGradientTests.repository.appendingPathComponent("Graphs/sn_patchgan.yaml").path,
-                                                   params: [("cnum", "8")], weightsPath: OracleGradientTests.file("discriminator.npz"))).1
+                                                   params: [("cnum", "8")], weightsPath: OracleGradientTests.file("discriminator.npz"))).tensors
         let tensors = gw + dw.map { Tensor(name: StepGraphs.discriminatorPrefix + $0.name, shape: $0.shape, values: $0.values) }
         let outputs = try graphs.map { graph -> [String: HostTensor] in
             let model = Model(graph: graph, metadata: ModelMetadata(compiler: "test", graphName: "g", sources: [], weights: "", parameterCount: 0),

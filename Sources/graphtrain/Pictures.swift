@@ -1,0 +1,66 @@
+// The pictures a run draws with its own code (written with libpng): the samples grid — per
+// row the input with its hole in white, stage 1, the completed image, the original and, for
+// generators with contextual attention, the attention flow of that sample — and the loss curves.
+import Evaluation
+import Foundation
+import ImageIO
+import Masks
+import ModelFormat
+import Randomness
+import Runtime
+import Training
+
+enum RunPictures {
+    /// RGB 8-bit from planar [3, h, w] in [-1, 1].
+    static func image(_ planar: ArraySlice<Float>, height h: Int, width w: Int) -> Image {
+        var out = Image(width: w, height: h, channels: 3, bitDepth: 8)
+        let base = planar.startIndex, plane = h * w
+        for i in 0..<plane {
+            for c in 0..<3 {
+                let v = (planar[base + c * plane + i] + 1) * 127.5
+                out.samples[i * 3 + c] = UInt16(max(0, min(255, v.rounded())))
+            }
+        }
+        return out
+    }
+
+    /// The first `count` photos of the folder (centre crops at the training size), each with its own
+    /// seeded official mask, filled by the generator; one row per photo.
+    static func samples(forward: Executor, photos: PhotoSet, count: Int, height h: Int, width w: Int, seed: UInt64, threads: Int) throws -> Image {
+        var rows: [[Image]] = []
+        for i in 0..<min(count, photos.paths.count) {
+            let x = TrainingData.centre(try photos.image(i), height: h, width: w)
+            var rng = SplitMix64(seed, 0x5A3D_1E5, UInt64(i))
+            let holes = FreeFormMask.generate(.rectBrush, height: h, width: w, rng: &rng)
+            let out = try forward.run(["image": HostTensor(shape: [1, 3, h, w], floats: x),
+                                       "mask": HostTensor(shape: [1, 1, h, w], floats: holes.pixels.map { Float($0) })],
+                                      options: RunOptions(threads: threads)).outputs
+            let original = image(x[...], height: h, width: w)
+            var row = [Grid.masked(original, holes), image(out["stage1"]!.floats![...], height: h, width: w),
+                       image(out["completed"]!.floats![...], height: h, width: w), original]
+            if let flow = out["attention"], let argmax = flow.ints, flow.shape.count == 4 {
+                row.append(AttentionPicture.flow(argmax: argmax, height: flow.shape[2], width: flow.shape[3], holes: holes, size: (w, h)))
+            }
+            rows.append(row)
+        }
+        return Grid.compose(rows)!
+    }
+
+    static func write(run: String, trainer: Trainer, photos: PhotoSet, config: TrainingConfig, step: Int) throws {
+        let grid = try samples(forward: trainer.forward, photos: photos, count: 4, height: config.height, width: config.width,
+                               seed: config.seed, threads: RunOptions.defaultThreads)
+        _ = try ImageFile.write(grid, to: (run as NSString).appendingPathComponent("samples.png"))
+        _ = try ImageFile.write(LossPicture.draw(LossLog.read(TrainingRun.lossLogPath(run)), title: "\((run as NSString).lastPathComponent) to step \(step)"),
+                                to: (run as NSString).appendingPathComponent("losses.png"))
+    }
+}
+
+// Placeholders until the Plots module lands.
+enum AttentionPicture {
+    static func flow(argmax: [Int32], height: Int, width: Int, holes: Mask, size: (Int, Int)) -> Image {
+        Image(width: size.0, height: size.1, channels: 3, bitDepth: 8, fill: 255)
+    }
+}
+enum LossPicture {
+    static func draw(_ entries: [LossLog.Entry], title: String) -> Image { Image(width: 8, height: 8, channels: 3, bitDepth: 8, fill: 255) }
+}
