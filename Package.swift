@@ -94,7 +94,8 @@ let package = Package(
             "TestSupport",
         ]),
         .testTarget(name: "GradientTests", dependencies: ["GraphIR", "GraphPasses", "Kernels", "ModelFormat", "Runtime", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Runtime", "ModelFormat", "NumpyIO", "Kernels", "GraphIR", "GraphPasses", "GraphYAML", "Compiler", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Runtime", "ModelFormat", "NumpyIO", "Kernels", "GraphIR", "GraphPasses", "GraphYAML", "Compiler",
+                                                        "ImageIO", "Masks", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["NumpyIO", "ImageIO", "ModelFormat", "graphc", "graphrun", "graphtrain", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

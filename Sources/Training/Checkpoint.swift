@@ -30,6 +30,15 @@ public struct CheckpointState: Codable, Equatable, Sendable {
     /// seeded epoch order (2 · batch per iteration).
     public var dataCursor: Int
     public var losses: IterationLosses?
+
+    public init(step: Int, generatorAdamStep: Int, discriminatorAdamStep: Int, seed: UInt64, dataCursor: Int, losses: IterationLosses?) {
+        self.step = step
+        self.generatorAdamStep = generatorAdamStep
+        self.discriminatorAdamStep = discriminatorAdamStep
+        self.seed = seed
+        self.dataCursor = dataCursor
+        self.losses = losses
+    }
 }
 
 public struct Checkpoint {
@@ -38,6 +47,14 @@ public struct Checkpoint {
     public var gAdam: Adam
     public var dAdam: Adam
     public var state: CheckpointState
+
+    public init(generator: Network, discriminator: Network, gAdam: Adam, dAdam: Adam, state: CheckpointState) {
+        self.generator = generator
+        self.discriminator = discriminator
+        self.gAdam = gAdam
+        self.dAdam = dAdam
+        self.state = state
+    }
 
     public static func folderName(_ step: Int) -> String { "ckpt-\(step)" }
 

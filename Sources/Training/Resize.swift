@@ -5,7 +5,7 @@
 // alpha is ignored.
 import ImageIO
 
-enum Resize {
+public enum Resize {
     /// (source index, weight) taps of each output position along one axis.
     static func taps(start: Double, length: Double, source: Int, output: Int) -> [[(Int, Float)]] {
         let scale = length / Double(output)
@@ -28,7 +28,7 @@ enum Resize {
         }
     }
 
-    static func region(_ photo: Image, x: Double, y: Double, width cw: Double, height ch: Double, to w: Int, _ h: Int, mirrored: Bool) -> [Float] {
+    public static func region(_ photo: Image, x: Double, y: Double, width cw: Double, height ch: Double, to w: Int, _ h: Int, mirrored: Bool) -> [Float] {
         let across = taps(start: x, length: cw, source: photo.width, output: w)
         let down = taps(start: y, length: ch, source: photo.height, output: h)
         let rows = down.flatMap { $0.map(\.0) }, firstRow = rows.min()!, lastRow = rows.max()!

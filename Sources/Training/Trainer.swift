@@ -39,6 +39,13 @@ public struct IterationLosses: Codable, Equatable, Sendable {
     public var gLoss: Float
     public var gAdv: Float
     public var l1: Float
+
+    public init(dLoss: Float, gLoss: Float, gAdv: Float, l1: Float) {
+        self.dLoss = dLoss
+        self.gLoss = gLoss
+        self.gAdv = gAdv
+        self.l1 = l1
+    }
 }
 
 /// A loss or gradient went NaN or infinite; `detail` names the first node that produced one.

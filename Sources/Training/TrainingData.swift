@@ -75,7 +75,7 @@ public final class TrainingData {
     }
 
     /// Draw number `n` of the run: the photo at that place of its epoch's seeded shuffle.
-    func photoIndex(draw n: Int) -> Int {
+    public func photoIndex(draw n: Int) -> Int {
         let count = photos.paths.count, epoch = n / count
         if epochOrder?.epoch != epoch {
             var order = Array(0..<count), rng = SplitMix64(seed, 0x5EED_0E0C, UInt64(epoch))
