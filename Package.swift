@@ -6,9 +6,10 @@
 //   GraphIR + ModelFormat + Kernels <- Runtime;
 //   GraphYAML + GraphPasses + ModelFormat + WeightImport + Runtime <- Compiler <- graphc, Training;
 //   Compiler + Training <- graphbench, graphtrain;
-//   Runtime + Kernels + ImageIO + NumpyIO + Masks <- Inpainting <- Evaluation <- graphrun.
-// Kernels, ImageIO, NumpyIO, WeightImport (checkpoint readers on NumpyIO), Randomness and Masks
-// know nothing of the IR.
+//   Runtime + Kernels + ImageIO + NumpyIO + Masks <- Inpainting <- Evaluation <- graphrun;
+//   ImageIO <- Plots (loss charts and attention-flow pictures).
+// Kernels, ImageIO, NumpyIO, WeightImport (checkpoint readers on NumpyIO), Randomness, Masks and
+// Plots know nothing of the IR.
 import PackageDescription
 
 let package = Package(
@@ -54,6 +55,8 @@ let package = Package(
         .target(name: "ImageIO", dependencies: ["PNGCodec", "JPEGCodec", "SafeIO"]),
         .target(name: "Runtime", dependencies: ["GraphIR", "ModelFormat", "Kernels"]),
         .target(name: "Compiler", dependencies: ["GraphIR", "GraphYAML", "GraphPasses", "ModelFormat", "NumpyIO", "WeightImport", "Runtime", "Randomness", "SafeIO"]),
+        // Line charts and contextual-attention flow images, drawn with a built-in bitmap font.
+        .target(name: "Plots", dependencies: ["ImageIO"]),
         .target(name: "Inpainting", dependencies: ["GraphIR", "ModelFormat", "Runtime", "Kernels", "ImageIO", "NumpyIO", "Masks"]),
 
         // Step graphs (losses + autodiff) and the gradient step of the DeepFill v2 recipe.
@@ -85,6 +88,7 @@ let package = Package(
         .testTarget(name: "WeightImportTests", dependencies: ["WeightImport", "Compiler", "NumpyIO", "ZIPFoundation", "TestSupport"]),
 
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"]),
+        .testTarget(name: "PlotsTests", dependencies: ["Plots", "ImageIO", "TestSupport"]),
         .testTarget(name: "MaskTests", dependencies: ["Masks", "Randomness"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Masks"]),
         .testTarget(name: "InpaintingTests", dependencies: ["Inpainting", "Compiler", "ImageIO", "Masks", "ModelFormat", "Runtime", "TestSupport"]),
