@@ -73,7 +73,7 @@ let package = Package(
         ]),
         .executableTarget(name: "graphtrain", dependencies: [
             "Training", "Compiler", "GraphPasses", "Runtime", "ModelFormat", "NumpyIO", "ImageIO", "SafeIO", "Kernels", "CLISupport",
-            "Evaluation", "Masks", "Randomness",
+            "Evaluation", "Masks", "Randomness", "Plots",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphrun", dependencies: [

@@ -2,6 +2,7 @@
 // row the input with its hole in white, stage 1, the completed image, the original and, for
 // generators with contextual attention, the attention flow of that sample — and the loss curves.
 import Evaluation
+import Plots
 import Foundation
 import ImageIO
 import Masks
@@ -55,12 +56,28 @@ enum RunPictures {
     }
 }
 
-// Placeholders until the Plots module lands.
 enum AttentionPicture {
+    /// The attention's argmax [h', w'] as a flow picture at the sample size; positions outside the
+    /// hole (where attention is not used) white.
     static func flow(argmax: [Int32], height: Int, width: Int, holes: Mask, size: (Int, Int)) -> Image {
-        Image(width: size.0, height: size.1, channels: 3, bitDepth: 8, fill: 255)
+        // The mask at the attention grid: a position is in the hole when any pixel it covers is.
+        var hole = [Bool](repeating: false, count: height * width)
+        for y in 0..<holes.height { for x in 0..<holes.width where holes.pixels[y * holes.width + x] != 0 {
+            hole[min(height - 1, y * height / holes.height) * width + min(width - 1, x * width / holes.width)] = true
+        } }
+        return AttentionFlow.image(argmax: argmax, height: height, width: width, hole: hole, size: (width: size.0, height: size.1))
     }
 }
+
 enum LossPicture {
-    static func draw(_ entries: [LossLog.Entry], title: String) -> Image { Image(width: 8, height: 8, channels: 3, bitDepth: 8, fill: 255) }
+    /// The four loss curves against the step, each smoothed over a window of 1/50 of the run.
+    static func draw(_ entries: [LossLog.Entry], title: String) -> Image {
+        let window = max(1, entries.count / 50)
+        func series(_ name: String, _ k: Int, _ value: (LossLog.Entry) -> Float) -> Series {
+            Series(name: name, colour: RGB.palette[k], points: entries.map { (Double($0.step), Double(value($0))) }).smoothed(window: window)
+        }
+        return LineChart.render(series: [series("d_loss", 0, \.d_loss), series("g_loss", 1, \.g_loss), series("g_adv", 2, \.g_adv),
+                                          series("l1", 3, \.l1)],
+                                title: title + (window > 1 ? " (moving average of \(window))" : ""), xLabel: "step")
+    }
 }
