@@ -6,6 +6,7 @@
 import Foundation
 import ImageIO
 import ModelFormat
+import NumpyIO
 import TestSupport
 import XCTest
 
@@ -165,17 +166,32 @@ final class GraphTrainFitTests: CLIBase {
     }
 
     func testTheDemoWeightsFineTune() throws {
-        let run = path("finetune")
-        let r = try Tool.run("graphtrain", ["init", run, "--generator", Fixtures.graph("deepfill_v2.yaml"), "--discriminator", Fixtures.graph("sn_patchgan.yaml"),
-                                            "--g-weights", Fixtures.file("Models/deepfill_v2_demo/deepfill_v2_demo.bin"),
-                                            "--d-weights", Fixtures.file("Models/deepfill_v2_demo/discriminator_f16.npz")])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        let f = try Tool.run("graphtrain", ["fit", run, "--data", photos, "--steps", "1", "--batch", "1", "--size", "64x64"])
-        XCTAssertEqual(f.status, 0, f.stderr)
-        let entry = try JSONSerialization.jsonObject(with: Data(logLines(run)[0].utf8)) as! [String: Any]
-        // A trained discriminator separates real from completed: its hinge loss is well below an untrained one's 1.
-        let dLoss = entry["d_loss"] as! Double
-        XCTAssertTrue(dLoss.isFinite && dLoss < 0.99, "\(entry)")
+        // A real photo: the demo generator knows photos, a random one does not.
+        try FileManager.default.createDirectory(atPath: path("real"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Fixtures.file("Samples/coffee.png"), toPath: path("real/coffee.png"))
+        func start(_ name: String, _ weights: [String]) throws -> Double {
+            let run = path(name)
+            let r = try Tool.run("graphtrain", ["init", run, "--generator", Fixtures.graph("deepfill_v2.yaml"),
+                                                "--discriminator", Fixtures.graph("sn_patchgan.yaml")] + weights)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let f = try Tool.run("graphtrain", ["fit", run, "--data", path("real"), "--steps", "1", "--batch", "1", "--size", "64x64"])
+            XCTAssertEqual(f.status, 0, f.stderr)
+            let entry = try JSONSerialization.jsonObject(with: Data(logLines(run)[0].utf8)) as! [String: Any]
+            return entry["l1"] as! Double
+        }
+        let d16 = Fixtures.file("Models/deepfill_v2_demo/discriminator_f16.npz")
+        let tuned = try start("finetune", ["--g-weights", Fixtures.file("Models/deepfill_v2_demo/deepfill_v2_demo.bin"), "--d-weights", d16])
+        let scratch = try start("scratch", ["--random-init", "--seed", "1"])
+        XCTAssertLessThan(tuned, 0.7 * scratch, "ℓ1 of the first step: fine-tuned \(tuned), from scratch \(scratch)")
+        // ckpt-0 holds the files' values: the float16 discriminator converted exactly, u included.
+        let stored = try ModelReader.read(path: path("finetune") + "/ckpt-0/discriminator.bin").model.tensors
+        let source = try Npz.read(path: d16)
+        XCTAssertEqual(stored.count, source.count)
+        for (name, array) in source {
+            let key = String(name.dropLast(name.hasSuffix(".npy") ? 4 : 0))
+            XCTAssertEqual(stored.first { $0.name == key }?.values, array.floats, key)
+        }
+        XCTAssertTrue(source.contains { $0.name.hasSuffix(".u") })
     }
 
     func testMasksMatchTheSpecsStatistics() throws {

@@ -21,8 +21,9 @@ final class GraphTrainTests: CLIBase {
         XCTAssertEqual(r.stdout, """
             OVERVIEW: Train inpainting networks compiled by Fillgraph.
 
-            Exit status: 0 on success, 2 for bad input (graphs, weights, photos, masks or
-            arguments).
+            Exit status: 0 on success, 2 for bad input (graphs, weights, photos, masks, run
+            folders or arguments), 3 when a loss goes NaN or infinite (the last good
+            checkpoint is kept), 130 when interrupted (after saving a checkpoint).
 
             USAGE: graphtrain <subcommand>
 
@@ -31,6 +32,16 @@ final class GraphTrainTests: CLIBase {
               -h, --help              Show help information.
 
             SUBCOMMANDS:
+              init                    Create a training run: its config and its initial
+                                      weights (ckpt-0).
+              fit                     Train a run from its newest checkpoint (the official
+                                      DeepFill v2 recipe).
+              export                  Write a checkpoint's generator as a model.bin for
+                                      graphrun.
+              samples                 Draw a grid of a checkpoint's fills: input, stage 1,
+                                      completed, original (and the attention flow).
+              masks                   Draw the official training masks and print their
+                                      coverage statistics.
               gradients               Compute one training step's gradients (D step, then G
                                       step) without updating the weights.
 
