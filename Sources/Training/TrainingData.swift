@@ -25,7 +25,7 @@ public final class PhotoSet {
     private var cache: [Int: Image] = [:]
     private var cached = 0
 
-    public init(folder: String, cacheBytes: Int = 512 << 20) throws {
+    public init(folder: String, cacheBytes: Int = 64 << 20) throws {
         self.folder = folder
         self.cacheBytes = cacheBytes
         var isDir: ObjCBool = false

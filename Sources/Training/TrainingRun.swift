@@ -82,6 +82,7 @@ public enum TrainingRun {
                            pictures: ((Trainer, Int) throws -> Void)? = nil) throws -> FitOutcome {
         Checkpoint.removeLeftovers(run: run)
         let start = try Checkpoint.read(try checkpoint(run).path)
+        try StepGraphs.checkPhotoSize(discriminator: start.discriminator.typed.graph, height: config.height, width: config.width)
         var gAdam = start.gAdam, dAdam = start.dAdam
         gAdam.learningRate = config.lr; gAdam.beta1 = config.beta1; gAdam.beta2 = config.beta2
         dAdam.learningRate = config.lr; dAdam.beta1 = config.beta1; dAdam.beta2 = config.beta2

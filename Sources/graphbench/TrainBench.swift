@@ -1,7 +1,9 @@
-// graphbench --train: one training iteration of the official DeepFill v2 recipe — the G step
-// and the D step (one discriminator call each, on [real ; completed]) and an Adam update of
-// both networks — timed at fixed sizes, the median over --runs iterations after one warm-up
-// (the first iteration plans and allocates). Random TF-default weights; a smooth synthetic
+// graphbench --train: one training iteration of the official DeepFill v2 recipe as
+// `graphtrain fit` runs it (Trainer.iterate) — the D step on its own batch (the generator's
+// forward for the completions, the discriminator on [real ; completed], Adam), then the G step
+// on another batch (generator and discriminator forward and backward, Adam) — timed at fixed
+// sizes, the median over --runs iterations after one warm-up (the first iteration plans and
+// allocates). samples/s counts the photos an iteration consumes: 2 · batch. Random TF-default weights; a smooth synthetic
 // batch and a centred rectangular hole. Tools/bench_train_torch.py times the same iteration
 // in PyTorch (eager and torch.compile) for the side-by-side figures in Docs/performance.md.
 import CLISupport
@@ -33,14 +35,13 @@ enum TrainBench {
     static func run(size: String, batch n: Int, cnum: Int, dcnum: Int, runs: Int, threads: Int) throws {
         let (h, w) = CLI.parseSize(size, limit: 4096)!
         let (g, d) = graphs()
-        let step = try GradientStep(generator: NetworkSpec(graphPath: g, params: [("cnum", "\(cnum)")], weightsPath: nil, seed: 1),
-                                    discriminator: NetworkSpec(graphPath: d, params: [("cnum", "\(dcnum)")], weightsPath: nil, seed: 2),
-                                    batch: n, mode: .full)
+        let g0 = try GradientStep.load(NetworkSpec(graphPath: g, params: [("cnum", "\(cnum)")], weightsPath: nil, seed: 1))
+        let d0 = try GradientStep.load(NetworkSpec(graphPath: d, params: [("cnum", "\(dcnum)")], weightsPath: nil, seed: 2))
+        let trainer = try Trainer(generator: g0, discriminator: d0, settings: TrainerSettings(batch: n, microBatch: n), gAdam: Adam(), dAdam: Adam())
         let (image, mask) = batch(n, height: h, width: w)
-        var gAdam = Adam(), dAdam = Adam()
         let options = RunOptions(threads: threads)
         func iteration() throws {
-            step.update(try step.run(image: image, mask: mask, height: h, width: w, options: options), generator: &gAdam, discriminator: &dAdam)
+            _ = try trainer.iterate(d: Batch(image: image, mask: mask), g: Batch(image: image.reversed(), mask: mask), height: h, width: w, options: options)
         }
         try iteration()
         var seconds: [Double] = []
@@ -50,8 +51,9 @@ enum TrainBench {
             seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         let sorted = seconds.sorted()
-        print(String(format: "train %dx%d batch %d: median %.3f s/iteration (min %.3f, max %.3f, %d iterations, %d threads, cnum %d/%d) peak RSS %.0f MB",
-                     w, h, n, sorted[sorted.count / 2], sorted.first!, sorted.last!, runs, threads, cnum, dcnum, Double(Benchmark.peakRSS()) / 1e6))
+        let median = sorted[sorted.count / 2]
+        print(String(format: "train %dx%d batch %d: median %.3f s/iteration = %.2f samples/s (min %.3f, max %.3f, %d iterations, %d threads, cnum %d/%d) peak RSS %.0f MB",
+                     w, h, n, median, Double(2 * n) / median, sorted.first!, sorted.last!, runs, threads, cnum, dcnum, Double(Benchmark.peakRSS()) / 1e6))
         fflush(stdout)
     }
 }

@@ -47,6 +47,42 @@ enum RunPictures {
         return Grid.compose(rows)!
     }
 
+    /// One row per photo: the input with its hole, each generator's completion, the original; a
+    /// header row names the columns. The same photos and masks as `samples`.
+    static func comparison(_ generators: [(name: String, forward: Executor)], photos: PhotoSet, count: Int, height h: Int, width w: Int,
+                           seed: UInt64, threads: Int) throws -> Image {
+        func label(_ text: String) -> Image {
+            var image = Image(width: w, height: 14, channels: 3, bitDepth: 8, fill: 255)
+            var t = text
+            while BitmapFont.width(of: t) > w - 2 && !t.isEmpty { t.removeLast() }
+            BitmapFont.draw(t, into: &image, x: max(0, (w - BitmapFont.width(of: t)) / 2), y: 3, colour: .black)
+            return image
+        }
+        var header = [label("input")] + generators.map { label($0.name) } + [label("original")]
+        var rows: [[Image]] = []
+        for i in 0..<min(count, photos.paths.count) {
+            let x = TrainingData.centre(try photos.image(i), height: h, width: w)
+            var rng = SplitMix64(seed, 0x5A3D_1E5, UInt64(i))
+            let holes = FreeFormMask.generate(.rectBrush, height: h, width: w, rng: &rng)
+            let original = image(x[...], height: h, width: w)
+            var row = [Grid.masked(original, holes)]
+            for g in generators {
+                let out = try g.forward.run(["image": HostTensor(shape: [1, 3, h, w], floats: x),
+                                             "mask": HostTensor(shape: [1, 1, h, w], floats: holes.pixels.map { Float($0) })],
+                                            options: RunOptions(threads: threads)).outputs
+                row.append(image(out["completed"]!.floats![...], height: h, width: w))
+            }
+            rows.append(row + [original])
+        }
+        // Grid.compose wants equal cells: the header row is composed alone and stacked on top.
+        let top = Grid.compose([header])!, body = Grid.compose(rows)!
+        header.removeAll()
+        var out = Image(width: body.width, height: top.height - 4 + body.height, channels: 3, bitDepth: 8, fill: 255)
+        out.samples.replaceSubrange(0..<(top.height - 4) * top.width * 3, with: top.samples[0..<(top.height - 4) * top.width * 3])
+        out.samples.replaceSubrange((top.height - 4) * top.width * 3..<out.samples.count, with: body.samples)
+        return out
+    }
+
     static func write(run: String, trainer: Trainer, photos: PhotoSet, config: TrainingConfig, step: Int) throws {
         let grid = try samples(forward: trainer.forward, photos: photos, count: 4, height: config.height, width: config.width,
                                seed: config.seed, threads: RunOptions.defaultThreads)

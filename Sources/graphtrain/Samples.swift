@@ -21,6 +21,8 @@ struct Samples: ParsableCommand {
     @Option(help: ArgumentHelp("The checkpoint's step (default: the newest).", valueName: "STEP")) var checkpoint: Int?
     @Option(help: ArgumentHelp("How many photos (rows).", valueName: "N")) var count = 6
     @Option(help: ArgumentHelp("Threads (default: one per core).", valueName: "T")) var threads: Int?
+    @Option(help: ArgumentHelp("Another run to compare (repeatable): the grid then shows input, each run's completion and the original, "
+                               + "with the runs named on top.", valueName: "RUN2")) var compare: [String] = []
 
     func validate() throws {
         guard (1...64).contains(count) else { throw ValidationError("--count must be in 1...64, got \(count)") }
@@ -32,11 +34,27 @@ struct Samples: ParsableCommand {
         let config = try TrainingRun.loadConfig(folder)
         let (step, path) = try TrainingRun.checkpoint(folder, step: checkpoint)
         let photos = try PhotoSet(folder: data)
-        let c = try Checkpoint.read(path)
-        let graph = try PassPipeline.standard.run(c.generator.typed).0.graph
-        let forward = Executor(model: GradientStep.model(graph, c.generator.tensors))
-        let grid = try RunPictures.samples(forward: forward, photos: photos, count: count, height: config.height, width: config.width,
-                                           seed: config.seed, threads: threads ?? RunOptions.defaultThreads)
+        func forward(_ path: String) throws -> Executor {
+            let c = try Checkpoint.read(path)
+            return Executor(model: GradientStep.model(try PassPipeline.standard.run(c.generator.typed).0.graph, c.generator.tensors))
+        }
+        let threadCount = threads ?? RunOptions.defaultThreads
+        let grid: Image
+        if compare.isEmpty {
+            grid = try RunPictures.samples(forward: try forward(path), photos: photos, count: count, height: config.height, width: config.width,
+                                           seed: config.seed, threads: threadCount)
+        } else {
+            var generators = [((folder as NSString).lastPathComponent, try forward(path))]
+            for other in compare {
+                let c = try TrainingRun.loadConfig(other)
+                guard (c.height, c.width) == (config.height, config.width) else {
+                    throw ValidationError("--compare \(other) trained at \(c.width)x\(c.height), but \(folder) at \(config.width)x\(config.height)")
+                }
+                generators.append(((other as NSString).lastPathComponent, try forward(try TrainingRun.checkpoint(other).path)))
+            }
+            grid = try RunPictures.comparison(generators, photos: photos, count: count, height: config.height, width: config.width,
+                                              seed: config.seed, threads: threadCount)
+        }
         _ = try ImageFile.write(grid, to: output)
         CLI.note("graphtrain: wrote \(output): \(min(count, photos.paths.count)) photos at \(config.width)x\(config.height), step \(step)")
     }
