@@ -48,7 +48,7 @@ public enum Inspector {
             }
         }
         if let (h, w) = size {
-            let typed = try Verifier.verify(model.graph, bindings: model.graph.bindings(height: h, width: w))
+            let typed = try Verifier.verify(model.graph, bindings: try model.graph.checkedBindings(height: h, width: w))
             let costs = typed.costs().filter { $0.macs > 0 }
             let total = Cost.sum(costs.map(\.macs))
             lines.append("")

@@ -151,4 +151,27 @@ public struct Graph: Hashable, Codable, Sendable {
         }
         return b
     }
+
+    /// Whether the inputs can take an image of height × width: a fixed number in an input's
+    /// height or width position must equal it (a graph whose inputs are [3, 128, 128], like
+    /// global_gan's, runs at 128×128 only). Symbols are checked when they are bound.
+    public func takesSize(height: Int, width: Int) -> Bool {
+        inputs.allSatisfy { input in
+            input.dims.enumerated().allSatisfy { axis, dim in
+                guard axis > 0, case .fixed(let v) = dim else { return true }
+                return v == (axis == 1 ? height : width)
+            }
+        }
+    }
+
+    /// `bindings(height:width:)` for a size the inputs can take; a size that a fixed input
+    /// dimension rules out is an error (binding it would silently leave the fixed size in place).
+    public func checkedBindings(height: Int, width: Int) throws -> [String: Int] {
+        guard takesSize(height: height, width: width) else {
+            let declared = inputs.map { "\($0.name) [\($0.dims.map(\.description).joined(separator: ", "))]" }.joined(separator: ", ")
+            throw Diagnostic("graph '\(name)' cannot take \(width)x\(height) (width x height): its inputs have a fixed size (\(declared))",
+                             hint: "a parameter may set that size, e.g. --param size=N for global_gan")
+        }
+        return bindings(height: height, width: width)
+    }
 }

@@ -137,7 +137,7 @@ public struct MemoryPlanSummary: Sendable {
 extension MemoryPlanSummary {
     /// Plans a graph's arena for an input of height × width (batch 1); needs no weights.
     public init(graph: Graph, height: Int, width: Int, threads: Int, batch: Int = 1) throws {
-        var bindings = graph.bindings(height: height, width: width)
+        var bindings = try graph.checkedBindings(height: height, width: width)
         bindings[Graph.batchSymbol] = batch
         let plan = MemoryPlan(try Verifier.verify(graph, bindings: bindings), threads: threads)
         self.init(arenaBytes: plan.arenaBytes, lowerBoundBytes: plan.lowerBoundBytes)

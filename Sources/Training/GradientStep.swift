@@ -139,6 +139,7 @@ public final class GradientStep {
     public func runGenerator(image: [Float], mask: [Float], height h: Int, width w: Int, options: RunOptions) throws -> GeneratorStepResult {
         let n = batch, plane = h * w
         precondition(image.count == n * 3 * plane && mask.count == plane)
+        try StepGraphs.checkPhotoSize(discriminator: discriminator.model.graph, height: h, width: w)
         let masks = (0..<n).flatMap { _ in mask }
         let r = try generator.run(["image": HostTensor(shape: [n, 3, h, w], floats: image), "mask": HostTensor(shape: [n, 1, h, w], floats: masks)],
                                   options: options)

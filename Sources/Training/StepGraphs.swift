@@ -35,6 +35,18 @@ public enum StepGraphs {
         return d.outputs[0].value
     }
 
+    /// Refuses photos that a discriminator with fixed input sizes cannot take (global_gan: its
+    /// last convolution spans the whole last feature map), before any work. The G step feeds the
+    /// discriminator the generator's output, whose size is symbolic, so a wrong size would
+    /// otherwise surface as a kernel-reach error inside the G step, or - for larger photos - run
+    /// there with more scores per image and fail only at the D step.
+    public static func checkPhotoSize(discriminator d: Graph, height h: Int, width w: Int) throws {
+        guard !d.takesSize(height: h, width: w) else { return }
+        let inputs = d.inputs.map { "\($0.name) [\($0.dims.map(\.description).joined(separator: ", "))]" }.joined(separator: ", ")
+        throw TrainingError("the discriminator '\(d.name)' takes one image size only (inputs \(inputs)), but the photos are \(w)x\(h)",
+                            hint: "use photos of that size, or set the size its graph fixes (global_gan: --dparam size=N, N a multiple of 64)")
+    }
+
     /// The D step for batch `n` (the graph runs on 2n images: n real, then n completed).
     public static func discriminatorStep(_ d: TypedGraph, batch n: Int, mode: SpectralNormGradientMode) throws -> Graph {
         var g = d.graph

@@ -145,7 +145,7 @@ struct Dump: ParsableCommand {
         var typed = compiled.typed
         if let size {
             guard let (h, w) = CLI.parseSize(size) else { throw ValidationError("--size must be width x height, like 600x400, got '\(size)'") }
-            typed = try Verifier.verify(typed.graph, bindings: typed.graph.bindings(height: h, width: w))
+            typed = try Verifier.verify(typed.graph, bindings: try typed.graph.checkedBindings(height: h, width: w))
         }
         print(typed.printed(showLocations: !noLocations))
     }

@@ -17,6 +17,11 @@ final class OpGradientTests: XCTestCase {
             ([1, 2, 11, 7], 3, 3, 1, 16, nil, false),
             ([1, 3, 6, 7], 2, 3, 2, 1, (1, 0, 2, 1), true),
             ([1, 9, 5, 5], 10, 1, 1, 1, nil, true),
+            // Even kernels with valid padding (global_gan's last layer is one): a map larger than
+            // the kernel, the kernel spanning the whole map, and stride 2.
+            ([2, 3, 5, 4], 3, 2, 1, 1, (0, 0, 0, 0), true),
+            ([2, 4, 4, 4], 1, 4, 1, 1, (0, 0, 0, 0), true),
+            ([1, 3, 6, 6], 2, 2, 2, 1, (0, 0, 0, 0), false),
         ]
         for (i, (x, cout, k, stride, dilation, pads, bias)) in cases.enumerated() {
             let padding: Padding = pads.map { .explicit(top: $0.0, bottom: $0.1, left: $0.2, right: $0.3) } ?? .tfSame
@@ -51,6 +56,31 @@ final class OpGradientTests: XCTestCase {
             let sigma = Self.sigmaWithFixedVectors(w, rows: cout, u: u, base: base!)
             return Ref.conv(DT(x, v["x"]!), w.map { $0 / sigma }, v["d.bias"], cout: cout, k: k, stride: 2, dilation: 1).data
         }), seed: 201)
+    }
+
+    /// global_gan's dense layer: a spectral-normalised convolution with one output whose even
+    /// kernel spans the whole last map (2×2 at 128², 4×4 at 256²), valid padding: [N, C, k, k] → [N, 1, 1, 1].
+    func testSpectralNormEvenKernelSpanningTheMap() {
+        for (i, (k, mode)) in [(2, SpectralNormGradientMode.full), (4, .full), (4, .sigma)].enumerated() {
+            let x = [3, 5, k, k], cout = 1
+            let conv = Conv2D(outChannels: cout, kernel: [k, k], padding: .explicit(top: 0, bottom: 0, left: 0, right: 0), spectralNorm: true)
+            let params: [(name: String, shape: [Int], role: ParameterRole)] = [("fc.weight", [cout, 5, k, k], .parameter),
+                                                                              ("fc.bias", [cout], .parameter), ("fc.u", [cout], .state)]
+            var base: [Double]?
+            GradientCheck.check(GradCase(op: .conv2d(conv), inputs: [("x", x)], params: params, nodeInputs: ["x", "fc.weight", "fc.bias", "fc.u"],
+                                         wrt: ["x"], mode: mode, forward: { v in
+                let w = v["fc.weight"]!, u = v["fc.u"]!
+                let normalised: [Double]
+                if mode == .full {
+                    normalised = Ref.spectralNormalize(w, rows: cout, u: u)
+                } else {
+                    if base == nil { base = w }
+                    let sigma = Self.sigmaWithFixedVectors(w, rows: cout, u: u, base: base!)
+                    normalised = w.map { $0 / sigma }
+                }
+                return Ref.conv(DT(x, v["x"]!), normalised, v["fc.bias"], cout: cout, k: k, stride: 1, dilation: 1, pads: (0, 0, 0, 0)).data
+            }), seed: UInt64(210 + i))
+        }
     }
 
     /// σ = u'ᵀ W v with u' and v from one power iteration on `base` (PyTorch's spectral_norm gradient).

@@ -47,6 +47,20 @@ final class MemoryPlanTests: XCTestCase {
         let decoded = try ModelReader.decode(try ModelWriter.encode(model), path: "m").model
         XCTAssertEqual(decoded.metadata.memoryPlans, plans)
     }
+
+    /// A graph with fixed input sizes (global_gan) records a plan only at the size it takes: its
+    /// inputs bind no symbol, so a plan "at 512x512" would really be its own size's under that label.
+    func testFixedSizeGraphIsPlannedOnlyAtItsSize() throws {
+        let plans = { (size: String) in
+            try Compiler.compile(graphPath: Fixtures.graph("global_gan.yaml"), weights: .random(seed: 1),
+                                 params: [("cnum", "8"), ("size", size)]).0.metadata.memoryPlans?.map { [$0.height, $0.width] }
+        }
+        XCTAssertEqual(try plans("256"), [[256, 256]])
+        XCTAssertEqual(try plans("512"), [[512, 512]])
+        XCTAssertNil(try plans("128"))
+        XCTAssertThrowsError(try MemoryPlanSummary(graph: try Compiler.compile(graphPath: Fixtures.graph("global_gan.yaml"), weights: .random(seed: 1),
+                                                                               params: [("cnum", "8")]).0.graph, height: 512, width: 512, threads: 2))
+    }
 }
 
 /// The executor's kept workspace: reusing the arena of an earlier run (same sizes), after a run
