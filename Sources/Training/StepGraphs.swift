@@ -132,19 +132,3 @@ public struct TrainingError: Error, CustomStringConvertible {
     public var description: String { message + (hint.map { "\n  hint: \($0)" } ?? "") }
 }
 
-extension StepGraphs {
-    /// Refuses a training size that a discriminator with fixed input sizes cannot take (global_gan:
-    /// its last convolution spans the whole last feature map), before any work.
-    public static func checkPhotoSize(discriminator d: Graph, height h: Int, width w: Int) throws {
-        let fits = d.inputs.allSatisfy { input in
-            input.dims.enumerated().allSatisfy { axis, dim in
-                guard axis > 0, case .fixed(let v) = dim else { return true }
-                return v == (axis == 1 ? h : w)
-            }
-        }
-        guard !fits else { return }
-        let inputs = d.inputs.map { "\($0.name) [\($0.dims.map(\.description).joined(separator: ", "))]" }.joined(separator: ", ")
-        throw TrainingError("the discriminator '\(d.name)' takes one image size only (inputs \(inputs)), but the training size is \(w)x\(h)",
-                            hint: "train at that size (--size), or set the size its graph fixes (global_gan: --dparam size=N at init, N a multiple of 64)")
-    }
-}
