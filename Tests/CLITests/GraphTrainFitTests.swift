@@ -210,6 +210,19 @@ final class GraphTrainFitTests: CLIBase {
         XCTAssertTrue(m.samples.allSatisfy { $0 == 0 || $0 == 255 } && m.samples.contains(255))
     }
 
+    func testMasksFromAFolder() throws {
+        let run = try initRun("run")
+        try FileManager.default.createDirectory(atPath: path("masks"), withIntermediateDirectories: true)
+        _ = try writePNG("masks/a.png", width: 32, height: 32, channels: 1) { x, y, _ in (8..<20).contains(x) && (4..<28).contains(y) ? 255 : 0 }
+        let r = try fit(run, steps: 1, extra: ["--masks", path("masks")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(try String(contentsOfFile: run + "/config.yaml", encoding: .utf8).contains("masks: \"\(path("masks"))\""))
+        // A mask with no hole is named when it is drawn.
+        _ = try writePNG("masks/a.png", width: 32, height: 32, channels: 1) { _, _, _ in 0 }
+        try assertBadInput("graphtrain", ["fit", run, "--data", photos, "--steps", "2"], ["the mask \(path("masks"))/a.png marks no pixel as a hole"])
+        XCTAssertEqual(checkpoints(run).last, 1)
+    }
+
     func testBadInputIsExit2WithAMessage() throws {
         let run = try initRun("run")
         try assertBadInput("graphtrain", ["fit", path("nothing"), "--data", photos], ["is not a training run (no config.yaml)", "graphtrain init"])

@@ -195,4 +195,28 @@ final class TrainingLoopTests: XCTestCase {
         try FileManager.default.removeItem(atPath: run + "/ckpt-6/state.json")
         XCTAssertEqual(Checkpoint.list(run: run).map(\.step), [4, 5])
     }
+
+    func testEveryDiscriminatorCallAdvancesU() throws {
+        let (g, d) = try networks()
+        let t = try Trainer(generator: g, discriminator: d, settings: TrainerSettings(batch: 1, microBatch: 1), gAdam: Adam(), dAdam: Adam())
+        let options = RunOptions(threads: 2)
+        // The D step alone, from the initial weights: its u'.
+        let x = batch(1, phase: 0)
+        let completed = try t.generate(image: x.image, mask: x.mask, height: 64, width: 64, options: options)["completed"]!.floats!
+        let dStep = try t.step.runDiscriminator(image: x.image, completed: completed, mask: x.mask, height: 64, width: 64, options: options)
+        _ = try t.iterate(d: x, g: batch(1, phase: 1), height: 64, width: 64, options: options)
+        let after = t.tensors(ofGenerator: false).filter { $0.name.hasSuffix(".u") }
+        XCTAssertEqual(after.map(\.name), dStep.updatedU.map(\.name))
+        XCTAssertEqual(after.count, 6)
+        for (final, first) in zip(after, dStep.updatedU) {
+            let initial = d.tensors.first { $0.name == final.name }!.values
+            // The iteration's u is not the D step's u': the G step's discriminator call advanced it again.
+            XCTAssertNotEqual(final.values, first.values, final.name)
+            XCTAssertNotEqual(final.values, initial, final.name)
+            let norm = final.values.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+            XCTAssertEqual(norm, 1, accuracy: 1e-5, final.name)
+        }
+        // And the G step's copy of the discriminator holds the same u.
+        for u in after { XCTAssertEqual(t.step.generator.parameters.values("d/" + u.name), u.values, u.name) }
+    }
 }
