@@ -52,7 +52,7 @@ public enum Winograd {
     public struct Pieces: Sendable, Equatable {
         public var targetTiles: Int
         public var minimumTiles: Int
-        public init(targetTiles: Int = 128, minimumTiles: Int = 32) {
+        public init(targetTiles: Int = 128, minimumTiles: Int = 16) {
             self.targetTiles = targetTiles
             self.minimumTiles = minimumTiles
         }
@@ -71,9 +71,10 @@ public enum Winograd {
             // Tile rows and columns of each phase's sub-image.
             let th = (0..<min(d, g.outHeight)).map { py in ((g.outHeight - py + d - 1) / d + 3) / 4 }
             let tw = (0..<min(d, g.outWidth)).map { px in ((g.outWidth - px + d - 1) / d + 3) / 4 }
-            // At least about 8 pieces when the layer is small, so every thread has work.
+            // About 32 pieces when the layer is small (so 32 threads have work), at least
+            // `minimumTiles` tiles each (fewer make the GEMMs too thin to pay).
             let total = th.reduce(0, +) * tw.reduce(0, +)
-            let target = min(sizes.targetTiles, max(sizes.minimumTiles, total / 8))
+            let target = min(sizes.targetTiles, max(sizes.minimumTiles, total / 32))
             var current = (first: 0, count: 0, tiles: 0)
             for py in th.indices {
                 for px in tw.indices {
