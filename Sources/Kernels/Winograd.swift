@@ -23,12 +23,14 @@ public enum Winograd {
     public static func pays(_ g: ConvGeometry) -> Bool { min(g.outHeight, g.outWidth) / g.dilationH >= 4 }
 
     /// U[ξ][co][ci] = (G g Gᵀ)[ξ] for OIHW weights, with F(4×4,3×3)'s G (6 × 3).
-    public static func transformWeights(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels I: Int) -> [Float] {
+    /// Output channels are independent, so they are spread over threads (a one-shot run transforms
+    /// every layer's weights once, which was serial time).
+    public static func transformWeights(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels I: Int, threads: Int = 1) -> [Float] {
         var u = [Float](repeating: 0, count: 36 * O * I)
         let G: [Double] = [1.0 / 4, 0, 0, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
                            1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 24, -1.0 / 12, 1.0 / 6, 0, 0, 1]  // 6 × 3, row-major
-        var t = [Double](repeating: 0, count: 18)  // G g, 6 × 3, in double so U is rounded once
-        for o in 0..<O {
+        u.withUnsafeMutableBufferPointer { u in Parallel.forEach(pieces: O, threads: threads) { o, _ in
+            var t = [Double](repeating: 0, count: 18)  // G g, 6 × 3, in double so U is rounded once
             for i in 0..<I {
                 let g = w + (o * I + i) * 9
                 for a in 0..<6 {
@@ -42,7 +44,7 @@ public enum Winograd {
                     }
                 }
             }
-        }
+        } }
         return u
     }
 

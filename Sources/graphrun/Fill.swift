@@ -143,7 +143,8 @@ struct Fill: ParsableCommand {
             let run = report.nodeSeconds.reduce(0) { $0 + $1.seconds }
             let process = Double(DispatchTime.now().uptimeNanoseconds - processStart) / 1e9
             Profile.printScaling(ScalingPrediction(trace: parallelTrace!, runSeconds: run, outsideSeconds: process - run),
-                                 measuredThreads: runFlags.threadCount, nodes: report.nodeSeconds.map(\.node))
+                                 measuredThreads: runFlags.threadCount, nodes: report.nodeSeconds.map(\.node),
+                                 nodeSeconds: report.nodeSeconds.map(\.seconds))
         }
         if let trace { print("wrote trace \(trace)") }
     }

@@ -27,7 +27,7 @@ enum Profile {
     }
 
     /// The run's parallel fraction and predicted speed-ups for more threads (ScalingPrediction).
-    static func printScaling(_ p: ScalingPrediction, measuredThreads: Int, nodes: [String]) {
+    static func printScaling(_ p: ScalingPrediction, measuredThreads: Int, nodes: [String], nodeSeconds: [Double] = []) {
         Swift.print("scaling, predicted from \(p.sections.count) parallel sections timed piece by piece on \(measuredThreads) thread\(measuredThreads == 1 ? "" : "s"):")
         Swift.print(String(format: "  run: %.3f s of parallel work, %.3f s serial: parallel fraction %.1f %%", p.work, p.serialInRun, 100 * p.parallelFraction()))
         Swift.print(String(format: "  whole process: %.3f s more outside the run (start, load, decode, plan, encode): parallel fraction %.1f %%",
@@ -41,6 +41,14 @@ enum Profile {
         for b in p.bottlenecks(threads: 16) where b.lost > 0 {
             let name = b.node >= 0 && b.node < nodes.count ? nodes[b.node] : "node \(b.node)"
             Swift.print(String(format: "    %@: %d pieces, %.1f ms work, %.1f ms lost", name, b.pieces, b.work * 1e3, b.lost * 1e3))
+        }
+        // Serial time inside nodes: a node's time outside its parallel sections.
+        var walls = [Double](repeating: 0, count: nodeSeconds.count)
+        for s in p.sections where s.node >= 0 && s.node < walls.count { walls[s.node] += s.wall }
+        let serial = nodeSeconds.indices.map { (index: $0, seconds: max(0, nodeSeconds[$0] - walls[$0])) }.sorted { $0.seconds > $1.seconds }
+        Swift.print("  serial time inside nodes, largest first:")
+        for s in serial.prefix(6) where s.seconds > 0.0005 {
+            Swift.print(String(format: "    %@: %.1f ms", s.index < nodes.count ? nodes[s.index] : "node \(s.index)", s.seconds * 1e3))
         }
     }
 
