@@ -77,7 +77,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graphrun", dependencies: [
-            "Inpainting", "Evaluation", "Masks", "GraphIR", "ImageIO", "Runtime", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Inpainting", "Evaluation", "Masks", "GraphIR", "ImageIO", "Runtime", "Kernels", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // What the test targets share: fixture paths, the seeded generator, the oracle tolerances.

@@ -245,7 +245,9 @@ struct AttentionScores {
     /// argmax[j] = the first patch with the largest weight (0 if every weight is 0).
     func softmax(scale: Float, argmax: UnsafeMutablePointer<Int32>, threads: Int) {
         let plan = self.plan, V = plan.valid.count, masked = plan.L - V, W = width, s = weights
-        let block = 64
+        // Blocks of 16 columns (one cache line of each score row): 84 pieces for a 1344-wide chunk.
+        // Never split over v: max, sum and the first argmax must see the patches in order.
+        let block = 16
         Parallel.forEach(pieces: (W + block - 1) / block, threads: threads) { piece, _ in
             let j0 = piece * block, n = min(block, W - j0)
             var shift = [Float](repeating: masked > 0 || V == 0 ? 0 : -.infinity, count: n)

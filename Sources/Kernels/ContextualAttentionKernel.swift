@@ -199,7 +199,7 @@ public enum ContextualAttentionKernel {
     /// Divides each column by max(its L2 norm, 1e-4), the norm accumulated in double, row by row
     /// (the same order whichever thread takes the column's block).
     static func normaliseColumns(_ w: UnsafeMutablePointer<Float>, rows: Int, columns: Int, threads: Int = 1) {
-        let block = 256
+        let block = 64
         Parallel.forEach(pieces: (columns + block - 1) / block, threads: threads) { piece, _ in
             let l0 = piece * block, n = min(block, columns - l0)
             var norms = [Double](repeating: 0, count: n)

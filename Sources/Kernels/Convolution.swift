@@ -51,10 +51,14 @@ public struct ConvGeometry: Sendable, Equatable {
     public var columnRows: Int { inChannels * kernelH * kernelW }
     public var outPixels: Int { outHeight * outWidth }
 
-    /// Output pixels per tile: about 1 MiB of column buffer, a multiple of 16, whole image if smaller.
+    /// Output pixels per tile: at most about 1 MiB of column buffer, and small enough that an
+    /// image makes about 32 equal tiles (for 32 threads) when it has 16 pixels per tile to give;
+    /// a multiple of 16, the whole image if smaller.
     public var tilePixels: Int {
-        let target = max(16, ((1 << 18) / max(columnRows, 1)) / 16 * 16)
-        return min(outPixels, target)
+        let largest = max(16, ((1 << 18) / max(columnRows, 1)) / 16 * 16)
+        let tiles = max((outPixels + largest - 1) / largest, min(32, outPixels / 16))
+        let size = ((outPixels + max(1, tiles) - 1) / max(1, tiles) + 15) / 16 * 16
+        return min(outPixels, max(16, size))
     }
 }
 

@@ -14,6 +14,24 @@ public enum Parallel {
     /// result is then incomplete, and the runtime discards it.
     public static func forEach(pieces: Int, threads: Int, _ body: (_ piece: Int, _ thread: Int) -> Void) {
         let monitor = RunMonitor.current
+        if let trace = monitor?.trace, pieces > 1, threads > 1 || trace.runThreads == 1, trace.enter() {
+            defer { trace.leave() }
+            let durations = UnsafeMutableBufferPointer<Double>.allocate(capacity: pieces)
+            durations.initialize(repeating: 0)
+            defer { durations.deallocate() }
+            let start = DispatchTime.now().uptimeNanoseconds
+            run(pieces: pieces, threads: threads, monitor: monitor) { p, t in
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                body(p, t)
+                durations[p] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            }
+            trace.record(threads: threads, wall: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, pieces: Array(durations))
+            return
+        }
+        run(pieces: pieces, threads: threads, monitor: monitor, body)
+    }
+
+    private static func run(pieces: Int, threads: Int, monitor: RunMonitor?, _ body: (_ piece: Int, _ thread: Int) -> Void) {
         let workers = max(1, min(threads, pieces))
         if workers == 1 {
             for p in 0..<pieces {
@@ -54,21 +72,31 @@ public enum GEMM {
                     Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
     }
 
-    /// The same product with the n columns cut into `pieces` equal parts (multiples of 16 columns)
-    /// run in parallel. Each part repacks all of A, so there are few; a fixed count (not one per
-    /// thread) keeps the work, and the result, the same for any thread count, and 4 parts keep
-    /// two threads evenly loaded where 256-column chunks left 3 parts for 2 threads.
+    /// The same product cut into a grid of blocks of C run in parallel: about `pieces` blocks (so
+    /// 32 threads have work), each at least 64×64 and a multiple of 16 wide, rows and columns cut
+    /// evenly. Only m and n are cut, never k, so every element of C is the same dot product in
+    /// the same order as in one call; the grid depends on the shape alone, so the result is the
+    /// same for any thread count.
     public static func multiplyParallel(m: Int, n: Int, k: Int,
                                         a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
                                         b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
-                                        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, threads: Int, pieces parts: Int = 4) {
-        let chunk = max(16, ((n + parts - 1) / parts + 15) / 16 * 16)
-        let pieces = (n + chunk - 1) / chunk
-        Parallel.forEach(pieces: pieces, threads: threads) { p, _ in
-            let lo = p * chunk, width = min(chunk, n - lo)
-            multiply(m: m, n: width, k: k, a: a, lda: lda, transA: transA, b: transB ? b + lo * ldb : b + lo, ldb: ldb, transB: transB,
-                     c: c + lo, ldc: ldc, accumulate: accumulate)
+                                        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, threads: Int, pieces: Int = 64) {
+        let (rows, columns) = grid(m: m, n: n, pieces: pieces)
+        let rowStep = (m + rows - 1) / rows, columnStep = ((n + columns - 1) / columns + 15) / 16 * 16
+        let columnParts = (n + columnStep - 1) / columnStep
+        Parallel.forEach(pieces: rows * columnParts, threads: threads) { p, _ in
+            let i0 = (p / columnParts) * rowStep, j0 = (p % columnParts) * columnStep
+            let height = min(rowStep, m - i0), width = min(columnStep, n - j0)
+            guard height > 0, width > 0 else { return }
+            multiply(m: height, n: width, k: k, a: transA ? a + i0 : a + i0 * lda, lda: lda, transA: transA,
+                     b: transB ? b + j0 * ldb : b + j0, ldb: ldb, transB: transB, c: c + i0 * ldc + j0, ldc: ldc, accumulate: accumulate)
         }
+    }
+
+    /// Row and column block counts: near-square blocks of about m·n/pieces elements, no side under 64.
+    public static func grid(m: Int, n: Int, pieces: Int) -> (rows: Int, columns: Int) {
+        let side = max(64.0, (Double(m) * Double(n) / Double(max(1, pieces))).squareRoot())
+        return (max(1, min(m / 64, Int((Double(m) / side).rounded()))), max(1, min(n / 64, Int((Double(n) / side).rounded()))))
     }
 }
 

@@ -40,9 +40,14 @@ public enum ActivationFunction: Sendable, Equatable {
 public enum Pointwise {
     static let chunk = 1 << 16
 
+    /// Equal chunks of at most 64 Ki elements, at least 32 of them when each still has 4 Ki.
     public static func chunked(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
-        let pieces = (count + chunk - 1) / chunk
-        Parallel.forEach(pieces: pieces, threads: threads) { p, _ in body(p * chunk..<min(count, (p + 1) * chunk)) }
+        let pieces = max((count + chunk - 1) / chunk, min(32, count / 4096), 1)
+        let size = (count + pieces - 1) / pieces
+        Parallel.forEach(pieces: pieces, threads: threads) { p, _ in
+            let lo = p * size
+            if lo < count { body(lo..<min(count, lo + size)) }
+        }
     }
 
     public static func activation(_ f: ActivationFunction, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,

@@ -8,7 +8,10 @@ public final class RunMonitor: Sendable {
     private let stop = Atomic<Bool>(false)
     private let permille = Atomic<Int>(-1)
 
-    public init() {}
+    /// Set for profiled runs: every parallel section's pieces are timed (ParallelTrace).
+    public let trace: ParallelTrace?
+
+    public init(trace: ParallelTrace? = nil) { self.trace = trace }
 
     @TaskLocal public static var current: RunMonitor?
 

@@ -20,12 +20,13 @@ public enum SubpixelConvolution {
     static let taps: [[[Int]]] = [[[0], [1, 2]], [[0, 1], [2]]]
 
     /// Phase weights: for phase (py, px) = index 2·py + px, an OIHW [O × I × 2 × 2] block.
-    public static func transformWeights(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels I: Int) -> [Float] {
+    public static func transformWeights(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels I: Int, threads: Int = 1) -> [Float] {
         var out = [Float](repeating: 0, count: 4 * O * I * 4)
+        out.withUnsafeMutableBufferPointer { out in Parallel.forEach(pieces: O, threads: threads) { o, _ in
         for py in 0..<2 {
             for px in 0..<2 {
                 let base = (py * 2 + px) * O * I * 4
-                for o in 0..<O {
+                do {
                     for i in 0..<I {
                         let g = w + (o * I + i) * 9
                         for a in 0..<2 {
@@ -39,6 +40,7 @@ public enum SubpixelConvolution {
                 }
             }
         }
+        } }
         return out
     }
 

@@ -23,12 +23,14 @@ public enum Winograd {
     public static func pays(_ g: ConvGeometry) -> Bool { min(g.outHeight, g.outWidth) / g.dilationH >= 4 }
 
     /// U[ξ][co][ci] = (G g Gᵀ)[ξ] for OIHW weights, with F(4×4,3×3)'s G (6 × 3).
-    public static func transformWeights(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels I: Int) -> [Float] {
+    /// Output channels are independent, so they are spread over threads (a one-shot run transforms
+    /// every layer's weights once, which was serial time).
+    public static func transformWeights(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels I: Int, threads: Int = 1) -> [Float] {
         var u = [Float](repeating: 0, count: 36 * O * I)
         let G: [Double] = [1.0 / 4, 0, 0, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
                            1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 24, -1.0 / 12, 1.0 / 6, 0, 0, 1]  // 6 × 3, row-major
-        var t = [Double](repeating: 0, count: 18)  // G g, 6 × 3, in double so U is rounded once
-        for o in 0..<O {
+        u.withUnsafeMutableBufferPointer { u in Parallel.forEach(pieces: O, threads: threads) { o, _ in
+            var t = [Double](repeating: 0, count: 18)  // G g, 6 × 3, in double so U is rounded once
             for i in 0..<I {
                 let g = w + (o * I + i) * 9
                 for a in 0..<6 {
@@ -42,7 +44,7 @@ public enum Winograd {
                     }
                 }
             }
-        }
+        } }
         return u
     }
 
@@ -52,7 +54,7 @@ public enum Winograd {
     public struct Pieces: Sendable, Equatable {
         public var targetTiles: Int
         public var minimumTiles: Int
-        public init(targetTiles: Int = 128, minimumTiles: Int = 32) {
+        public init(targetTiles: Int = 128, minimumTiles: Int = 16) {
             self.targetTiles = targetTiles
             self.minimumTiles = minimumTiles
         }
@@ -71,9 +73,10 @@ public enum Winograd {
             // Tile rows and columns of each phase's sub-image.
             let th = (0..<min(d, g.outHeight)).map { py in ((g.outHeight - py + d - 1) / d + 3) / 4 }
             let tw = (0..<min(d, g.outWidth)).map { px in ((g.outWidth - px + d - 1) / d + 3) / 4 }
-            // At least about 8 pieces when the layer is small, so every thread has work.
+            // About 32 pieces when the layer is small (so 32 threads have work), at least
+            // `minimumTiles` tiles each (fewer make the GEMMs too thin to pay).
             let total = th.reduce(0, +) * tw.reduce(0, +)
-            let target = min(sizes.targetTiles, max(sizes.minimumTiles, total / 8))
+            let target = min(sizes.targetTiles, max(sizes.minimumTiles, total / 32))
             var current = (first: 0, count: 0, tiles: 0)
             for py in th.indices {
                 for px in tw.indices {

@@ -2,6 +2,7 @@
 // offset is checked before use, every section and tensor checksum is verified, and the graph is
 // re-verified against the tensors, so a truncated, corrupted or foreign file is a precise error
 // (section, byte offset, expected vs found) rather than a crash or a silently wrong run.
+import Dispatch
 import Foundation
 import SafeIO
 import GraphIR
@@ -249,19 +250,37 @@ public enum ModelReader {
                 throw r.fail("tensor '\(name)' overlaps tensor '\(other.2)'", at: entry)
             }
             spans.append((offset, length, name))
-            let raw = UnsafeRawBufferPointer(rebasing: data.1[offset..<offset + length])
-            let found = XXHash64.hash(raw)
-            guard found == checksum else {
-                throw ModelFormatError(path: path, section: "TDAT", offset: data.0.offset + offset,
-                                       "tensor '\(name)': checksum mismatch: expected \(XXHash64.hex(checksum)), found \(XXHash64.hex(found))")
-            }
-            let values = decodeValues(raw, storage: storage, count: elements)
-            if let bad = values.firstIndex(where: { !$0.isFinite }) {
-                throw ModelFormatError(path: path, section: "TDAT", offset: data.0.offset + offset + storage.byteWidth * bad,
-                                       "tensor '\(name)' holds a non-finite value (\(values[bad])) at element \(bad)")
-            }
             infos.append(TensorInfo(name: name, shape: shape, storage: storage, offset: data.0.offset + offset, length: length, checksum: checksum))
-            tensors.append(Tensor(name: name, shape: shape, values: values, storage: storage))
+        }
+        // Checksums, decoding and the finiteness check, one tensor per piece over all cores (each
+        // tensor on its own, so the outcome is the same in any order; the first failing tensor in
+        // index order is reported).
+        let slots = UnsafeMutableBufferPointer<Result<[Float], ModelFormatError>?>.allocate(capacity: infos.count)
+        slots.initialize(repeating: nil)
+        defer { slots.deinitialize(); slots.deallocate() }
+        let base = data.0.offset
+        DispatchQueue.concurrentPerform(iterations: infos.count) { i in
+            let info = infos[i], offset = info.offset - base
+            let raw = UnsafeRawBufferPointer(rebasing: data.1[offset..<offset + info.length])
+            let found = XXHash64.hash(raw)
+            guard found == info.checksum else {
+                slots[i] = .failure(ModelFormatError(path: path, section: "TDAT", offset: info.offset,
+                                                     "tensor '\(info.name)': checksum mismatch: expected \(XXHash64.hex(info.checksum)), found \(XXHash64.hex(found))"))
+                return
+            }
+            let values = decodeValues(raw, storage: info.storage, count: info.length / info.storage.byteWidth)
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                slots[i] = .failure(ModelFormatError(path: path, section: "TDAT", offset: info.offset + info.storage.byteWidth * bad,
+                                                     "tensor '\(info.name)' holds a non-finite value (\(values[bad])) at element \(bad)"))
+                return
+            }
+            slots[i] = .success(values)
+        }
+        for (i, info) in infos.enumerated() {
+            switch slots[i]! {
+            case .failure(let e): throw e
+            case .success(let values): tensors.append(Tensor(name: info.name, shape: info.shape, values: values, storage: info.storage))
+            }
         }
         if r.position != index.1.count { throw r.fail("\(index.1.count - r.position) unexpected bytes after the last entry") }
         return (infos, tensors)

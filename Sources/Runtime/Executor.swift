@@ -39,6 +39,8 @@ public struct RunOptions {
     /// Scan every node's outputs and stop at the first that holds a NaN or an infinity
     /// (NonFiniteValue names it): for diagnosing a training step whose loss went non-finite.
     public var checkFinite = false
+    /// Time every parallel section's pieces (for --profile's scaling prediction).
+    public var parallelTrace: ParallelTrace?
 
     public init(threads: Int = RunOptions.defaultThreads, memoryLimit: Int = RunOptions.defaultMemoryLimit,
                 progress: (@Sendable (RunProgress) -> Void)? = nil, isCancelled: (() -> Bool)? = nil) {
@@ -223,7 +225,7 @@ public final class Executor {
             Cost.sum([macs[graph.nodes[step.node].name] ?? 0] + (step.absorbed.map { [macs[graph.nodes[$0].name] ?? 0] } ?? []))
         }
         let runStart = DispatchTime.now().uptimeNanoseconds
-        let monitor = RunMonitor()
+        let monitor = RunMonitor(trace: options.parallelTrace)
         let tracker = ProgressTracker(nodes: schedule.steps.count, totalMACs: Cost.sum(schedule.steps.map(stepMACs)), start: runStart)
         let heartbeat = Heartbeat(every: 0.25) {
             if options.isCancelled?() == true { monitor.requestStop() }
@@ -234,6 +236,7 @@ public final class Executor {
             for (s, step) in schedule.steps.enumerated() {
                 if options.isCancelled?() == true || monitor.isStopped { throw RunCancelled() }
                 let node = graph.nodes[step.node], c = node.op.contract
+                options.parallelTrace?.begin(node: s)
                 monitor.setNodeFraction(nil)
                 tracker.begin(step: s, name: node.name, macs: stepMACs(step))
                 options.progress?(tracker.progress(fraction: nil))

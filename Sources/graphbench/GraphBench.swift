@@ -7,6 +7,7 @@ import ArgumentParser
 import CLISupport
 import Compiler
 import Foundation
+import Kernels
 import Runtime
 
 @main
@@ -45,7 +46,10 @@ struct GraphBench: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Generator and discriminator widths for --train.", valueName: "g,d")) var widths = "48,64"
     @Option(name: .long, help: .hidden) var child: String?
 
-    static func main() { CLI.run(GraphBench.self) }
+    static func main() {
+        BLASCore.ensureFastCore(tool: "graphbench")
+        CLI.run(GraphBench.self)
+    }
 
     func validate() throws {
         guard runs >= 1, runs <= 1000 else { throw ValidationError("--runs must be in 1...1000") }

@@ -2,6 +2,7 @@
 import ArgumentParser
 import CLISupport
 import Foundation
+import Kernels
 import ImageIO
 import Inpainting
 import Runtime
@@ -121,6 +122,8 @@ struct Fill: ParsableCommand {
         let printer = ProgressPrinter()
         let show: @Sendable (RunProgress) -> Void = { printer.report($0) }
         request.options = runFlags.options(progress: quiet ? nil : show)
+        let parallelTrace = profile ? ParallelTrace(runThreads: runFlags.threadCount) : nil
+        request.options.parallelTrace = parallelTrace
         if let trace { try OutputPaths.checkWritable(trace, inputs: request.inputPaths, flag: "--trace") }
         let report = try Inpainter.run(request)
         StatusLine.clear()
@@ -135,7 +138,14 @@ struct Fill: ParsableCommand {
         if let output { line += " -> \(output)" }
         print(line)
         for f in report.rawFiles { print("wrote \(f)") }
-        if profile { Profile.print(report.nodeSeconds) }
+        if profile {
+            Profile.print(report.nodeSeconds)
+            let run = report.nodeSeconds.reduce(0) { $0 + $1.seconds }
+            let process = Double(DispatchTime.now().uptimeNanoseconds - processStart) / 1e9
+            Profile.printScaling(ScalingPrediction(trace: parallelTrace!, runSeconds: run, outsideSeconds: process - run),
+                                 measuredThreads: runFlags.threadCount, nodes: report.nodeSeconds.map(\.node),
+                                 nodeSeconds: report.nodeSeconds.map(\.seconds))
+        }
         if let trace { print("wrote trace \(trace)") }
     }
 

@@ -5,9 +5,13 @@ import ArgumentParser
 import CLISupport
 import Foundation
 import Inpainting
+import Kernels
 import Runtime
 
 extension ChannelOrder: ExpressibleByArgument {}
+
+/// When main started (for --profile's whole-process figures).
+nonisolated(unsafe) var processStart: UInt64 = 0
 
 /// Set by SIGINT; the executor polls it between nodes.
 nonisolated(unsafe) var interrupted = false
@@ -19,11 +23,15 @@ struct GraphRun: ParsableCommand {
         abstract: "Inpaint photos with a compiled model, or evaluate one.",
         discussion: "Exit status: 0 on success, 1 when some photos of a folder failed, 2 for bad input "
             + "(model, images, sizes, arguments), 130 when interrupted.",
-        version: "graphrun 0.2.0",
+        version: "graphrun 0.2.0\n" + BLASCore.summary,
         subcommands: [Fill.self, Eval.self, Score.self],
         defaultSubcommand: Fill.self)
 
-    static func main() { CLI.run(GraphRun.self) }
+    static func main() {
+        processStart = DispatchTime.now().uptimeNanoseconds
+        BLASCore.ensureFastCore(tool: "graphrun")
+        CLI.run(GraphRun.self)
+    }
 }
 
 /// Options every command that runs the network shares.

@@ -9,6 +9,7 @@ import ArgumentParser
 import CLISupport
 import Compiler
 import Foundation
+import Kernels
 
 @main
 struct GraphTrain: ParsableCommand {
@@ -17,10 +18,13 @@ struct GraphTrain: ParsableCommand {
         abstract: "Train inpainting networks compiled by Fillgraph.",
         discussion: "Exit status: 0 on success, 2 for bad input (graphs, weights, photos, masks, run folders or arguments), "
             + "3 when a loss goes NaN or infinite (the last good checkpoint is kept), 130 when interrupted (after saving a checkpoint).",
-        version: "graphtrain 0.2.0",
+        version: "graphtrain 0.2.0\n" + BLASCore.summary,
         subcommands: [Init.self, Fit.self, Export.self, Samples.self, MasksCommand.self, Gradients.self])
 
-    static func main() { CLI.run(GraphTrain.self) }
+    static func main() {
+        BLASCore.ensureFastCore(tool: "graphtrain")
+        CLI.run(GraphTrain.self)
+    }
 }
 
 /// Set by SIGINT; the executor polls it between nodes and inside long kernels.

@@ -59,4 +59,23 @@ float fg_exp(float x);
 /// tanh(x), the same function the kernels above use (for tests).
 float fg_tanh(float x);
 
+
+/// CPU features usable here (the CPU has them and the OS saves their registers).
+enum fg_cpu_feature {
+    FG_CPU_SSE42 = 1 << 0,
+    FG_CPU_AVX = 1 << 1,
+    FG_CPU_AVX2 = 1 << 2,
+    FG_CPU_FMA = 1 << 3,
+    FG_CPU_AVX512F = 1 << 4,
+    FG_CPU_AVX512DQ = 1 << 5,
+    FG_CPU_AVX512BW = 1 << 6,
+    FG_CPU_AVX512VL = 1 << 7,
+    FG_CPU_AMX = 1 << 8,
+};
+uint32_t fg_cpu_features(void);
+/// cpuid's vendor (12 chars + NUL), brand string (48 + NUL), family and model (display values).
+void fg_cpu_name(char *vendor13, char *brand49, int *family, int *model);
+/// Which clone of the elementwise kernels above runs on this CPU.
+const char *fg_kernel_isa(void);
+
 #endif

@@ -242,8 +242,8 @@ public struct Conv2D: OpContract {
         }
         let cin = s.inputs[0][1]
         switch algo {
-        case .winograd: return w.withUnsafeBufferPointer { Winograd.transformWeights($0.baseAddress!, outChannels: outChannels, inChannels: cin) }
-        case .subpixel: return w.withUnsafeBufferPointer { SubpixelConvolution.transformWeights($0.baseAddress!, outChannels: outChannels, inChannels: cin) }
+        case .winograd: return w.withUnsafeBufferPointer { Winograd.transformWeights($0.baseAddress!, outChannels: outChannels, inChannels: cin, threads: s.threads) }
+        case .subpixel: return w.withUnsafeBufferPointer { SubpixelConvolution.transformWeights($0.baseAddress!, outChannels: outChannels, inChannels: cin, threads: s.threads) }
         case .im2col: return w
         }
     }
