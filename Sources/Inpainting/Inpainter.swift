@@ -53,6 +53,8 @@ public struct InpaintReport {
     public var estimatedPeakBytes = 0
     public var rawFiles: [String] = []
     public var nodeSeconds: [NodeTiming] = []
+    /// Where the process's time went, phase by phase (for --profile).
+    public var phases: [(name: String, seconds: Double)] = []
     public var runs: [(region: Box, width: Int, height: Int)] = []
 }
 
@@ -70,17 +72,28 @@ public enum Inpainter {
         if request.rawDirectory != nil && request.strategy != .full {
             throw InpaintError("--save-raw writes the outputs of one whole-photo run; use it with --strategy full")
         }
+        var report = InpaintReport()
+        var lap = DispatchTime.now().uptimeNanoseconds
+        func phase(_ name: String) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            report.phases.append((name, Double(now - lap) / 1e9))
+            lap = now
+        }
         let model = try InpaintModel(path: request.modelPath, needsCompleted: request.outputPath != nil, picture: request.outputName)
         try model.check(order: request.channelOrder)
-        var report = InpaintReport()
+        phase("read and verify the model")
         var request = request
         request.options.extraBytes = try checkBeforeDecoding(model, request)
+        phase("check headers and plan memory")
         let (photo, holes) = try loadPhotoAndHoles(photoPath: request.photoPath, holes: request.holes, notes: &report.notes)
+        phase("decode photo and mask")
         let outcome = try fill(model, photo: photo, holes: holes, request: request, report: &report)
+        phase("fill (convert, plan, run, composite)")
         if let dir = request.rawDirectory, let raw = outcome.rawOutputs {
             report.rawFiles = try saveRaw(raw, to: dir, crop: (photo.height, photo.width), padded: outcome.paddedSize)
         }
         if let out = request.outputPath { try write(outcome.image, to: out, quality: request.jpegQuality, notes: &report.notes) }
+        phase("encode and write")
         return report
     }
 

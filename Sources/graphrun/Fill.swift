@@ -142,6 +142,11 @@ struct Fill: ParsableCommand {
             Profile.print(report.nodeSeconds)
             let run = report.nodeSeconds.reduce(0) { $0 + $1.seconds }
             let process = Double(DispatchTime.now().uptimeNanoseconds - processStart) / 1e9
+            let accounted = report.phases.reduce(0) { $0 + $1.seconds }
+            Swift.print(String(format: "process phases (%.3f s from main):", process))
+            for (name, s) in [("start, parse arguments", process - accounted)] + report.phases {
+                Swift.print("  " + name.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%8.1f ms", s * 1e3))
+            }
             Profile.printScaling(ScalingPrediction(trace: parallelTrace!, runSeconds: run, outsideSeconds: process - run),
                                  measuredThreads: runFlags.threadCount, nodes: report.nodeSeconds.map(\.node),
                                  nodeSeconds: report.nodeSeconds.map(\.seconds))
