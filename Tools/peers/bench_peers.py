@@ -74,6 +74,47 @@ def child(engine, size, runs, threads, weights):
     print(json.dumps({"median": times[len(times) // 2], "min": times[0], "max": times[-1], "peak_rss_bytes": peak_rss()}))
 
 
+def write_png(path, rgb):
+    """8-bit grey or RGB PNG (filter 0), enough for benchmark inputs without PIL."""
+    import struct
+    import zlib
+    h, w = rgb.shape[:2]
+    channels = 1 if rgb.ndim == 2 else rgb.shape[2]
+    raw = b"".join(b"\x00" + rgb[y].astype(np.uint8).tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0 if channels == 1 else 2, 0, 0, 0)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+def graphrun_process(n, args):
+    """graphrun as a user runs it, the whole process timed from outside: the same weights
+    compiled to model.bin once, the benchmark photo and mask as PNG files."""
+    import torch
+    sys.path.insert(0, HERE)
+    from deepfill_torch import benchmark_inputs
+    work = tempfile.mkdtemp(prefix="fillgraph-graphrun-")
+    bin_dir = os.path.dirname(args.graphbench)
+    model = os.path.join(work, "model.bin")
+    subprocess.run([os.path.join(bin_dir, "graphc"), "compile", os.path.join(ROOT, "Graphs", "deepfill_v2.yaml"),
+                    "--weights", args.weights, "-o", model, "-q"], check=True)
+    image, mask = benchmark_inputs(n, n)
+    write_png(os.path.join(work, "photo.png"), ((image[0].permute(1, 2, 0).numpy() + 1) * 127.5).round().clip(0, 255))
+    write_png(os.path.join(work, "mask.png"), (mask[0, 0].numpy() * 255).round())
+    command = [os.path.join(bin_dir, "graphrun"), model, "-i", os.path.join(work, "photo.png"), "-m", os.path.join(work, "mask.png"),
+               "-o", os.path.join(work, "out.png"), "--threads", str(args.threads), "--quiet"]
+    subprocess.run(command, check=True)
+    times = []
+    for _ in range(args.runs):
+        t = time.perf_counter()
+        subprocess.run(command, check=True)
+        times.append(time.perf_counter() - t)
+    times.sort()
+    return {"median": times[len(times) // 2], "min": times[0], "max": times[-1], "peak_rss_bytes": 0}
+
+
 def check_peers(weights):
     """The PyTorch network reproduces the oracle exactly enough to be 'the same network'."""
     import torch
@@ -93,7 +134,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--weights", default=os.path.join(ROOT, "Tests", "Fixtures", "oracle", "generator.npz"))
-    ap.add_argument("--engines", default="fillgraph,eager,compile,onnxruntime")
+    ap.add_argument("--engines", default="fillgraph,graphrun,eager,compile,onnxruntime",
+                    help="fillgraph (graphbench: Executor.run), graphrun (the whole process), eager, compile, onnxruntime")
     ap.add_argument("--graphbench", default=os.path.join(ROOT, ".build", "release", "graphbench"))
     ap.add_argument("--child", nargs=2, metavar=("ENGINE", "SIZE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -110,6 +152,12 @@ def main():
     results = {}
     for n in [int(s) for s in args.sizes.split(",")]:
         for engine in engines:
+            if engine == "graphrun":
+                results[(n, engine)] = graphrun_process(n, args)
+                r = results[(n, engine)]
+                print(f"  {n}x{n} {engine:12s} median {r['median']:.3f} s  (min {r['min']:.3f}, max {r['max']:.3f})  "
+                      f"whole process: start, load, decode, run, encode, write", flush=True)
+                continue
             if engine == "fillgraph":
                 out = subprocess.run([args.graphbench, "--graph", os.path.join(ROOT, "Graphs", "deepfill_v2.yaml"),
                                       "--weights", args.weights, "--sizes", f"{n}x{n}", "--runs", str(args.runs),
