@@ -89,9 +89,11 @@ public final class SafeFile: @unchecked Sendable {
         guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
             throw FileAccessError(path, "a read of \(count) bytes at offset \(offset) lies outside the file's \(size) bytes")
         }
-        var out = [UInt8](repeating: 0, count: count)
-        var done = 0
-        try out.withUnsafeMutableBytes { buffer in
+        // Not zeroed first: pread fills every byte or the read fails (a 16 MB model was memset for nothing).
+        guard count > 0 else { return [] }
+        return try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = 0
+            var done = 0
             while done < count {
                 let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
                 if n > 0 { done += n; continue }
@@ -99,8 +101,8 @@ public final class SafeFile: @unchecked Sendable {
                 if n == 0 { throw FileAccessError(path, "the file shrank while being read (\(offset + done) of \(size) bytes)") }
                 throw FileAccessError(path, "read error at byte \(offset + done): \(String(cString: strerror(errno)))")
             }
+            initialized = count
         }
-        return out
     }
 
     /// The whole file, refused above `limit` bytes before anything is read.
