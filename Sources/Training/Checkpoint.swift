@@ -125,12 +125,23 @@ public struct Checkpoint {
         if fsync(fd) != 0 && errno != EINVAL && errno != EROFS { throw TrainingError("cannot flush \(path) to disk: \(String(cString: strerror(errno)))") }
     }
 
+    /// A JSON decoding error in a sentence.
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): return "no '\(key.stringValue)'"
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+            return "'\(c.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type"
+        case DecodingError.dataCorrupted: return "not JSON"
+        default: return "\(error)"
+        }
+    }
+
     public static func read(_ path: String) throws -> Checkpoint {
         func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
         let stateBytes = try SafeFile.read(file("state.json"), limit: 1 << 20, what: "a checkpoint state")
         let state: CheckpointState
         do { state = try JSONDecoder().decode(CheckpointState.self, from: Data(stateBytes)) } catch {
-            throw TrainingError("\(file("state.json")) is not a checkpoint state: \(error)", hint: "the checkpoint is damaged; remove \(path) to resume from the one before")
+            throw TrainingError("\(file("state.json")) is not a checkpoint state (\(Self.describe(error)))")
         }
         guard state.format == 1 else { throw TrainingError("\(file("state.json")) has format \(state.format); this graphtrain reads format 1") }
         func network(_ name: String) throws -> Network {

@@ -76,12 +76,24 @@ public enum TrainingRun {
         return last
     }
 
+    /// A checkpoint (the newest by default) whose damage, if any, is named with the way out:
+    /// remove it and the run goes on from the one before.
+    public static func readCheckpoint(_ run: String, step: Int? = nil) throws -> Checkpoint {
+        let (found, path) = try checkpoint(run, step: step)
+        do { return try Checkpoint.read(path) } catch {
+            let before = Checkpoint.list(run: run).last { $0.step < found }
+            throw TrainingError("the checkpoint \(path) is damaged: \(error)".replacingOccurrences(of: "\n  hint: ", with: "; "),
+                                hint: before.map { "remove \(path) and the run goes on from ckpt-\($0.step)" }
+                                    ?? "it is the run's only checkpoint; create the run again with graphtrain init")
+        }
+    }
+
     /// Trains from the newest checkpoint to `config.maxIters` iterations.
     public static func fit(run: String, config: TrainingConfig, data: TrainingData, threads: Int,
                            isCancelled: @escaping @Sendable () -> Bool, report: (StepReport) -> Void,
                            pictures: ((Trainer, Int) throws -> Void)? = nil) throws -> FitOutcome {
         Checkpoint.removeLeftovers(run: run)
-        let start = try Checkpoint.read(try checkpoint(run).path)
+        let start = try readCheckpoint(run)
         try StepGraphs.checkPhotoSize(discriminator: start.discriminator.typed.graph, height: config.height, width: config.width)
         var gAdam = start.gAdam, dAdam = start.dAdam
         gAdam.learningRate = config.lr; gAdam.beta1 = config.beta1; gAdam.beta2 = config.beta2

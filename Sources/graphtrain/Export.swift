@@ -20,7 +20,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let (step, path) = try TrainingRun.checkpoint(folder, step: checkpoint)
-        let c = try Checkpoint.read(path)
+        let c = try TrainingRun.readCheckpoint(folder, step: step)
         let (optimised, _) = try PassPipeline.standard.run(c.generator.typed)
         var tensors = c.generator.tensors
         var notes: [String] = []

@@ -34,23 +34,23 @@ struct Samples: ParsableCommand {
         let config = try TrainingRun.loadConfig(folder)
         let (step, path) = try TrainingRun.checkpoint(folder, step: checkpoint)
         let photos = try PhotoSet(folder: data)
-        func forward(_ path: String) throws -> Executor {
-            let c = try Checkpoint.read(path)
+        func forward(_ run: String, _ step: Int? = nil) throws -> Executor {
+            let c = try TrainingRun.readCheckpoint(run, step: step)
             return Executor(model: GradientStep.model(try PassPipeline.standard.run(c.generator.typed).0.graph, c.generator.tensors))
         }
         let threadCount = threads ?? RunOptions.defaultThreads
         let grid: Image
         if compare.isEmpty {
-            grid = try RunPictures.samples(forward: try forward(path), photos: photos, count: count, height: config.height, width: config.width,
+            grid = try RunPictures.samples(forward: try forward(folder, step), photos: photos, count: count, height: config.height, width: config.width,
                                            seed: config.seed, threads: threadCount)
         } else {
-            var generators = [((folder as NSString).lastPathComponent, try forward(path))]
+            var generators = [((folder as NSString).lastPathComponent, try forward(folder, step))]
             for other in compare {
                 let c = try TrainingRun.loadConfig(other)
                 guard (c.height, c.width) == (config.height, config.width) else {
                     throw ValidationError("--compare \(other) trained at \(c.width)x\(c.height), but \(folder) at \(config.width)x\(config.height)")
                 }
-                generators.append(((other as NSString).lastPathComponent, try forward(try TrainingRun.checkpoint(other).path)))
+                generators.append(((other as NSString).lastPathComponent, try forward(other)))
             }
             grid = try RunPictures.comparison(generators, photos: photos, count: count, height: config.height, width: config.width,
                                               seed: config.seed, threads: threadCount)

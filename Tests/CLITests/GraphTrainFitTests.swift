@@ -223,6 +223,27 @@ final class GraphTrainFitTests: CLIBase {
         XCTAssertEqual(checkpoints(run).last, 1)
     }
 
+    func testADamagedCheckpointIsNamedAndTheHintWorks() throws {
+        let run = try initRun("run")
+        XCTAssertEqual(try fit(run, steps: 3).status, 0)
+        let good = files(run, 3)
+        func damage(_ name: String, _ change: (String) throws -> Void) throws {
+            try change(run + "/ckpt-3/" + name)
+            try assertBadInput("graphtrain", ["fit", run, "--data", photos, "--steps", "4"],
+                               ["error: the checkpoint \(run)/ckpt-3 is damaged: \(run)/ckpt-3/\(name)", "hint: remove \(run)/ckpt-3 and the run goes on from ckpt-2"])
+            for (file, data) in good { try data.write(to: URL(fileURLWithPath: run + "/ckpt-3/" + file)) }
+        }
+        try damage("generator.bin") { try Data(FileManager.default.contents(atPath: $0)!.prefix(1000)).write(to: URL(fileURLWithPath: $0)) }
+        try damage("state.json") { try Data(#"{"step": "x"}"#.utf8).write(to: URL(fileURLWithPath: $0)) }
+        try damage("optimizer.npz") { try FileManager.default.removeItem(atPath: $0) }
+        // Following the hint: the run goes on from ckpt-2 and ends where a clean run ends.
+        try FileManager.default.removeItem(atPath: run + "/ckpt-3")
+        let r = try fit(run, steps: 4)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("from step 2 to 4"), r.stderr)
+        XCTAssertEqual(logLines(run).count, 4)
+    }
+
     func testBadInputIsExit2WithAMessage() throws {
         let run = try initRun("run")
         try assertBadInput("graphtrain", ["fit", path("nothing"), "--data", photos], ["is not a training run (no config.yaml)", "graphtrain init"])
