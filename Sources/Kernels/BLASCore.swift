@@ -90,9 +90,12 @@ public enum BLASCore {
     /// Called first by each executable: when OpenBLAS fell below what this CPU runs and the user
     /// did not choose a core, runs the program again with OPENBLAS_CORETYPE set (and says so).
     /// If that fails, it goes on with the slow core.
+    /// FILLGRAPH_ASSUME_BLAS_CORE=NAME makes the decision take NAME as OpenBLAS's choice: a way to
+    /// see (and test) the re-run on a machine where OpenBLAS chooses well.
     public static func ensureFastCore(tool: String) {
-        guard case .rerun(let coreType, let reason) = decide(features: .current, reportedCore: coreName,
-                                                              environment: ProcessInfo.processInfo.environment) else { return }
+        let environment = ProcessInfo.processInfo.environment
+        let reported = environment["FILLGRAPH_ASSUME_BLAS_CORE"].flatMap { $0.isEmpty ? nil : $0 } ?? coreName
+        guard case .rerun(let coreType, let reason) = decide(features: .current, reportedCore: reported, environment: environment) else { return }
         FileHandle.standardError.write(Data("\(tool): \(reason); running again with OPENBLAS_CORETYPE=\(coreType) (set OPENBLAS_CORETYPE yourself to choose another)\n".utf8))
         setenv("OPENBLAS_CORETYPE", coreType, 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)

@@ -22,10 +22,11 @@ enum Tool {
     /// Runs a tool to completion; one still running after `timeout` seconds is killed and the
     /// call fails (a hang is a bug, not a slow test).
     static func run(_ tool: String, _ arguments: [String], in directory: URL? = nil, timeout: Double = 600,
-                    file: StaticString = #filePath, line: UInt = #line) throws -> Command {
+                    environment: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws -> Command {
         let process = Process()
         process.executableURL = products.appendingPathComponent(tool)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if let directory { process.currentDirectoryURL = directory }
         let tmp = FileManager.default.temporaryDirectory
         let out = tmp.appendingPathComponent("fillgraph-out-\(UUID().uuidString)"), err = tmp.appendingPathComponent("fillgraph-err-\(UUID().uuidString)")

@@ -8,6 +8,24 @@ import XCTest
 /// graphrun end to end on the oracle's weights: PNG in, PNG and .npy out, every photo format,
 /// any size, and exit code 2 for bad photos, masks, models and arguments.
 final class GraphRunTests: CLIBase {
+    func testASlowBLASCoreIsReplacedByRunningAgain() throws {
+        let plain = try Tool.run("graphrun", ["--version"], environment: ["OPENBLAS_CORETYPE": ""])
+        XCTAssertEqual(plain.status, 0)
+        XCTAssertTrue(plain.stdout.hasPrefix("graphrun 0.2.0\nBLAS: OpenBLAS "), plain.stdout)
+        XCTAssertTrue(plain.stdout.contains("\nC kernels: ") && plain.stdout.contains("\nCPU: "), plain.stdout)
+        guard plain.stdout.contains(" AVX2 FMA") else { throw XCTSkip("the re-run targets AVX2 machines; this CPU: \(plain.stdout)") }
+        // Pretend OpenBLAS chose its Prescott kernels: the program must run itself again, once, with Haswell's.
+        let r = try Tool.run("graphrun", ["--version"], environment: ["FILLGRAPH_ASSUME_BLAS_CORE": "Prescott", "OPENBLAS_CORETYPE": ""])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.hasPrefix("graphrun: OpenBLAS chose its 'Prescott' kernels on a CPU with "), r.stderr)
+        XCTAssertEqual(r.stderr.components(separatedBy: "; running again with OPENBLAS_CORETYPE=").count, 2, r.stderr)
+        XCTAssertTrue(r.stdout.contains(", core Haswell\n") || r.stdout.contains(", core SkylakeX\n"), r.stdout)
+        // The user's own choice is never second-guessed.
+        let own = try Tool.run("graphrun", ["--version"], environment: ["FILLGRAPH_ASSUME_BLAS_CORE": "Prescott", "OPENBLAS_CORETYPE": "Haswell"])
+        XCTAssertEqual(own.stderr, "")
+        XCTAssertTrue(own.stdout.contains(", core Haswell\n"), own.stdout)
+    }
+
     /// The DeepFill model compiled once for the whole class.
     static let model: String = {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fillgraph-cli-model-\(getpid())")
