@@ -46,6 +46,12 @@ public enum CLI {
         return (h, w)
     }
 
+    /// A duration as a clock reads it: m:ss, or h:mm:ss from an hour.
+    public static func duration(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+    }
+
     public static func note(_ text: String) {
         FileHandle.standardError.write(Data(printable(text + "\n").utf8))
     }

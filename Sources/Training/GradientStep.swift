@@ -109,6 +109,11 @@ public final class GradientStep {
                      tensors: tensors.filter { names.contains($0.name) })
     }
 
+    /// The network alone, compiled with the inference passes (graphc's), as an executor.
+    public static func inference(_ network: Network, sharedArena: SharedArena? = nil) throws -> Executor {
+        Executor(model: model(try PassPipeline.standard.run(network.typed).0.graph, network.tensors), sharedArena: sharedArena)
+    }
+
     public static func load(_ spec: NetworkSpec) throws -> Network {
         let loaded = try GraphLoader.load(path: spec.graphPath, overrides: spec.params)
         let typed = try Verifier.verify(loaded.graph)
@@ -188,24 +193,35 @@ extension GradientStep {
         }
     }
 
-    /// One Adam step of each network, in place in the parameter stores (no copies of the
-    /// weights), and the D step's u' written back.
-    public func update(_ r: StepResult, generator gAdam: inout Adam, discriminator dAdam: inout Adam) {
-        gAdam.beginStep()
-        for t in r.generatorGradients {
-            gAdam.apply(t.name, values: generator.parameters.pointer(t.name), gradient: t.values)
-            generator.parameters.touch(t.name)
-        }
-        dAdam.beginStep()
+    /// One Adam step of the discriminator in place (its own store and the G step's d/ copy, no
+    /// copies of the weights), then its u written back to both.
+    public func updateDiscriminator(_ gradients: [Tensor], u: [Tensor], adam: inout Adam) {
+        adam.beginStep()
         let p = StepGraphs.discriminatorPrefix
-        for t in r.discriminatorGradients {
+        for t in gradients {
             let w = discriminator.parameters.pointer(t.name)
-            dAdam.apply(t.name, values: w, gradient: t.values)
+            adam.apply(t.name, values: w, gradient: t.values)
             discriminator.parameters.touch(t.name)
             generator.parameters.pointer(p + t.name).update(from: w, count: t.values.count)
             generator.parameters.touch(p + t.name)
         }
-        apply(generator: [:], discriminator: [:], u: r.updatedU)
+        apply(generator: [:], discriminator: [:], u: u)
+    }
+
+    /// One Adam step of the generator in place, copied into `mirrors` (executors holding the same
+    /// generator, e.g. its inference graph), then the discriminator's u written back.
+    public func updateGenerator(_ gradients: [Tensor], u: [Tensor], adam: inout Adam, mirrors: [Executor] = []) {
+        adam.beginStep()
+        for t in gradients {
+            let w = generator.parameters.pointer(t.name)
+            adam.apply(t.name, values: w, gradient: t.values)
+            generator.parameters.touch(t.name)
+            for m in mirrors {
+                m.parameters.pointer(t.name).update(from: w, count: t.values.count)
+                m.parameters.touch(t.name)
+            }
+        }
+        apply(generator: [:], discriminator: [:], u: u)
     }
 
     /// The current values of a network's trained parameters.

@@ -77,8 +77,7 @@ public final class Trainer {
         self.settings = settings
         step = try GradientStep(generator: generator, discriminator: discriminator, batch: settings.microBatch, mode: settings.mode,
                                 ganWeight: settings.ganWeight, l1Weight: settings.l1Weight)
-        let inference = try PassPipeline.standard.run(generator.typed).0.graph
-        forward = Executor(model: GradientStep.model(inference, generator.tensors), sharedArena: step.arena)
+        forward = try GradientStep.inference(generator, sharedArena: step.arena)
         self.gAdam = gAdam
         self.dAdam = dAdam
     }
@@ -112,7 +111,7 @@ public final class Trainer {
         }
         // What the G step must restore if it does not complete.
         let savedD = step.values(ofGenerator: false), savedU = stateValues(), savedAdam = dAdam
-        update(discriminator: dGradients.mean(parts), u: dU)
+        step.updateDiscriminator(dGradients.mean(parts), u: dU, adam: &dAdam)
 
         var gLoss: Float = 0, gAdv: Float = 0, l1: Float = 0, gGradients = Accumulator(), gU: [Tensor] = []
         do {
@@ -135,7 +134,7 @@ public final class Trainer {
             dAdam = savedAdam
             throw error
         }
-        update(generator: gGradients.mean(parts), u: gU)
+        step.updateGenerator(gGradients.mean(parts), u: gU, adam: &gAdam, mirrors: [forward])
         let k = Float(parts)
         return IterationLosses(dLoss: dLoss / k, gLoss: gLoss / k, gAdv: gAdv / k, l1: l1 / k)
     }
@@ -146,31 +145,6 @@ public final class Trainer {
         options.checkFinite = true
         do { try run(options) } catch let e as NonFiniteValue { return e.description } catch { return "\(error)" }
         return nil
-    }
-
-    func update(discriminator gradients: [Tensor], u: [Tensor]) {
-        dAdam.beginStep()
-        let p = StepGraphs.discriminatorPrefix
-        for t in gradients {
-            let w = step.discriminator.parameters.pointer(t.name)
-            dAdam.apply(t.name, values: w, gradient: t.values)
-            step.discriminator.parameters.touch(t.name)
-            step.generator.parameters.pointer(p + t.name).update(from: w, count: t.values.count)
-            step.generator.parameters.touch(p + t.name)
-        }
-        step.apply(generator: [:], discriminator: [:], u: u)
-    }
-
-    func update(generator gradients: [Tensor], u: [Tensor]) {
-        gAdam.beginStep()
-        for t in gradients {
-            let w = step.generator.parameters.pointer(t.name)
-            gAdam.apply(t.name, values: w, gradient: t.values)
-            step.generator.parameters.touch(t.name)
-            forward.parameters.pointer(t.name).update(from: w, count: t.values.count)
-            forward.parameters.touch(t.name)
-        }
-        step.apply(generator: [:], discriminator: [:], u: u)
     }
 
     /// The discriminator's state tensors (spectral-norm u).

@@ -153,12 +153,11 @@ public enum MaskSource {
             let image = try ImageFile.read(path: path, maxPixels: PhotoSet.maxPixels)
             // Nearest sampling of the first channel, white (≥ half) = hole.
             var mask = Mask(width: w, height: h)
-            let full = image.bitDepth == 16 ? 65535 : 255
             for y in 0..<h {
                 let sy = min(image.height - 1, y * image.height / h)
                 for x in 0..<w {
                     let sx = min(image.width - 1, x * image.width / w)
-                    mask.pixels[y * w + x] = Int(image.samples[(sy * image.width + sx) * image.channels]) * 2 >= full ? 1 : 0
+                    mask.pixels[y * w + x] = TrainingImages.isHole(image.samples[(sy * image.width + sx) * image.channels], bitDepth: image.bitDepth) ? 1 : 0
                 }
             }
             guard mask.pixels.contains(1) else { throw TrainingError("the mask \(path) marks no pixel as a hole (white = hole)") }

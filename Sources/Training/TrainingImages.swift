@@ -29,11 +29,13 @@ public enum TrainingImages {
         guard m.width == w, m.height == h else {
             throw TrainingError("the mask \(maskPath) is \(m.width)x\(m.height), but the photos are \(w)x\(h)", hint: "draw the mask at the photos' size")
         }
-        let full = m.bitDepth == 16 ? 65535 : 255, cc = m.channels
-        let mask = (0..<w * h).map { Float(Int(m.samples[$0 * cc]) * 2 >= full ? 1 : 0) }
+        let mask = (0..<w * h).map { Float(isHole(m.samples[$0 * m.channels], bitDepth: m.bitDepth) ? 1 : 0) }
         guard mask.contains(1) else { throw TrainingError("the mask \(maskPath) marks no pixel as a hole (white = hole)") }
         return TrainingBatch(image: data, mask: mask, height: h, width: w)
     }
+
+    /// A mask sample marks a hole when it is at least half white.
+    static func isHole(_ sample: UInt16, bitDepth: Int) -> Bool { Int(sample) * 2 >= (bitDepth == 16 ? 65535 : 255) }
 
     /// [3, H, W] in [-1, 1]; grey photos replicated to three channels.
     static func tensor(_ img: Image) -> [Float] {

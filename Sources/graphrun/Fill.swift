@@ -172,8 +172,8 @@ struct Fill: ParsableCommand {
             guard !quiet else { return }
             let name = (item.photo as NSString).lastPathComponent
             var eta = ""
-            if done > 0 { eta = ", ETA " + StatusLine.duration(elapsed / Double(done) * Double(total - done)) }
-            let text = "[\(done + 1)/\(total)] \(name) (elapsed \(StatusLine.duration(elapsed))\(eta))"
+            if done > 0 { eta = ", ETA " + CLI.duration(elapsed / Double(done) * Double(total - done)) }
+            let text = "[\(done + 1)/\(total)] \(name) (elapsed \(CLI.duration(elapsed))\(eta))"
             if StatusLine.isTerminal { StatusLine.show(text) } else { CLI.note(text) }
         }
         StatusLine.clear()
@@ -185,7 +185,7 @@ struct Fill: ParsableCommand {
         for (item, message) in summary.failed { CLI.note("error: \((item.photo as NSString).lastPathComponent): \(message)") }
         let per = summary.filled.isEmpty ? "" : String(format: ", %.2f s per photo", summary.seconds / Double(items.count))
         if !quiet || !summary.failed.isEmpty {
-            print("filled \(summary.filled.count) of \(items.count) photos into \(output!) in " + StatusLine.duration(summary.seconds) + per
+            print("filled \(summary.filled.count) of \(items.count) photos into \(output!) in " + CLI.duration(summary.seconds) + per
                   + (summary.failed.isEmpty ? "" : "; \(summary.failed.count) failed (listed above)"))
         }
         if !summary.failed.isEmpty { throw ExitCode(1) }

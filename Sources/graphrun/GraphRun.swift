@@ -71,11 +71,6 @@ enum StatusLine {
     static let isTerminal = isatty(2) == 1
     static func show(_ text: String) { FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8)) }
     static func clear() { if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
-
-    static func duration(_ s: Double) -> String {
-        let t = Int(s.rounded())
-        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
-    }
 }
 
 /// The progress of one network run: a line rewritten in place on a terminal; in a log (stderr
@@ -88,8 +83,8 @@ final class ProgressPrinter: @unchecked Sendable {
     static func text(_ p: RunProgress) -> String {
         var s = "[\(p.node + 1)/\(p.nodes)] \(p.name)"
         if let f = p.nodeFraction { s += String(format: " %.0f %%", 100 * f) }
-        s += " · \(StatusLine.duration(p.elapsed)) elapsed"
-        if let r = p.remaining { s += " · about \(StatusLine.duration(r)) left" }
+        s += " · \(CLI.duration(p.elapsed)) elapsed"
+        if let r = p.remaining { s += " · about \(CLI.duration(r)) left" }
         return s
     }
 

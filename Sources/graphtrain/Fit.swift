@@ -143,7 +143,7 @@ final class FitProgress {
             var s = "step \(r.step)"
             if r.steps < 100_000_000 { s += "/\(r.steps)" }
             s += String(format: " · %.3g it/s", r.rate)
-            if let left = r.remaining { s += " · ETA \(Self.duration(left))" }
+            if let left = r.remaining { s += " · ETA \(CLI.duration(left))" }
             s += String(format: " · d %.4f g %.4f (adv %.4f, ℓ1 %.4f) · peak %.0f MB", l.dLoss, l.gLoss, l.gAdv, l.l1, Double(r.peakBytes) / 1e6)
             FileHandle.standardError.write(Data("\r\u{1B}[K\(s)".utf8))
             return
@@ -158,9 +158,4 @@ final class FitProgress {
     }
 
     func finish() { if terminal { FileHandle.standardError.write(Data("\n".utf8)) } }
-
-    static func duration(_ s: Double) -> String {
-        let t = Int(s.rounded())
-        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
-    }
 }

@@ -30,12 +30,8 @@ enum RunPictures {
     static func samples(forward: Executor, photos: PhotoSet, count: Int, height h: Int, width w: Int, seed: UInt64, threads: Int) throws -> Image {
         var rows: [[Image]] = []
         for i in 0..<min(count, photos.paths.count) {
-            let x = TrainingData.centre(try photos.image(i), height: h, width: w)
-            var rng = SplitMix64(seed, 0x5A3D_1E5, UInt64(i))
-            let holes = FreeFormMask.generate(.rectBrush, height: h, width: w, rng: &rng)
-            let out = try forward.run(["image": HostTensor(shape: [1, 3, h, w], floats: x),
-                                       "mask": HostTensor(shape: [1, 1, h, w], floats: holes.pixels.map { Float($0) })],
-                                      options: RunOptions(threads: threads)).outputs
+            let (x, holes) = try sampleCase(photos, i, height: h, width: w, seed: seed)
+            let out = try fill(forward, x, holes, height: h, width: w, threads: threads)
             let original = image(x[...], height: h, width: w)
             var row = [Grid.masked(original, holes), image(out["stage1"]!.floats![...], height: h, width: w),
                        image(out["completed"]!.floats![...], height: h, width: w), original]
@@ -45,6 +41,17 @@ enum RunPictures {
             rows.append(row)
         }
         return Grid.compose(rows)!
+    }
+
+    /// Photo i of the folder as a centre crop at the training size, with its own seeded official mask.
+    static func sampleCase(_ photos: PhotoSet, _ i: Int, height h: Int, width w: Int, seed: UInt64) throws -> (x: [Float], holes: Mask) {
+        var rng = SplitMix64(seed, 0x5A3D_1E5, UInt64(i))
+        return (TrainingData.centre(try photos.image(i), height: h, width: w), FreeFormMask.generate(.rectBrush, height: h, width: w, rng: &rng))
+    }
+
+    static func fill(_ forward: Executor, _ x: [Float], _ holes: Mask, height h: Int, width w: Int, threads: Int) throws -> [String: HostTensor] {
+        try forward.run(["image": HostTensor(shape: [1, 3, h, w], floats: x),
+                         "mask": HostTensor(shape: [1, 1, h, w], floats: holes.pixels.map { Float($0) })], options: RunOptions(threads: threads)).outputs
     }
 
     /// One row per photo: the input with its hole, each generator's completion, the original; a
@@ -58,25 +65,19 @@ enum RunPictures {
             BitmapFont.draw(t, into: &image, x: max(0, (w - BitmapFont.width(of: t)) / 2), y: 3, colour: .black)
             return image
         }
-        var header = [label("input")] + generators.map { label($0.name) } + [label("original")]
+        let header = [label("input")] + generators.map { label($0.name) } + [label("original")]
         var rows: [[Image]] = []
         for i in 0..<min(count, photos.paths.count) {
-            let x = TrainingData.centre(try photos.image(i), height: h, width: w)
-            var rng = SplitMix64(seed, 0x5A3D_1E5, UInt64(i))
-            let holes = FreeFormMask.generate(.rectBrush, height: h, width: w, rng: &rng)
+            let (x, holes) = try sampleCase(photos, i, height: h, width: w, seed: seed)
             let original = image(x[...], height: h, width: w)
             var row = [Grid.masked(original, holes)]
             for g in generators {
-                let out = try g.forward.run(["image": HostTensor(shape: [1, 3, h, w], floats: x),
-                                             "mask": HostTensor(shape: [1, 1, h, w], floats: holes.pixels.map { Float($0) })],
-                                            options: RunOptions(threads: threads)).outputs
-                row.append(image(out["completed"]!.floats![...], height: h, width: w))
+                row.append(image(try fill(g.forward, x, holes, height: h, width: w, threads: threads)["completed"]!.floats![...], height: h, width: w))
             }
             rows.append(row + [original])
         }
         // Grid.compose wants equal cells: the header row is composed alone and stacked on top.
         let top = Grid.compose([header])!, body = Grid.compose(rows)!
-        header.removeAll()
         var out = Image(width: body.width, height: top.height - 4 + body.height, channels: 3, bitDepth: 8, fill: 255)
         out.samples.replaceSubrange(0..<(top.height - 4) * top.width * 3, with: top.samples[0..<(top.height - 4) * top.width * 3])
         out.samples.replaceSubrange((top.height - 4) * top.width * 3..<out.samples.count, with: body.samples)

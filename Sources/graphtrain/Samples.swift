@@ -35,8 +35,7 @@ struct Samples: ParsableCommand {
         let (step, path) = try TrainingRun.checkpoint(folder, step: checkpoint)
         let photos = try PhotoSet(folder: data)
         func forward(_ run: String, _ step: Int? = nil) throws -> Executor {
-            let c = try TrainingRun.readCheckpoint(run, step: step)
-            return Executor(model: GradientStep.model(try PassPipeline.standard.run(c.generator.typed).0.graph, c.generator.tensors))
+            try GradientStep.inference(try TrainingRun.readCheckpoint(run, step: step).generator)
         }
         let threadCount = threads ?? RunOptions.defaultThreads
         let grid: Image
