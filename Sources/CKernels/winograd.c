@@ -45,35 +45,44 @@ static void *checked_malloc(size_t bytes) {
 }
 
 FG_CLONES
+static long floor_div(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
 void fg_winograd_input(const float *x, long C, long H, long W, long d, const long *rows, long nrows, float *V, long T) {
+    fg_winograd_input_window(x, C, H, W, 0, 0, H, W, d, rows, nrows, V, T);
+}
+
+void fg_winograd_input_window(const float *x, long C, long Hin, long Win, long oy, long ox, long H, long W, long d,
+                              const long *rows, long nrows, float *V, long T) {
     const long Wmax = phase_extent(W, 0, d), n = (Wmax + 3) / 4 + 1;
     float *buf = checked_malloc(2 * 24 * (size_t)n * sizeof(float)), *e = buf + 24 * n;
     const long plane = C * T;
     for (long c = 0; c < C; c++) {
-        const float *xc = x + c * H * W;
+        const float *xc = x + c * Hin * Win;
         long off = 0;
         for (long r = 0; r < nrows; r++) {
             const long py = rows[3 * r], px = rows[3 * r + 1], ty = rows[3 * r + 2];
-            const long Hp = phase_extent(H, py, d), Wp = phase_extent(W, px, d), tw = (Wp + 3) / 4, m = tw + 1;
-            // buf[a][k][j] = phase pixel (4·ty + a − 1, 4j + k − 1), zero outside the phase image.
-            // Tiles 1 ..< inner have all four columns inside; that loop has no checks and, for
+            const long Wp = phase_extent(W, px, d), tw = (Wp + 3) / 4, m = tw + 1;
+            // buf[a][k][j] = phase pixel (4·ty + a − 1, 4j + k − 1) of the output grid, read at
+            // input row py + d·row + oy and column px + d·col + ox: zero outside the held input.
+            // Tiles jlo ..< jhi have all four columns inside; that loop has no checks and, for
             // d = 1, its stride-4 loads vectorise as de-interleaving shuffles.
-            const long inner = Wp >= 3 ? (Wp - 3) / 4 + 1 : 1;
+            const long c0 = -floor_div(px + ox, d), c1 = floor_div(Win - 1 - px - ox, d);  // phase columns inside
+            const long jlo = floor_div(c0 + 1 + 3, 4), jhi = floor_div(c1 - 2, 4) + 1 < m ? floor_div(c1 - 2, 4) + 1 : m;
             for (long a = 0; a < 6; a++) {
-                const long rp = 4 * ty + a - 1;
+                const long iy = py + d * (4 * ty + a - 1) + oy;
                 float *d0 = buf + (a * 4) * m, *d1 = d0 + m, *d2 = d0 + 2 * m, *d3 = d0 + 3 * m;
-                if (rp < 0 || rp >= Hp) {
+                if (iy < 0 || iy >= Hin) {
                     for (long j = 0; j < 4 * m; j++) d0[j] = 0;
                     continue;
                 }
-                const float *src = xc + (py + d * rp) * W + px;
+                const float *src = xc + iy * Win + px + ox;
                 for (long j = 0; j < m; j++) {
-                    if (j >= 1 && j < inner) {
+                    if (j >= jlo && j < jhi) {
                         if (d == 1) {
                             const float *q = src + 4 * j - 1;
-                            for (; j < inner; j++, q += 4) { d0[j] = q[0]; d1[j] = q[1]; d2[j] = q[2]; d3[j] = q[3]; }
+                            for (; j < jhi; j++, q += 4) { d0[j] = q[0]; d1[j] = q[1]; d2[j] = q[2]; d3[j] = q[3]; }
                         } else {
-                            for (; j < inner; j++) {
+                            for (; j < jhi; j++) {
                                 const float *q = src + d * (4 * j - 1);
                                 d0[j] = q[0]; d1[j] = q[d]; d2[j] = q[2 * d]; d3[j] = q[3 * d];
                             }
@@ -81,8 +90,8 @@ void fg_winograd_input(const float *x, long C, long H, long W, long d, const lon
                         if (j >= m) break;
                     }
                     for (long k = 0; k < 4; k++) {
-                        const long cp = 4 * j + k - 1;
-                        d0[k * m + j] = cp >= 0 && cp < Wp ? src[d * cp] : 0;
+                        const long cp = 4 * j + k - 1, ix = px + d * cp + ox;
+                        d0[k * m + j] = ix >= 0 && ix < Win ? src[d * cp] : 0;
                     }
                 }
             }

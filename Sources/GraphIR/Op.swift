@@ -35,11 +35,15 @@ public struct KernelShapes: Sendable {
     public var outputs: [[Int]]
     public var execution: NodeExecution
     public var threads: Int
-    public init(inputs: [[Int]], outputs: [[Int]], execution: NodeExecution, threads: Int) {
+    /// Set when the node computes a window of its output from windows of its inputs (only for
+    /// ops whose `windowRule` reads windows); `inputs`/`outputs` are then the windows' shapes.
+    public var windows: NodeWindows?
+    public init(inputs: [[Int]], outputs: [[Int]], execution: NodeExecution, threads: Int, windows: NodeWindows? = nil) {
         self.inputs = inputs
         self.outputs = outputs
         self.execution = execution
         self.threads = threads
+        self.windows = windows
     }
 }
 
@@ -126,6 +130,10 @@ public protocol OpContract: Hashable, Codable, Sendable {
     /// parameter inputs' buffers by slot.
     func prepare(_ parameters: [UnsafePointer<Float>], _ shapes: KernelShapes) -> [Float]?
     func eval(_ k: KernelContext)
+    /// Hole-aware execution (Window.swift): what the node reads to compute `output`, a window
+    /// of its first output, given its whole shapes and the hole's box at the graph inputs' size.
+    /// nil: the op runs on whole tensors only.
+    func windowRule(_ output: Window, _ shapes: KernelShapes, hole: Window) -> WindowRule?
 
     // MARK: Differentiation
 
@@ -155,6 +163,7 @@ extension OpContract {
     public func scratchBytes(_ shapes: KernelShapes) -> Int { 0 }
     public var mayRunInPlace: Bool { false }
     public func prepare(_ parameters: [UnsafePointer<Float>], _ shapes: KernelShapes) -> [Float]? { nil }
+    public func windowRule(_ output: Window, _ shapes: KernelShapes, hole: Window) -> WindowRule? { nil }
     public func vjp(_ g: inout GradientBuilder, _ node: Node, _ cotangents: [ValueRef?]) throws -> [ValueRef?] {
         throw OpError("\(opName) has no gradient")
     }

@@ -24,6 +24,8 @@ public struct BatchRequest {
     public var strategy: FillStrategy = .full
     public var jpegQuality = JPEG.defaultQuality
     public var outputName = "completed"
+    /// Compute every pixel of every node, not just what the holes need (same pictures).
+    public var computeAll = false
     public var options = RunOptions()
 
     public init(modelPath: String, inputDirectory: String, masks: Masks, outputDirectory: String) {
@@ -146,6 +148,7 @@ public enum BatchFill {
             var request = InpaintRequest(modelPath: r.modelPath, photoPath: item.photo, holes: item.holes, outputPath: item.output)
             request.channelOrder = r.channelOrder
             request.strategy = r.strategy
+            request.computeAll = r.computeAll
             request.options = r.options
             var report = InpaintReport()
             do {

@@ -84,23 +84,49 @@ public final class InpaintModel {
 
     struct NetworkRun {
         var outputs: [String: HostTensor]
+        /// Hole-aware runs: the window of the padded photo each output holds.
+        var windows: [String: Window] = [:]
         var padded: (height: Int, width: Int)
         var seconds: Double
         var estimatedPeakBytes: Int
         var nodeSeconds: [NodeTiming]
     }
 
-    /// One network run on the whole of `photo` with `holes` (same size).
-    func run(photo: Image, holes: Mask, order: ChannelOrder, options: RunOptions) throws -> NetworkRun {
+    /// One network run on the whole of `photo` with `holes` (same size). `holeAware`: compute
+    /// only what the picture output's hole pixels depend on (Runtime/WindowPlan.swift); the
+    /// run returns just that output, over the holes' box, with the whole run's values.
+    func run(photo: Image, holes: Mask, order: ChannelOrder, options: RunOptions, holeAware: Bool = false) throws -> NetworkRun {
         let (ph, pw) = paddedSize(photo.height, photo.width)
-        try checkMemory(height: photo.height, width: photo.width, options: options)
+        let mask = Conversion.maskTensor(holes, paddedHeight: ph, paddedWidth: pw)
+        let box = holeAware ? Self.box(of: mask, height: ph, width: pw) : nil
+        if box == nil { try checkMemory(height: photo.height, width: photo.width, options: options) }
         let start = Date()
-        let result = try executor.run([
+        let inputs = [
             "image": HostTensor(shape: [1, 3, ph, pw], floats: Conversion.photoTensor(photo, paddedHeight: ph, paddedWidth: pw, order: order)),
-            "mask": HostTensor(shape: [1, 1, ph, pw], floats: Conversion.maskTensor(holes, paddedHeight: ph, paddedWidth: pw)),
-        ], options: withTensors(options, ph, pw))
-        return NetworkRun(outputs: result.outputs, padded: (ph, pw), seconds: Date().timeIntervalSince(start),
+            "mask": HostTensor(shape: [1, 1, ph, pw], floats: mask),
+        ]
+        let result: RunResult
+        if let box {
+            var o = options
+            o.extraBytes += 4 * 4 * ph * pw + 2 * 3 * 4 * box.height * box.width  // inputs, the output and its copy
+            result = try executor.run(inputs, options: o, keep: [pictureOutput: box], hole: box)
+        } else {
+            result = try executor.run(inputs, options: withTensors(options, ph, pw))
+        }
+        return NetworkRun(outputs: result.outputs, windows: result.outputWindows, padded: (ph, pw), seconds: Date().timeIntervalSince(start),
                           estimatedPeakBytes: result.estimatedPeakBytes, nodeSeconds: result.nodeSeconds)
+    }
+
+    /// The bounding box of a mask tensor's nonzero pixels (nil: none).
+    static func box(of mask: [Float], height: Int, width: Int) -> Window? {
+        var w = Window(y0: height, y1: 0, x0: width, x1: 0)
+        for y in 0..<height {
+            let row = y * width
+            guard let first = (0..<width).first(where: { mask[row + $0] != 0 }) else { continue }
+            let last = (0..<width).last { mask[row + $0] != 0 }!
+            w = Window(y0: min(w.y0, y), y1: y + 1, x0: min(w.x0, first), x1: max(w.x1, last + 1))
+        }
+        return w.isEmpty ? nil : w
     }
 }
 

@@ -29,7 +29,12 @@ public struct InpaintRequest {
     public var jpegQuality = JPEG.defaultQuality
     /// The graph output written as the picture.
     public var outputName = "completed"
+    /// Compute every pixel of every node (implied by rawDirectory), not just what the holes need.
+    public var computeAll = false
     public var options = RunOptions()
+
+    /// Whether runs compute only what the hole pixels need (the same picture, sooner).
+    public var holeAware: Bool { !computeAll && rawDirectory == nil }
 
     public init(modelPath: String, photoPath: String, holes: HoleSource, outputPath: String?) {
         self.modelPath = modelPath
@@ -109,7 +114,8 @@ public enum Inpainter {
         }
         report.size = (h, w)
         report.holePixels = Holes.count(holes)
-        let outcome = try model.fill(photo: photo, holes: holes, strategy: request.strategy, order: request.channelOrder, options: request.options)
+        let outcome = try model.fill(photo: photo, holes: holes, strategy: request.strategy, order: request.channelOrder, options: request.options,
+                                     holeAware: request.holeAware)
         report.paddedSize = outcome.paddedSize
         report.seconds = outcome.seconds
         report.estimatedPeakBytes = outcome.estimatedPeakBytes
@@ -139,7 +145,7 @@ public enum Inpainter {
             }
             extra += mask.decodedBytes
         }
-        if request.strategy == .full {
+        if request.strategy == .full && !request.holeAware {
             var options = request.options
             options.extraBytes = extra
             try model.checkMemory(height: photo.height, width: photo.width, options: options)

@@ -4,6 +4,7 @@
 // pastes the enlarged fill. Whatever the strategy, only hole pixels change: every other sample
 // of the output is the input's own.
 import Foundation
+import GraphIR
 import ImageIO
 import Masks
 import Runtime
@@ -34,28 +35,30 @@ extension InpaintModel {
     /// thousands of tiny runs.
     static let maxCropRegions = 64
 
+    /// `holeAware` (full and crop): each run computes only what the hole pixels depend on, with
+    /// the same result (WindowPlan.swift); off, every graph output is computed whole.
     public func fill(photo: Image, holes: Mask, strategy: FillStrategy, order: ChannelOrder,
-                     options: RunOptions) throws -> FillOutcome {
+                     options: RunOptions, holeAware: Bool = true) throws -> FillOutcome {
         precondition(photo.width == holes.width && photo.height == holes.height)
         var outcome = FillOutcome(image: photo)
         let whole = Box(x: 0, y: 0, width: photo.width, height: photo.height)
         switch strategy {
         case .full:
-            let run = try self.run(photo: photo, holes: holes, order: order, options: options)
+            let run = try self.run(photo: photo, holes: holes, order: order, options: options, holeAware: holeAware)
             record(run, region: whole, size: (photo.width, photo.height), into: &outcome)
-            outcome.rawOutputs = run.outputs
+            outcome.rawOutputs = holeAware ? nil : run.outputs
             outcome.paddedSize = run.padded
             paste(run, region: whole, holes: holes, order: order, into: &outcome.image)
         case .crop(let margin):
             for region in Self.cropRegions(holes, margin: margin) {
                 let piece = crop(photo, region), pieceHoles = crop(holes, region)
-                let run = try self.run(photo: piece, holes: pieceHoles, order: order, options: options)
+                let run = try self.run(photo: piece, holes: pieceHoles, order: order, options: options, holeAware: holeAware)
                 record(run, region: region, size: (region.width, region.height), into: &outcome)
                 paste(run, region: region, holes: holes, order: order, into: &outcome.image)
             }
         case .resize(let limit):
             let longer = max(photo.width, photo.height)
-            guard longer > limit else { return try fill(photo: photo, holes: holes, strategy: .full, order: order, options: options) }
+            guard longer > limit else { return try fill(photo: photo, holes: holes, strategy: .full, order: order, options: options, holeAware: holeAware) }
             let scale = Double(limit) / Double(longer)
             let w = max(1, Int((Double(photo.width) * scale).rounded())), h = max(1, Int((Double(photo.height) * scale).rounded()))
             let small = Resample.area(photo, width: w, height: h), smallHoles = Resample.anyHole(holes, width: w, height: h)
@@ -87,9 +90,10 @@ extension InpaintModel {
     /// The network's picture output (`completed` by default) into the hole pixels of `region`.
     private func paste(_ run: NetworkRun, region: Box, holes: Mask, order: ChannelOrder, into image: inout Image) {
         guard let completed = run.outputs[pictureOutput]?.floats else { return }
-        let pw = run.padded.width, plane = run.padded.height * pw
+        let held = run.windows[pictureOutput] ?? .whole(run.padded.height, run.padded.width)
+        let pw = held.width, plane = held.height * pw
         Conversion.composite(into: &image, holes: holes, region: region) { x, y in
-            Conversion.colour(completed, x - region.x, y - region.y, paddedWidth: pw, plane: plane, order: order)
+            Conversion.colour(completed, x - region.x - held.x0, y - region.y - held.y0, paddedWidth: pw, plane: plane, order: order)
         }
     }
 

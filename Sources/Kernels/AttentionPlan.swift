@@ -140,7 +140,7 @@ struct AttentionScores {
 
     /// Fused (if `fuse`) but not yet masked or normalised scores of every usable patch against
     /// foreground positions `positions`, into `weights`.
-    mutating func compute(positions: Range<Int>, matching w: UnsafePointer<Float>, kd: Int, foreground: UnsafePointer<Float>,
+    mutating func compute(positions: [Int], matching w: UnsafePointer<Float>, kd: Int, foreground: UnsafePointer<Float>,
                           geometry fGeo: ConvGeometry, fuse: Bool, threads: Int) {
         let plan = self.plan, pad = fuse ? plan.pad : 0, P = plan.P, fg = plan.foreground
         width = positions.count
@@ -154,7 +154,7 @@ struct AttentionScores {
             for q in firstSet { for a in -pad...pad where q + a >= 0 && q + a < P { rawMark[q + a] = true } }
             rawSet = rawMark.indices.filter { rawMark[$0] }
         } else {
-            rawSet = Array(positions)
+            rawSet = positions
         }
         for (k, q) in rawSet.enumerated() { rawColumn[q] = Int32(k) }
         for (k, q) in firstSet.enumerated() { firstColumn[q] = Int32(k) }

@@ -115,9 +115,15 @@ public enum ContextualAttentionKernel {
 
     /// f [N, C, fh, fw], b [N, C, bh, bw], mask [≥1, 1, bh, bw] (element 0 used) or nil.
     /// y [N, C, fh, fw]; argmax [N, 1, fh/rate, fw/rate].
+    /// With `window`, y holds only those rows and columns of the whole y ([N, C, y1 − y0,
+    /// x1 − x0]), and only the foreground positions whose pasted patches reach it are matched
+    /// (argmax is written for those alone). Every background patch is used, the chunks are the
+    /// whole run's rows, and the paste adds tap by tap, so the window is bit-identical to the
+    /// same part of the whole y.
     public static func forward(_ p: AttentionParameters, f: UnsafePointer<Float>, b: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
                                batch: Int, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int,
                                y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
+                               window: (y0: Int, y1: Int, x0: Int, x1: Int)? = nil,
                                scratch given: UnsafeMutableRawPointer? = nil, threads: Int, chunking: Chunking = .standard) {
         let rate = p.rate
         let rawGeo = patches(channels: C, height: bh, width: bw, kernel: 2 * rate, stride: rate * p.stride)
@@ -159,6 +165,17 @@ public enum ContextualAttentionKernel {
                                      halo: haloPositions(P: P, chunk: chunk, pad: pad, rowLength: fdw, rows: fdh), region: &region)
         defer { scores.release() }
 
+        // The pasted window and the grid positions whose (2·rate)² patches reach it.
+        let wholePaste = patches(channels: C, height: fh, width: fw, kernel: 2 * rate, stride: rate)
+        let win = window ?? (0, fh, 0, fw), yh = win.y1 - win.y0, yw = win.x1 - win.x0
+        func reach(_ lo: Int, _ hi: Int, pad: Int, grid: Int) -> Range<Int> {
+            let first = (0..<grid).first { $0 * rate - pad + 2 * rate > lo } ?? grid
+            let end = (0..<grid).last { $0 * rate - pad < hi }.map { $0 + 1 } ?? 0
+            return first..<max(first, end)
+        }
+        let gyRange = reach(win.y0, win.y1, pad: wholePaste.padTop, grid: fdh)
+        let gxRange = reach(win.x0, win.x1, pad: wholePaste.padLeft, grid: fdw)
+        var chosenArgmax = [Int32](repeating: 0, count: window == nil ? 0 : chunk)
         for n in 0..<batch {
             let fi = f + n * C * fh * fw, bi = b + n * C * bh * bw
             // Raw patches of the usable background (pasting), matching kernels of the needed one.
@@ -167,9 +184,9 @@ public enum ContextualAttentionKernel {
             downscale(fi, planes: C, fh, fw, fdh, fdw, alignCorners: p.alignCorners, into: fd, threads: threads)
             Im2Col.expand(matchGeo, image: bd, runs: plan.neededRuns.map { ($0.start, $0.count, $0.offset) }, into: w, ld: Ln, threads: threads)
             normaliseColumns(w, rows: kd, columns: Ln, threads: threads)
-            let yi = y + n * C * fh * fw
-            yi.update(repeating: 0, count: C * fh * fw)
-            var pasteGeo = patches(channels: C, height: fh, width: fw, kernel: 2 * rate, stride: rate)
+            let yi = y + n * C * yh * yw
+            yi.update(repeating: 0, count: C * yh * yw)
+            var pasteGeo = wholePaste.windowed(input: win, output: (0, fdh, 0, fdw))
             pasteGeo.outHeight = fdh
             pasteGeo.outWidth = fdw
             do {
@@ -179,19 +196,39 @@ public enum ContextualAttentionKernel {
                     if monitor?.isStopped == true { return }
                     monitor?.setNodeFraction(Double(n * P + o0) / Double(batch * P))
                     let o1 = min(P, o0 + chunk)
-                    scores.compute(positions: o0..<o1, matching: w, kd: kd, foreground: fd, geometry: fGeo, fuse: p.fuse, threads: threads)
-                    scores.softmax(scale: p.softmaxScale, argmax: argmax + n * P + o0, threads: threads)
+                    // This chunk's grid rows, cut to the positions that reach the window, as runs
+                    // (first position, count, column).
+                    var positions: [Int] = [], segments: [(first: Int, count: Int, column: Int)] = []
+                    if window == nil {
+                        positions = Array(o0..<o1)
+                        segments = [(o0, o1 - o0, 0)]
+                    } else {
+                        let rows = max(o0 / fdw, gyRange.lowerBound)..<max(max(o0 / fdw, gyRange.lowerBound), min((o1 + fdw - 1) / fdw, gyRange.upperBound))
+                        for gy in rows where !gxRange.isEmpty {
+                            segments.append((gy * fdw + gxRange.lowerBound, gxRange.count, positions.count))
+                            positions += (gy * fdw + gxRange.lowerBound)..<(gy * fdw + gxRange.upperBound)
+                        }
+                        if positions.isEmpty { continue }
+                    }
+                    let count = positions.count
+                    scores.compute(positions: positions, matching: w, kd: kd, foreground: fd, geometry: fGeo, fuse: p.fuse, threads: threads)
+                    if window == nil {
+                        scores.softmax(scale: p.softmaxScale, argmax: argmax + n * P + o0, threads: threads)
+                    } else {
+                        chosenArgmax.withUnsafeMutableBufferPointer { scores.softmax(scale: p.softmaxScale, argmax: $0.baseAddress!, threads: threads) }
+                        for (j, o) in positions.enumerated() { argmax[n * P + o] = chosenArgmax[j] }
+                    }
                     // Paste: weighted raw patches, then col2im of these grid positions.
-                    GEMM.multiplyParallel(m: kr, n: o1 - o0, k: Lv, a: raw, lda: Lv, b: scores.weights, ldb: o1 - o0,
-                                          c: pasted, ldc: o1 - o0, threads: threads)
+                    GEMM.multiplyParallel(m: kr, n: count, k: Lv, a: raw, lda: Lv, b: scores.weights, ldb: count,
+                                          c: pasted, ldc: count, threads: threads)
                     Parallel.forEach(pieces: C, threads: threads) { c, _ in
-                        Im2Col.accumulate(pasteGeo, col: pasted, channels: c..<c + 1, firstPixel: o0, width: o1 - o0, into: yi)
+                        Im2Col.accumulate(pasteGeo, col: pasted, ld: count, segments: segments, channels: c..<c + 1, into: yi)
                     }
                 }
             }
             Parallel.forEach(pieces: C, threads: threads) { c, _ in
-                let plane = yi + c * fh * fw
-                for i in 0..<fh * fw { plane[i] /= 4 }
+                let plane = yi + c * yh * yw
+                for i in 0..<yh * yw { plane[i] /= 4 }
             }
         }
     }

@@ -44,6 +44,22 @@ public struct ConvGeometry: Sendable, Equatable {
         self.upsample = upsample
     }
 
+    /// The same convolution computing only `output` (a window of this geometry's output) from
+    /// `input`, the window of the input held in memory (for a folded upsample: in upsampled
+    /// coordinates, even-aligned). The taps shift by the windows' origins; a tap outside the held
+    /// input reads zero, which is the padding, since the held window holds every row and
+    /// column inside the image that `output` reads.
+    public func windowed(input: (y0: Int, y1: Int, x0: Int, x1: Int), output: (y0: Int, y1: Int, x0: Int, x1: Int)) -> ConvGeometry {
+        var g = self
+        g.inHeight = input.y1 - input.y0
+        g.inWidth = input.x1 - input.x0
+        g.padTop = padTop - output.y0 * strideH + input.y0
+        g.padLeft = padLeft - output.x0 * strideW + input.x0
+        g.outHeight = output.y1 - output.y0
+        g.outWidth = output.x1 - output.x0
+        return g
+    }
+
     /// Floats of one input channel as stored (before any folded upsample).
     public var storedInputPlane: Int { (inHeight / upsample) * (inWidth / upsample) }
 
@@ -166,25 +182,38 @@ public enum Im2Col {
     /// independent, so the caller may run disjoint channel ranges in parallel.
     public static func accumulate(_ g: ConvGeometry, col: UnsafePointer<Float>, channels: Range<Int>,
                                   firstPixel p0: Int = 0, width: Int? = nil, into image: UnsafeMutablePointer<Float>) {
-        let H = g.inHeight, W = g.inWidth, OW = g.outWidth, n = width ?? g.outPixels
+        let n = width ?? g.outPixels
+        accumulate(g, col: col, ld: n, segments: [(p0, n, 0)], channels: channels, into: image)
+    }
+
+    /// `accumulate` for several runs of output pixels (first pixel, count, column in the
+    /// ld-wide col). Tap by tap over all runs, so each image sample receives its terms in tap
+    /// order, as from one call over all the pixels (what makes a window of contextual
+    /// attention's paste bit-identical to the whole one).
+    public static func accumulate(_ g: ConvGeometry, col: UnsafePointer<Float>, ld n: Int, segments: [(first: Int, count: Int, column: Int)],
+                                  channels: Range<Int>, into image: UnsafeMutablePointer<Float>) {
+        let H = g.inHeight, W = g.inWidth, OW = g.outWidth
         for ci in channels {
             let plane = image + ci * H * W
             for ky in 0..<g.kernelH {
                 for kx in 0..<g.kernelW {
-                    let src = col + ((ci * g.kernelH + ky) * g.kernelW + kx) * n
-                    // Output row by output row, with the columns that land inside worked out
-                    // once per row: the same additions in the same order as pixel by pixel.
-                    var j = 0
-                    while j < n {
-                        let p = p0 + j, oy = p / OW, ox0 = p % OW, run = min(OW - ox0, n - j)
-                        let iy = oy * g.strideH - g.padTop + ky * g.dilationH
-                        if iy >= 0 && iy < H {
-                            let s = g.strideW, ixBase = ox0 * s - g.padLeft + kx * g.dilationW
-                            let (tLo, tHi) = inside(base: ixBase, stride: s, run: run, extent: W)
-                            let dst = plane + iy * W + ixBase, from = src + j
-                            for t in tLo..<tHi { dst[t &* s] += from[t] }
+                    let tap = col + ((ci * g.kernelH + ky) * g.kernelW + kx) * n
+                    for segment in segments {
+                        // Output row by output row, with the columns that land inside worked out
+                        // once per row: the same additions in the same order as pixel by pixel.
+                        let src = tap + segment.column, p0 = segment.first, count = segment.count
+                        var j = 0
+                        while j < count {
+                            let p = p0 + j, oy = p / OW, ox0 = p % OW, run = min(OW - ox0, count - j)
+                            let iy = oy * g.strideH - g.padTop + ky * g.dilationH
+                            if iy >= 0 && iy < H {
+                                let s = g.strideW, ixBase = ox0 * s - g.padLeft + kx * g.dilationW
+                                let (tLo, tHi) = inside(base: ixBase, stride: s, run: run, extent: W)
+                                let dst = plane + iy * W + ixBase, from = src + j
+                                for t in tLo..<tHi { dst[t &* s] += from[t] }
+                            }
+                            j += run
                         }
-                        j += run
                     }
                 }
             }

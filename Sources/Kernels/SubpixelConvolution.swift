@@ -44,10 +44,16 @@ public enum SubpixelConvolution {
         return out
     }
 
-    /// The 2×2 convolution of phase (py, px) over the stored (half-size) input.
+    /// The 2×2 convolution of phase (py, px) over the stored (half-size) input. Padding 1 − py
+    /// on the whole tensor; a window (ConvGeometry.windowed, even origins) shifts it by half
+    /// the upsampled shift.
     static func phaseGeometry(_ g: ConvGeometry, py: Int, px: Int) -> ConvGeometry {
-        ConvGeometry(batch: g.batch, inChannels: g.inChannels, inHeight: g.inHeight / 2, inWidth: g.inWidth / 2,
-                     outChannels: g.outChannels, kernel: (2, 2), padding: (1 - py, py, 1 - px, px))
+        var p = ConvGeometry(batch: g.batch, inChannels: g.inChannels, inHeight: g.inHeight / 2, inWidth: g.inWidth / 2,
+                             outChannels: g.outChannels, kernel: (2, 2),
+                             padding: ((g.padTop - 1) / 2 + 1 - py, 0, (g.padLeft - 1) / 2 + 1 - px, 0))
+        p.outHeight = g.outHeight / 2
+        p.outWidth = g.outWidth / 2
+        return p
     }
 
     /// Bytes of scratch per `forward` call: a column tile and the staged GEMM result per worker.

@@ -117,7 +117,9 @@ public enum Winograd {
                 let n = piece / bands, band = tiling.pieces[piece % bands], t = band.tiles
                 let M = scratch + thread * perWorker, V = M + 36 * Co * t, Y = V
                 let myRows = rows.baseAddress! + 3 * band.first
-                fg_winograd_input(input + n * Ci * H * W, Ci, H, W, d, myRows, band.count, V, t)
+                // A window (ConvGeometry.windowed) holds a larger input, offset by d − pad.
+                fg_winograd_input_window(input + n * Ci * g.inHeight * g.inWidth, Ci, g.inHeight, g.inWidth, d - g.padTop, d - g.padLeft,
+                                         H, W, d, myRows, band.count, V, t)
                 for xi in 0..<36 {
                     GEMM.multiply(m: Co, n: t, k: Ci, a: U + xi * Co * Ci, lda: Ci, b: V + xi * Ci * t, ldb: t, c: M + xi * Co * t, ldc: t)
                 }

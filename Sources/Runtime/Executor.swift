@@ -89,6 +89,8 @@ public struct RunResult: Sendable {
     public var stateUpdates: [String: [Float]]
     public var nodeSeconds: [NodeTiming]
     public var estimatedPeakBytes: Int
+    /// For a hole-aware run: the window each returned output holds (its tensor is that window).
+    public var outputWindows: [String: Window] = [:]
 }
 
 public final class Executor {
@@ -180,8 +182,8 @@ public final class Executor {
         totalBytes(try plan(bind(shapes), options), options)
     }
 
-    func plan(_ typed: TypedGraph, _ options: RunOptions) throws -> MemoryPlan {
-        let plan = MemoryPlan(typed, threads: options.threads)
+    func plan(_ typed: TypedGraph, _ options: RunOptions, windows: WindowPlan? = nil) throws -> MemoryPlan {
+        let plan = MemoryPlan(typed, threads: options.threads, windows: windows)
         let total = totalBytes(plan, options)
         if total > options.memoryLimit {
             throw RunError("this run needs about \(MemoryPlan.format(total)) of memory (largest: \(plan.largestNeed); "
@@ -203,16 +205,65 @@ public final class Executor {
             workspace = Workspace(key: key, typed: typed, plan: try plan(typed, options), ownArena: sharedArena == nil)
         }
         defer { workspaces.checkIn(workspace) }
-        // Every value and every kernel's scratch in one arena, at the planned offsets; parameters
-        // in the persistent store.
-        let typed = workspace.typed, plan = workspace.plan, schedule = plan.schedule
-        let arena = workspace.arena ?? sharedArena!.pointer(bytes: plan.arenaBytes)
+        return try execute(workspace.typed, workspace.plan, arena: workspace.arena ?? sharedArena!.pointer(bytes: workspace.plan.arenaBytes),
+                           inputs, options, outputs: workspace.typed.graph.outputs.map(\.name))
+    }
+
+    /// Binds the inputs and plans a hole-aware run (WindowPlan.swift) that computes only what
+    /// the windows `keep` of the named outputs need, given the box of the hole at the inputs'
+    /// size; returns the estimated bytes, or throws when the limit is exceeded.
+    func windowedPlan(_ shapes: [String: [Int]], keep: [String: Window], hole: Window, options: RunOptions) throws -> (TypedGraph, MemoryPlan) {
+        let typed = try bind(shapes)
+        var refs: [ValueRef: Window] = [:]
+        for (name, w) in keep {
+            guard let out = typed.graph.outputs.first(where: { $0.name == name }) else {
+                throw RunError("the model has no output '\(name)'", hint: "outputs: \(typed.graph.outputs.map(\.name).joined(separator: ", "))")
+            }
+            let s = typed.type(of: out.value).concreteShape!
+            guard s.count == 4, Window.whole(s[2], s[3]).contains(w), !w.isEmpty else {
+                throw RunError("output '\(name)' \(s) has no window \(w)")
+            }
+            refs[out.value] = w
+        }
+        let windows = WindowPlan(typed, schedule: Schedule(typed), keep: refs, hole: hole, threads: options.threads)
+        return (typed, try plan(typed, options, windows: windows))
+    }
+
+    /// The estimated peak bytes of a hole-aware run (see `run(_:options:keep:hole:)`).
+    public func checkMemory(_ shapes: [String: [Int]], keep: [String: Window], hole: Window, options: RunOptions) throws -> Int {
+        totalBytes(try windowedPlan(shapes, keep: keep, hole: hole, options: options).1, options)
+    }
+
+    /// A hole-aware run: only the windows `keep` of the named outputs are asked for, and each
+    /// node computes just the window of its output they depend on (`hole`: the box of the
+    /// hole pixels, where composites read their fill). The returned outputs hold their windows
+    /// (at least the asked ones; `outputWindows` says which), bit-identical to those pixels of
+    /// a whole run.
+    public func run(_ inputs: [String: HostTensor], options: RunOptions = RunOptions(), keep: [String: Window], hole: Window) throws -> RunResult {
+        let (typed, plan) = try windowedPlan(inputs.mapValues(\.shape), keep: keep, hole: hole, options: options)
+        let own = sharedArena == nil ? UnsafeMutableRawPointer.allocate(byteCount: max(plan.arenaBytes, MemoryPlan.alignment), alignment: MemoryPlan.alignment) : nil
+        defer { own?.deallocate() }
+        var result = try execute(typed, plan, arena: own ?? sharedArena!.pointer(bytes: plan.arenaBytes), inputs, options, outputs: Array(keep.keys))
+        for name in keep.keys {
+            let r = plan.schedule.resolve(typed.graph.outputs.first { $0.name == name }!.value)
+            result.outputWindows[name] = plan.windows!.held[r]
+        }
+        return result
+    }
+
+    /// Runs a planned graph: every value and every kernel's scratch in one arena, at the planned
+    /// offsets; parameters in the persistent store.
+    func execute(_ typed: TypedGraph, _ plan: MemoryPlan, arena: UnsafeMutableRawPointer, _ inputs: [String: HostTensor],
+                 _ options: RunOptions, outputs wanted: [String]) throws -> RunResult {
+        let schedule = plan.schedule
         let graph = typed.graph
         func buffer(_ r: ValueRef) -> UnsafeMutableRawPointer {
             let r = schedule.resolve(r)
             if parameters.contains(r.node) { return UnsafeMutableRawPointer(parameters.pointer(r.node)) }
-            return arena + plan.valueOffsets[r]!
+            // An input a hole-aware step does not read may not be held: any pointer will do.
+            return arena + (plan.valueOffsets[r] ?? 0)
         }
+        func heldShape(_ r: ValueRef) -> [Int] { plan.windows?.shape(typed, r) ?? typed.type(of: r).concreteShape! }
         for input in graph.inputs {
             let t = inputs[input.name]!
             guard let f = t.floats else { throw RunError("input '\(input.name)' must be float32") }
@@ -221,28 +272,46 @@ public final class Executor {
         }
         var seconds: [NodeTiming] = []
         let macs = Dictionary(typed.costs().map { ($0.node, $0.macs) }, uniquingKeysWith: { a, _ in a })
-        func stepMACs(_ step: Schedule.Step) -> Int {
-            Cost.sum([macs[graph.nodes[step.node].name] ?? 0] + (step.absorbed.map { [macs[graph.nodes[$0].name] ?? 0] } ?? []))
+        // A hole-aware step does about its output window's share of the whole step's work.
+        let steps = schedule.steps.indices.filter { plan.runs($0) }
+        func stepMACs(_ s: Int) -> Int {
+            let step = schedule.steps[s], node = graph.nodes[step.node]
+            let whole = Cost.sum([macs[node.name] ?? 0] + (step.absorbed.map { [macs[graph.nodes[$0].name] ?? 0] } ?? []))
+            guard let w = plan.windows?.held[ValueRef(node.name)], let full = typed.type(of: ValueRef(node.name)).concreteShape, full.count == 4 else { return whole }
+            return Int(Double(whole) * Double(w.height * w.width) / Double(max(1, full[2] * full[3])))
         }
         let runStart = DispatchTime.now().uptimeNanoseconds
         let monitor = RunMonitor(trace: options.parallelTrace)
-        let tracker = ProgressTracker(nodes: schedule.steps.count, totalMACs: Cost.sum(schedule.steps.map(stepMACs)), start: runStart)
+        let tracker = ProgressTracker(nodes: steps.count, totalMACs: Cost.sum(steps.map(stepMACs)), start: runStart)
         let heartbeat = Heartbeat(every: 0.25) {
             if options.isCancelled?() == true { monitor.requestStop() }
             options.progress?(tracker.progress(fraction: monitor.nodeFraction))
         }
         defer { heartbeat.stop() }
         try RunMonitor.$current.withValue(monitor) {
-            for (s, step) in schedule.steps.enumerated() {
+            for (n, s) in steps.enumerated() {
+                let step = schedule.steps[s]
                 if options.isCancelled?() == true || monitor.isStopped { throw RunCancelled() }
                 let node = graph.nodes[step.node], c = node.op.contract
-                options.parallelTrace?.begin(node: s)
+                options.parallelTrace?.begin(node: n)
                 monitor.setNodeFraction(nil)
-                tracker.begin(step: s, name: node.name, macs: stepMACs(step))
+                tracker.begin(step: n, name: node.name, macs: stepMACs(s))
                 options.progress?(tracker.progress(fraction: nil))
                 let start = DispatchTime.now().uptimeNanoseconds
-                let shapes = MemoryPlan.shapes(typed, node, threads: options.threads)
-                let ins = node.inputs.map(buffer)
+                let shapes = plan.kernelShapes(typed, step: s, threads: options.threads)
+                var ins = node.inputs.map(buffer)
+                var scratch = plan.scratchOffsets[s].map { arena + $0 }
+                if let windows = plan.windows, let rule = windows.rules[s] {
+                    // Inputs of a cut pointwise step, copied into its window (zeros where not held).
+                    for (i, bytes) in windows.reframes(typed, schedule, step: s) {
+                        let r = schedule.resolve(node.inputs[i]), s = heldShape(r)
+                        let source: UnsafeRawPointer? = rule.inputs[i] == .zeros || windows.held[r] == nil ? nil : UnsafeRawPointer(buffer(r))
+                        Reframe.copy(source, from: windows.held[r] ?? rule.output,
+                                     to: rule.output, planes: s[0] * s[1], into: scratch!)
+                        ins[i] = scratch!
+                        scratch = scratch! + MemoryPlan.aligned(bytes)
+                    }
+                }
                 let outs = (0..<c.outputNames.count).map { k -> UnsafeMutableRawPointer? in
                     let r = ValueRef(node.name, output: k)
                     return schedule.unwritten.contains(r) ? nil : buffer(r)
@@ -250,7 +319,7 @@ public final class Executor {
                 let prepared = preparedWeights(node, shapes, ins)
                 let context = KernelContext(shapes: shapes, inputs: ins, outputs: outs,
                                             epilogueOutput: step.absorbed.map { buffer(ValueRef(graph.nodes[$0].name)) },
-                                            scratch: plan.scratchOffsets[s].map { arena + $0 }, prepared: nil)
+                                            scratch: scratch, prepared: nil)
                 if let prepared {
                     prepared.withUnsafeBufferPointer { p in
                         var k = context
@@ -262,20 +331,20 @@ public final class Executor {
                 }
                 // A stop request skips the rest of a kernel's pieces: its output is incomplete.
                 if monitor.isStopped { throw RunCancelled() }
-                if options.checkFinite { try checkFinite(node, step, schedule, typed, buffer) }
+                if options.checkFinite && plan.windows == nil { try checkFinite(node, step, schedule, typed, buffer) }
                 let end = DispatchTime.now().uptimeNanoseconds
                 tracker.end(at: end)
                 seconds.append(NodeTiming(node: node.name, op: node.op.name + (step.absorbed.map { "+" + graph.nodes[$0].op.name } ?? ""),
-                                          start: Double(start - runStart) / 1e9, seconds: Double(end - start) / 1e9, macs: stepMACs(step)))
+                                          start: Double(start - runStart) / 1e9, seconds: Double(end - start) / 1e9, macs: stepMACs(s)))
             }
         }
         func host(_ r: ValueRef) -> HostTensor {
-            let t = typed.type(of: r), shape = t.concreteShape!, count = shape.reduce(1, *), p = buffer(r)
+            let t = typed.type(of: r), shape = heldShape(schedule.resolve(r)), count = shape.reduce(1, *), p = buffer(r)
             if t.dtype == .int32 { return HostTensor(shape: shape, ints: Array(UnsafeBufferPointer(start: p.assumingMemoryBound(to: Int32.self), count: count))) }
             return HostTensor(shape: shape, floats: Array(UnsafeBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: count)))
         }
         var outputs: [String: HostTensor] = [:]
-        for out in graph.outputs { outputs[out.name] = host(out.value) }
+        for out in graph.outputs where wanted.contains(out.name) { outputs[out.name] = host(out.value) }
         var updates: [String: [Float]] = [:]
         for (value, parameter) in schedule.stateOutputs { updates[parameter] = host(value).floats }
         return RunResult(outputs: outputs, stateUpdates: updates, nodeSeconds: seconds, estimatedPeakBytes: totalBytes(plan, options))

@@ -44,16 +44,29 @@ struct MemoryPlan {
                      execution: typed.graph.execution(of: node.name), threads: threads)
     }
 
-    init(_ typed: TypedGraph, threads: Int) {
+    /// Hole-aware runs (WindowPlan.swift): values sized to their windows, skipped steps left out.
+    let windows: WindowPlan?
+
+    /// What step `s`'s kernel sees (its windows in a hole-aware run).
+    func kernelShapes(_ typed: TypedGraph, step s: Int, threads: Int) -> KernelShapes {
+        if let windows { return windows.kernelShapes(typed, schedule, step: s, threads: threads) }
+        return Self.shapes(typed, typed.graph.nodes[schedule.steps[s].node], threads: threads)
+    }
+
+    func runs(_ s: Int) -> Bool { windows == nil || windows!.rules[s] != nil }
+
+    init(_ typed: TypedGraph, threads: Int, windows: WindowPlan? = nil) {
         schedule = Schedule(typed)
+        self.windows = windows
         let graph = typed.graph, schedule = self.schedule
         let parameters = Set(graph.parameters.map(\.name))
-        func bytes(_ r: ValueRef) -> Int { Self.aligned(typed.type(of: r).concreteShape!.reduce(4, *)) }
+        func shape(_ r: ValueRef) -> [Int] { windows?.shape(typed, r) ?? typed.type(of: r).concreteShape! }
+        func bytes(_ r: ValueRef) -> Int { Self.aligned(shape(r).reduce(4, *)) }
         let steps = schedule.steps.count
-        // Values read after the run: graph outputs and state updates.
-        let kept = Set(graph.outputs.map { schedule.resolve($0.value) } + schedule.stateOutputs.map(\.value))
+        // Values read after the run: graph outputs (the kept ones in a hole-aware run) and state updates.
+        let kept = Set((windows?.kept ?? graph.outputs.map { schedule.resolve($0.value) }) + schedule.stateOutputs.map(\.value))
         var lastUse: [ValueRef: Int] = [:]
-        for (s, step) in schedule.steps.enumerated() {
+        for (s, step) in schedule.steps.enumerated() where windows == nil || windows!.rules[s] != nil {
             for r in graph.nodes[step.node].inputs { lastUse[schedule.resolve(r)] = s }
         }
 
@@ -66,9 +79,12 @@ struct MemoryPlan {
         }
         var scratchItem: [Int: Int] = [:]
         var largest = 0
-        for (s, step) in schedule.steps.enumerated() {
+        for (s, step) in schedule.steps.enumerated() where windows == nil || windows!.rules[s] != nil {
             let node = graph.nodes[step.node], c = node.op.contract
-            let scratch = Self.aligned(c.scratchBytes(Self.shapes(typed, node, threads: threads)))
+            let kernelShapes = windows?.kernelShapes(typed, schedule, step: s, threads: threads) ?? Self.shapes(typed, node, threads: threads)
+            // A hole-aware step's inputs copied into its window come first in its scratch.
+            let copies = windows?.reframes(typed, schedule, step: s).map { Self.aligned($0.bytes) }.reduce(0, +) ?? 0
+            let scratch = Self.aligned(c.scratchBytes(kernelShapes)) + copies
             if scratch > 0 {
                 scratchItem[s] = items.count
                 items.append(Item(bytes: scratch, first: s, last: s))
@@ -83,8 +99,9 @@ struct MemoryPlan {
                 let end = kept.contains(r) ? steps : lastUse[r] ?? s
                 produced += bytes(r)
                 if k == 0, step.absorbed == nil, c.mayRunInPlace,
+                   copies == 0,
                    let donor = Self.inPlaceDonor(node, typed, step: s, lastUse: lastUse, kept: kept, parameters: parameters,
-                                                 schedule: schedule, itemOf: itemOf, items: items) {
+                                                 schedule: schedule, itemOf: itemOf, items: items, shape: shape) {
                     items[donor].last = max(items[donor].last, end)
                     itemOf[r] = donor
                     continue
@@ -107,12 +124,13 @@ struct MemoryPlan {
     /// The input an elementwise node may overwrite: same size as the output, read for the last
     /// time here, not a graph input, output or parameter, and not shared with another live value.
     static func inPlaceDonor(_ node: Node, _ typed: TypedGraph, step: Int, lastUse: [ValueRef: Int], kept: Set<ValueRef>,
-                             parameters: Set<String>, schedule: Schedule, itemOf: [ValueRef: Int], items: [Item]) -> Int? {
-        let out = typed.outputTypes(of: node)[0].concreteShape!
+                             parameters: Set<String>, schedule: Schedule, itemOf: [ValueRef: Int], items: [Item],
+                             shape: (ValueRef) -> [Int]) -> Int? {
+        let out = shape(ValueRef(node.name))
         let inputs = Set(typed.graph.inputs.map { ValueRef($0.name) })
         let resolved = node.inputs.map { schedule.resolve($0) }
         for r in resolved where lastUse[r] == step && !kept.contains(r) && !inputs.contains(r) && !parameters.contains(r.node) {
-            guard typed.type(of: r).concreteShape! == out, let k = itemOf[r], items[k].last == step,
+            guard shape(r) == out, let k = itemOf[r], items[k].last == step,
                   resolved.filter({ $0 == r }).count == 1 else { continue }
             return k
         }

@@ -36,9 +36,12 @@ struct Fill: ParsableCommand {
             photo.png, photo_mask.png or photo-mask.png), --mask FILE (one mask for every photo) or \
             --mask-from-alpha. The model is loaded once; a photo that fails is reported and the rest go on.
 
-            Large photos: --strategy full runs on the whole photo (exact; memory and time grow with the \
-            square of the area); crop runs on each hole's bounding box plus --crop-margin; resize runs on a \
-            copy whose longer side is --resize-limit and pastes the enlarged fill.
+            Large photos: --strategy full runs on the whole photo (exact); crop runs on each hole's bounding \
+            box plus --crop-margin; resize runs on a copy whose longer side is --resize-limit and pastes the \
+            enlarged fill. Full and crop runs compute only what the hole pixels depend on (the region each \
+            layer's hole can see; contextual attention still searches the whole photo), so a small hole in a \
+            large photo costs far less than the whole network; the picture is bit-identical to computing \
+            every pixel, which --compute-all (and --save-raw) does.
             """)
 
     @Argument(help: ArgumentHelp("The compiled model (graphc compile ... -o model.bin).", valueName: "model.bin")) var model: String
@@ -55,6 +58,8 @@ struct Fill: ParsableCommand {
     @Option(name: .long, help: "How to run on a photo: full, crop or resize.") var strategy: StrategyName = .full
     @Option(name: .long, help: ArgumentHelp("Pixels added around each hole's box for --strategy crop.", valueName: "n")) var cropMargin = 128
     @Option(name: .long, help: ArgumentHelp("Longer side of the copy --strategy resize runs on.", valueName: "n")) var resizeLimit = 1024
+    @Flag(name: .long, help: "Compute every pixel of every layer, not only what the holes depend on (same picture, slower).")
+    var computeAll = false
     @Option(name: .long, help: ArgumentHelp("Folder mode: write every output as png or jpg (default: each photo's own format).", valueName: "png|jpg"))
     var format: ImageFile.Format?
     @Option(name: .long, help: ArgumentHelp("Quality of JPEG outputs, 1-100.", valueName: "q")) var jpegQuality = JPEG.defaultQuality
@@ -119,6 +124,7 @@ struct Fill: ParsableCommand {
         request.strategy = fillStrategy
         request.jpegQuality = jpegQuality
         request.outputName = outputName
+        request.computeAll = computeAll
         let printer = ProgressPrinter()
         let show: @Sendable (RunProgress) -> Void = { printer.report($0) }
         request.options = runFlags.options(progress: quiet ? nil : show)
@@ -166,6 +172,7 @@ struct Fill: ParsableCommand {
         request.strategy = fillStrategy
         request.jpegQuality = jpegQuality
         request.outputName = outputName
+        request.computeAll = computeAll
         request.options = runFlags.options()
         let items = try BatchFill.plan(request)
         let summary = try BatchFill.run(request, items: items) { done, total, item, elapsed in

@@ -20,13 +20,13 @@ final class StrategyTests: XCTestCase {
         return try! InpaintModel(path: path, needsCompleted: true)
     }()
 
-    func photo(width: Int, height: Int, channels: Int = 3) -> Image {
+    static func photo(width: Int, height: Int, channels: Int = 3) -> Image {
         var image = Image(width: width, height: height, channels: channels, bitDepth: 8)
         for y in 0..<height { for x in 0..<width { for c in 0..<channels { image[x, y, c] = UInt16((x * 7 + y * 13 + c * 60 + (x * y) % 23) % 256) } } }
         return image
     }
 
-    func holes(width: Int, height: Int, boxes: [Box]) -> Mask {
+    static func holes(width: Int, height: Int, boxes: [Box]) -> Mask {
         var m = Mask(width: width, height: height)
         for b in boxes { for y in b.y..<b.y + b.height { for x in b.x..<b.x + b.width { m.pixels[y * width + x] = 1 } } }
         return m
@@ -36,7 +36,7 @@ final class StrategyTests: XCTestCase {
         try Self.model.fill(photo: p, holes: h, strategy: s, order: .rgb, options: RunOptions(threads: 2))
     }
 
-    func assertKnownPixelsKept(_ out: Image, _ input: Image, _ h: Mask, file: StaticString = #filePath, line: UInt = #line) {
+    static func assertKnownPixelsKept(_ out: Image, _ input: Image, _ h: Mask, file: StaticString = #filePath, line: UInt = #line) {
         var changed = 0
         for p in 0..<h.pixels.count {
             for c in 0..<input.channels {
@@ -48,28 +48,28 @@ final class StrategyTests: XCTestCase {
     }
 
     func testCropAndResizeEqualFullWhenTheirRegionIsTheWholePhoto() throws {
-        let p = photo(width: 70, height: 45), h = holes(width: 70, height: 45, boxes: [Box(x: 20, y: 10, width: 12, height: 9)])
+        let p = Self.photo(width: 70, height: 45), h = Self.holes(width: 70, height: 45, boxes: [Box(x: 20, y: 10, width: 12, height: 9)])
         let full = try fill(p, h, .full)
-        assertKnownPixelsKept(full.image, p, h)
+        Self.assertKnownPixelsKept(full.image, p, h)
         XCTAssertEqual(try fill(p, h, .crop(margin: 100)).image, full.image)
         XCTAssertEqual(try fill(p, h, .resize(limit: 70)).image, full.image)
     }
 
     func testCropRunsOnEachHoleBoxPlusMarginAndKeepsKnownPixels() throws {
-        let p = photo(width: 120, height: 80)
-        let h = holes(width: 120, height: 80, boxes: [Box(x: 5, y: 6, width: 4, height: 3), Box(x: 100, y: 60, width: 6, height: 5)])
+        let p = Self.photo(width: 120, height: 80)
+        let h = Self.holes(width: 120, height: 80, boxes: [Box(x: 5, y: 6, width: 4, height: 3), Box(x: 100, y: 60, width: 6, height: 5)])
         let out = try fill(p, h, .crop(margin: 8))
         XCTAssertEqual(out.runs.map(\.region), [Box(x: 0, y: 0, width: 17, height: 17), Box(x: 92, y: 52, width: 22, height: 21)])
-        assertKnownPixelsKept(out.image, p, h)
+        Self.assertKnownPixelsKept(out.image, p, h)
         // A larger margin makes the boxes overlap: one merged run.
         XCTAssertEqual(try fill(p, h, .crop(margin: 50)).runs.map(\.region), [Box(x: 0, y: 0, width: 120, height: 80)])
     }
 
     func testResizeRunsSmallAndPastesAnEnlargedFill() throws {
-        let p = photo(width: 96, height: 64, channels: 4), h = holes(width: 96, height: 64, boxes: [Box(x: 40, y: 20, width: 16, height: 16)])
+        let p = Self.photo(width: 96, height: 64, channels: 4), h = Self.holes(width: 96, height: 64, boxes: [Box(x: 40, y: 20, width: 16, height: 16)])
         let out = try fill(p, h, .resize(limit: 48))
         XCTAssertEqual(out.runs.map { [$0.width, $0.height] }, [[48, 32]])
-        assertKnownPixelsKept(out.image, p, h)
+        Self.assertKnownPixelsKept(out.image, p, h)
         // Filled pixels are opaque; known ones keep their alpha.
         for y in 20..<36 { for x in 40..<56 { XCTAssertEqual(out.image[x, y, 3], 255) } }
         // The small run sees the photo at half size: its fill is near the full run's, not equal.

@@ -44,6 +44,10 @@ void fg_normalise_argmax(float *x, const float *sum, float *best, int32_t *best_
 /// a tile row of phase (py, px) — whose tiles are columns 0 ..< T of V, in order.
 /// Input planes x[C][H][W] → V[36][C][T].
 void fg_winograd_input(const float *x, long C, long H, long W, long d, const long *rows, long nrows, float *V, long T);
+/// The same for an output window of an H×W grid read from a held input of Hin×Win: output
+/// pixel (y, x) taps input (y + oy + (a − 1)·d, x + ox + (b − 1)·d), zero outside the held input.
+void fg_winograd_input_window(const float *x, long C, long Hin, long Win, long oy, long ox, long H, long W, long d,
+                              const long *rows, long nrows, float *V, long T);
 
 /// Y[K][4][4][T] of those tile rows → out[K][H][W] (cropping at the phase edges).
 void fg_winograd_scatter(const float *Y, long K, long T, long H, long W, long d, const long *rows, long nrows, float *out);

@@ -64,6 +64,10 @@ public struct Unary: OpContract {
     public func eval(_ k: KernelContext) {
         Pointwise.activation(activation.function, k.input(0), k.output(0)!, count: k.count(k.shapes.outputs[0]), threads: k.threads)
     }
+
+    public func windowRule(_ output: Window, _ shapes: KernelShapes, hole: Window) -> WindowRule? {
+        shapes.inputs[0].count == 4 ? .pointwise(output, inputs: 1) : nil
+    }
 }
 
 /// gate: split channels in halves, act(first half) × sigmoid(second half).
@@ -106,6 +110,8 @@ public struct Gate: OpContract {
         Pointwise.gate(activation.function, k.input(0), k.output(0)!, batch: x[0], featureChannels: x[1] / 2,
                        pixels: x[2] * x[3], threads: k.threads)
     }
+
+    public func windowRule(_ output: Window, _ shapes: KernelShapes, hole: Window) -> WindowRule? { .pointwise(output, inputs: 1) }
 }
 
 extension Unary {

@@ -120,8 +120,15 @@ public struct ContextualAttention: OpContract {
     public func eval(_ k: KernelContext) {
         let f = k.shapes.inputs[0], b = k.shapes.inputs[1]
         let argmax = k.outputs[1]!.assumingMemoryBound(to: Int32.self)
+        let window = k.shapes.windows.map { w in (w.outputs[0].y0, w.outputs[0].y1, w.outputs[0].x0, w.outputs[0].x1) }
         ContextualAttentionKernel.forward(parameters, f: k.input(0), b: k.input(1), mask: k.inputs.count > 2 ? UnsafePointer(k.input(2)) : nil,
                                           batch: f[0], channels: f[1], fh: f[2], fw: f[3], bh: b[2], bw: b[3],
-                                          y: k.output(0)!, argmax: argmax, scratch: k.scratch, threads: k.threads)
+                                          y: k.output(0)!, argmax: argmax, window: window, scratch: k.scratch, threads: k.threads)
+    }
+
+    /// A window of y matches only the foreground positions that paste into it; f, b and the
+    /// mask are read whole (every background patch takes part). argmax stays whole-sized.
+    public func windowRule(_ output: Window, _ shapes: KernelShapes, hole: Window) -> WindowRule? {
+        WindowRule(output: output, inputs: Array(repeating: .whole, count: shapes.inputs.count), readsWindows: true)
     }
 }

@@ -211,9 +211,41 @@ public struct Conv2D: OpContract {
         }
     }
 
+    /// The geometry a run computes and its algorithm, which is always the whole tensor's (a
+    /// window computed another way would not be bit-identical).
+    func runGeometry(_ s: KernelShapes) -> (ConvGeometry, ConvAlgorithm) {
+        guard let w = s.windows else {
+            let g = geometry(input: s.inputs[0], upsample: s.execution.inputUpsample)
+            return (g, algorithm(s.execution, g))
+        }
+        let whole = geometry(input: w.wholeInputs[0], upsample: s.execution.inputUpsample)
+        let i = w.inputs[0], o = w.outputs[0]
+        return (whole.windowed(input: (i.y0, i.y1, i.x0, i.x1), output: (o.y0, o.y1, o.x0, o.x1)), algorithm(s.execution, whole))
+    }
+
+    /// Tiles the algorithm computes whole: Winograd's 4×4 tiles of each of the d² phases (so
+    /// 4·d rows and columns), the sub-pixel phases' 2×2 blocks. The input window is what the
+    /// widened output reads, rows and columns inside the image only.
+    public func windowRule(_ output: Window, _ shapes: KernelShapes, hole: Window) -> WindowRule? {
+        guard padding != .reflect else { return nil }
+        let g = geometry(input: shapes.inputs[0], upsample: shapes.execution.inputUpsample)
+        let step: Int
+        switch algorithm(shapes.execution, g) {
+        case .winograd: step = 4 * dilation[0]
+        case .subpixel: step = 2
+        case .im2col: step = 1
+        }
+        let out = output.aligned(step, height: g.outHeight, width: g.outWidth)
+        let (y0, y1) = Window.footprint(out.y0, out.y1, stride: g.strideH, pad: g.padTop, extent: g.dilationH * (g.kernelH - 1) + 1, size: g.inHeight)
+        let (x0, x1) = Window.footprint(out.x0, out.x1, stride: g.strideW, pad: g.padLeft, extent: g.dilationW * (g.kernelW - 1) + 1, size: g.inWidth)
+        var inputs = [WindowNeed](repeating: .whole, count: shapes.inputs.count)
+        inputs[0] = .window(Window(y0: y0, y1: max(y0, y1), x0: x0, x1: max(x0, x1)))
+        return WindowRule(output: out, inputs: inputs, readsWindows: true)
+    }
+
     public func scratchBytes(_ s: KernelShapes) -> Int {
-        let g = geometry(input: s.inputs[0], upsample: s.execution.inputUpsample)
-        switch algorithm(s.execution, g) {
+        let (g, algo) = runGeometry(s)
+        switch algo {
         case .winograd: return Winograd.scratchBytes(g, threads: s.threads)
         case .subpixel: return SubpixelConvolution.scratchBytes(g, threads: s.threads)
         case .im2col: return Convolution.scratchBytes(g, epilogue: epilogue(s.execution, keep: false), threads: s.threads)
@@ -231,8 +263,7 @@ public struct Conv2D: OpContract {
     /// The weights as the kernel reads them: divided by σ for sn_conv2d, then transformed for
     /// Winograd or sub-pixel. nil when the kernel reads the stored weight as it is.
     public func prepare(_ parameters: [UnsafePointer<Float>], _ s: KernelShapes) -> [Float]? {
-        let g = geometry(input: s.inputs[0], upsample: s.execution.inputUpsample)
-        let algo = algorithm(s.execution, g)
+        let (_, algo) = runGeometry(s)
         guard spectralNorm || algo != .im2col else { return nil }
         let count = Cost.product(s.inputs[1])
         var w = Array(UnsafeBufferPointer(start: parameters[1], count: count))
@@ -250,8 +281,7 @@ public struct Conv2D: OpContract {
 
     public func eval(_ k: KernelContext) {
         let s = k.shapes
-        let g = geometry(input: s.inputs[0], upsample: s.execution.inputUpsample)
-        let algo = algorithm(s.execution, g)
+        let (g, algo) = runGeometry(s)
         let weight = k.prepared ?? UnsafePointer(k.input(1))
         let biasPointer = bias ? UnsafePointer(k.input(2)) : nil
         // A fused epilogue writes the absorbed consumer's output; when this node's own output is

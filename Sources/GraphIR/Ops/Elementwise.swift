@@ -45,6 +45,13 @@ public struct Binary: OpContract {
         Pointwise.binary(op, k.input(0), shapeA: s.inputs[0], k.input(1), shapeB: s.inputs[1], k.output(0)!, shape: s.outputs[0],
                          threads: k.threads)
     }
+
+    /// Pointwise when neither operand broadcasts over rows or columns.
+    public func windowRule(_ output: Window, _ shapes: KernelShapes, hole: Window) -> WindowRule? {
+        let o = shapes.outputs[0]
+        guard o.count == 4, shapes.inputs.allSatisfy({ $0.count == 4 && $0[2] == o[2] && $0[3] == o[3] }) else { return nil }
+        return .pointwise(output, inputs: 2)
+    }
 }
 
 public struct Composite: OpContract {
@@ -76,6 +83,15 @@ public struct Composite: OpContract {
         let x = k.shapes.inputs[0]
         Pointwise.composite(fill: k.input(0), known: k.input(1), mask: k.input(2), maskBatch: k.shapes.inputs[2][0],
                             out: k.output(0)!, batch: x[0], channels: x[1], pixels: x[2] * x[3])
+    }
+
+    /// The fill is read only inside the hole's box: outside it the mask is 0, and the runtime
+    /// hands over zeros there (fill·0 + known·1 = known, as in the whole run).
+    public func windowRule(_ output: Window, _ shapes: KernelShapes, hole: Window) -> WindowRule? {
+        let o = shapes.outputs[0]
+        guard shapes.inputs.allSatisfy({ $0.count == 4 && $0[2] == o[2] && $0[3] == o[3] }) else { return nil }
+        let fill = output.intersection(hole)
+        return WindowRule(output: output, inputs: [fill.isEmpty ? .zeros : .window(fill), .window(output), .window(output)], readsWindows: false)
     }
 }
 

@@ -81,6 +81,13 @@ public struct ResizeNearest: OpContract {
 }
 
 extension ResizeNearest {
+    /// Computed whole (a mask's downscale: cheap), but a `like` input only lends its shape, so
+    /// it does not make its producer whole.
+    public func windowRule(_ output: Window, _ shapes: KernelShapes, hole: Window) -> WindowRule? {
+        let y = shapes.outputs[0]
+        return WindowRule(output: .whole(y[2], y[3]), inputs: scale == nil ? [.whole, .none] : [.whole], readsWindows: false)
+    }
+
     /// Scatter-add back to the input; a `like` input carries no gradient.
     public func vjp(_ g: inout GradientBuilder, _ node: Node, _ cotangents: [ValueRef?]) throws -> [ValueRef?] {
         var grads = [ValueRef?](repeating: nil, count: node.inputs.count)

@@ -50,6 +50,10 @@ public struct Concat: OpContract {
         .concat(Concat(axis: Axis(rawValue: try r.word("axis", Axis.allCases.map(\.rawValue), "channel"))!, count: inputCount))
     }
 
+    public func windowRule(_ output: Window, _ shapes: KernelShapes, hole: Window) -> WindowRule? {
+        axis == .channel ? .pointwise(output, inputs: count) : nil
+    }
+
     public func eval(_ k: KernelContext) {
         Layout.concat(k.inputs.map { UnsafePointer($0.assumingMemoryBound(to: UInt32.self)) }, shapes: k.shapes.inputs, axis: axis.index,
                       k.outputs[0]!.assumingMemoryBound(to: UInt32.self))
@@ -168,6 +172,11 @@ public struct Fill: OpContract {
     }
 
     public func eval(_ k: KernelContext) { Pointwise.fill(k.output(0)!, count: k.count(k.shapes.outputs[0]), value: value) }
+
+    /// Any window; `like` only lends its shape.
+    public func windowRule(_ output: Window, _ shapes: KernelShapes, hole: Window) -> WindowRule? {
+        shapes.outputs[0].count == 4 ? WindowRule(output: output, inputs: [.none], readsWindows: false) : nil
+    }
 }
 
 extension Concat {

@@ -1,0 +1,138 @@
+import Foundation
+import Kernels
+import TestSupport
+import XCTest
+
+/// Hole-aware execution's kernels: a convolution or contextual attention computing a window of
+/// its output from a held window of its input (ConvGeometry.windowed) equals that window of the
+/// seven-loop reference, for every algorithm, stride 2, dilation 1–16, odd sizes and channel
+/// counts, inputs held larger than needed, and windows touching the image's edges.
+final class WindowedKernelTests: XCTestCase {
+    typealias Box = (y0: Int, y1: Int, x0: Int, x1: Int)
+
+    /// Rows of `t` [n, c, h, w] inside `b`, as a tensor of the box's size.
+    func crop(_ t: Tensor4, _ b: Box) -> [Float] {
+        var out: [Float] = []
+        for n in 0..<t.n { for c in 0..<t.c { for y in b.y0..<b.y1 { for x in b.x0..<b.x1 { out.append(t[n, c, y, x]) } } } }
+        return out
+    }
+
+    /// A random output window aligned to `step` (clipped to h × w) and the input window it
+    /// reads, grown by up to `slack` on each side (an input held for other readers too).
+    func windows(_ g: ConvGeometry, step: Int, slack: Int, _ rng: inout SeededRandom) -> (Box, Box) {
+        func axis(_ n: Int, stride s: Int, pad: Int, extent: Int, size: Int) -> (Int, Int, Int, Int) {
+            var a = rng.int(0...n - 1), b = rng.int(a + 1...n)
+            a = a / step * step
+            b = min(n, (b + step - 1) / step * step)
+            let lo = max(0, a * s - pad - rng.int(0...slack)), hi = min(size, (b - 1) * s - pad + extent + rng.int(0...slack))
+            return (a, b, lo, max(lo, hi))
+        }
+        let (oy0, oy1, iy0, iy1) = axis(g.outHeight, stride: g.strideH, pad: g.padTop, extent: g.dilationH * (g.kernelH - 1) + 1, size: g.inHeight)
+        let (ox0, ox1, ix0, ix1) = axis(g.outWidth, stride: g.strideW, pad: g.padLeft, extent: g.dilationW * (g.kernelW - 1) + 1, size: g.inWidth)
+        return ((oy0, oy1, ox0, ox1), (iy0, iy1, ix0, ix1))
+    }
+
+    func testIm2colWindowsMatchTheReference() {
+        var rng = SeededRandom(seed: 41)
+        for (cin, h, w, cout, k, s, d) in [(3, 23, 17, 5, 5, 1, 1), (7, 31, 26, 9, 3, 2, 1), (5, 40, 33, 6, 3, 1, 3), (2, 21, 19, 3, 3, 1, 16)] {
+            let x = Tensor4(1, cin, h, w, rng.floats(cin * h * w)), weight = rng.floats(cout * cin * k * k, -0.5, 0.5), bias = rng.floats(cout)
+            let pads = naiveSamePads(h, k: k, s: s, d: d), padsW = naiveSamePads(w, k: k, s: s, d: d)
+            let g = ConvGeometry(batch: 1, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout, kernel: (k, k), stride: (s, s),
+                                 dilation: (d, d), padding: (pads.0, pads.1, padsW.0, padsW.1))
+            let naive = naiveConv2D(x, weight: weight, bias: bias, cout: cout, k: (k, k), stride: (s, s), dilation: (d, d), padding: .same)
+            for _ in 0..<4 {
+                let (o, i) = windows(g, step: 1, slack: 3, &rng)
+                let wg = g.windowed(input: i, output: o)
+                var out = [Float](repeating: .nan, count: cout * (o.y1 - o.y0) * (o.x1 - o.x0))
+                let held = crop(x, i)
+                held.withUnsafeBufferPointer { xp in weight.withUnsafeBufferPointer { wp in bias.withUnsafeBufferPointer { bp in
+                    Convolution.forward(wg, input: xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!, output: &out, threads: 2)
+                } } }
+                XCTAssertLessThan(relativeError(out, crop(naive, o)), 2e-5, "k\(k) s\(s) d\(d) out \(o) in \(i)")
+            }
+        }
+    }
+
+    func testWinogradWindowsOnWholeTilesMatchTheReference() {
+        var rng = SeededRandom(seed: 42)
+        for (cin, h, w, cout, d) in [(5, 37, 29, 7, 1), (3, 45, 52, 4, 2), (4, 70, 66, 3, 4), (2, 90, 75, 5, 16)] {
+            let x = Tensor4(1, cin, h, w, rng.floats(cin * h * w)), weight = rng.floats(cout * cin * 9, -0.5, 0.5), bias = rng.floats(cout)
+            let g = ConvGeometry(batch: 1, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout, kernel: (3, 3),
+                                 dilation: (d, d), padding: (d, d, d, d))
+            let naive = naiveConv2D(x, weight: weight, bias: bias, cout: cout, k: (3, 3), stride: (1, 1), dilation: (d, d), padding: .same)
+            let u = weight.withUnsafeBufferPointer { Winograd.transformWeights($0.baseAddress!, outChannels: cout, inChannels: cin) }
+            for _ in 0..<4 {
+                let (o, i) = windows(g, step: 4 * d, slack: 2 * d, &rng)
+                let wg = g.windowed(input: i, output: o)
+                var out = [Float](repeating: .nan, count: cout * wg.outHeight * wg.outWidth)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Winograd.scratchBytes(wg, threads: 2) / 4)
+                defer { scratch.deallocate() }
+                let held = crop(x, i)
+                held.withUnsafeBufferPointer { xp in u.withUnsafeBufferPointer { up in bias.withUnsafeBufferPointer { bp in
+                    Winograd.forward(wg, input: xp.baseAddress!, transformedWeight: up.baseAddress!, bias: bp.baseAddress!, output: &out,
+                                     epilogue: .none, scratch: scratch, threads: 2)
+                } } }
+                XCTAssertLessThan(relativeError(out, crop(naive, o)), 2e-5, "d\(d) out \(o) in \(i)")
+            }
+        }
+    }
+
+    func testSubpixelWindowsMatchTheReference() {
+        var rng = SeededRandom(seed: 43)
+        for (cin, h, w, cout) in [(3, 9, 13, 4), (11, 16, 10, 6)] {
+            let small = Tensor4(1, cin, h, w, rng.floats(cin * h * w))
+            var big = Tensor4(1, cin, 2 * h, 2 * w)
+            for c in 0..<cin { for y in 0..<2 * h { for x in 0..<2 * w { big[0, c, y, x] = small[0, c, y / 2, x / 2] } } }
+            let weight = rng.floats(cout * cin * 9, -0.5, 0.5), bias = rng.floats(cout)
+            let g = ConvGeometry(batch: 1, inChannels: cin, inHeight: 2 * h, inWidth: 2 * w, outChannels: cout, kernel: (3, 3),
+                                 padding: (1, 1, 1, 1), upsample: 2)
+            let naive = naiveConv2D(big, weight: weight, bias: bias, cout: cout, k: (3, 3), stride: (1, 1), dilation: (1, 1), padding: .same)
+            let phases = weight.withUnsafeBufferPointer { SubpixelConvolution.transformWeights($0.baseAddress!, outChannels: cout, inChannels: cin) }
+            for _ in 0..<4 {
+                let (o, need) = windows(g, step: 2, slack: 2, &rng)
+                // The stored input is held in whole low-resolution pixels: an even-aligned upsampled window.
+                let stored = (need.y0 / 2, (need.y1 + 1) / 2, need.x0 / 2, (need.x1 + 1) / 2)
+                let wg = g.windowed(input: (2 * stored.0, 2 * stored.1, 2 * stored.2, 2 * stored.3), output: o)
+                var out = [Float](repeating: .nan, count: cout * wg.outHeight * wg.outWidth)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: SubpixelConvolution.scratchBytes(wg, threads: 2) / 4)
+                defer { scratch.deallocate() }
+                let held = crop(small, stored)
+                held.withUnsafeBufferPointer { xp in phases.withUnsafeBufferPointer { pp in bias.withUnsafeBufferPointer { bp in
+                    SubpixelConvolution.forward(wg, input: xp.baseAddress!, phaseWeights: pp.baseAddress!, bias: bp.baseAddress!, output: &out,
+                                                epilogue: .none, scratch: scratch, threads: 2)
+                } } }
+                XCTAssertLessThan(relativeError(out, crop(naive, o)), 2e-5, "\(h)x\(w) out \(o) stored \(stored)")
+            }
+        }
+    }
+
+    /// A window of attention's output matches the same pixels of the whole output, and the
+    /// argmax of the positions it matched; few chunks or many (chunk boundaries are the whole run's).
+    func testAttentionWindowsMatchTheWholeOutput() {
+        var rng = SeededRandom(seed: 44)
+        for (c, h, w, chunking) in [(5, 24, 32, ContextualAttentionKernel.Chunking.standard), (3, 30, 22, .init(floats: 2000, minimumRows: 1))] {
+            let f = Tensor4(1, c, h, w, rng.floats(c * h * w))
+            var m = Tensor4(1, 1, h, w)
+            for y in h / 3..<h / 2 { for x in w / 4..<w / 2 { m[0, 0, y, x] = 1 } }
+            let p = AttentionParameters()
+            func run(_ window: Box?) -> ([Float], [Int32]) {
+                let size = window.map { c * ($0.y1 - $0.y0) * ($0.x1 - $0.x0) } ?? c * h * w
+                var y = [Float](repeating: .nan, count: size), argmax = [Int32](repeating: -1, count: (h / 2) * (w / 2))
+                f.data.withUnsafeBufferPointer { fp in m.data.withUnsafeBufferPointer { mp in
+                    ContextualAttentionKernel.forward(p, f: fp.baseAddress!, b: fp.baseAddress!, mask: mp.baseAddress!, batch: 1, channels: c,
+                                                      fh: h, fw: w, bh: h, bw: w, y: &y, argmax: &argmax, window: window, threads: 2, chunking: chunking)
+                } }
+                return (y, argmax)
+            }
+            let (whole, wholeArgmax) = run(nil)
+            let wholeTensor = Tensor4(1, c, h, w, whole)
+            for box in [(5, 14, 3, 20), (0, h, 0, w), (h - 5, h, w - 7, w), (0, 1, 0, 1)] as [Box] {
+                let (y, argmax) = run(box)
+                XCTAssertLessThan(relativeError(y, crop(wholeTensor, box)), 1e-5, "\(box)")
+                let matched = argmax.indices.filter { argmax[$0] >= 0 }
+                XCTAssertFalse(matched.isEmpty)
+                for i in matched { XCTAssertEqual(argmax[i], wholeArgmax[i], "\(box) position \(i)") }
+            }
+        }
+    }
+}
