@@ -71,7 +71,7 @@ public enum ContextualAttentionGradient {
             for r in 0..<kd { for l in 0..<L { w[r * L + l] /= norm[l] } }
             Im2Col.expand(fGeo, image: fd, firstPixel: 0, width: P, into: fcol)
             // S [P × L] = fcolᵀ · ŵ
-            GEMM.multiplyParallel(m: P, n: L, k: kd, a: fcol, lda: P, transA: true, b: w, ldb: L, c: s, ldc: L, threads: threads)
+            GEMM.multiplyParallel(m: P, n: L, k: kd, a: fcol, lda: P, transA: true, b: w, ldb: L, c: s, ldc: L, threads: threads, useBLAS: true)
             if pad > 0 {
                 fuse(s, into: s1, P: P, L: L, pad: pad, columnMajor: false, fg: fgGrid, bg: bgGrid, threads: threads)
                 fuse(s1, into: s, P: P, L: L, pad: pad, columnMajor: true, fg: fgGrid, bg: bgGrid, threads: threads)
@@ -87,8 +87,8 @@ public enum ContextualAttentionGradient {
             }
             // Paste adjoint.
             Im2Col.expand(pasteGeo, image: dyi, firstPixel: 0, width: P, into: dycol)
-            GEMM.multiplyParallel(m: P, n: L, k: kr, a: dycol, lda: P, transA: true, b: raw, ldb: L, c: dA, ldc: L, threads: threads)
-            GEMM.multiplyParallel(m: kr, n: L, k: P, a: dycol, lda: P, b: a, ldb: L, c: dRaw, ldc: L, threads: threads)
+            GEMM.multiplyParallel(m: P, n: L, k: kr, a: dycol, lda: P, transA: true, b: raw, ldb: L, c: dA, ldc: L, threads: threads, useBLAS: true)
+            GEMM.multiplyParallel(m: kr, n: L, k: P, a: dycol, lda: P, b: a, ldb: L, c: dRaw, ldc: L, threads: threads, useBLAS: true)
             for i in 0..<kr * L { dRaw[i] *= 0.25 }
             Parallel.forEach(pieces: C, threads: threads) { c, _ in
                 Im2Col.accumulate(rawGeo, col: dRaw, channels: c..<c + 1, into: dbi)
@@ -106,8 +106,8 @@ public enum ContextualAttentionGradient {
                 fuse(s1, into: dA, P: P, L: L, pad: pad, columnMajor: false, fg: fgGrid, bg: bgGrid, threads: threads)
             }
             // Matching adjoint: dfcol [kd × P] = ŵ · dSᵀ, dŵ [kd × L] = fcol · dS.
-            GEMM.multiplyParallel(m: kd, n: P, k: L, a: w, lda: L, b: dA, ldb: L, transB: true, c: dfcol, ldc: P, threads: threads)
-            GEMM.multiplyParallel(m: kd, n: L, k: P, a: fcol, lda: P, b: dA, ldb: L, c: dwn, ldc: L, threads: threads)
+            GEMM.multiplyParallel(m: kd, n: P, k: L, a: w, lda: L, b: dA, ldb: L, transB: true, c: dfcol, ldc: P, threads: threads, useBLAS: true)
+            GEMM.multiplyParallel(m: kd, n: L, k: P, a: fcol, lda: P, b: dA, ldb: L, c: dwn, ldc: L, threads: threads, useBLAS: true)
             // Through ŵ = w / max(‖w‖, 1e-4): (dŵ − ŵ⟨ŵ, dŵ⟩)/‖w‖, or dŵ/1e-4 where clamped.
             var dots = [Double](repeating: 0, count: L)
             for r in 0..<kd { for l in 0..<L { dots[l] += Double(w[r * L + l]) * Double(dwn[r * L + l]) } }

@@ -23,7 +23,7 @@ public enum ConvolutionGradient {
                 let width = min(T, P - p0)
                 // col[K × width] = Wᵀ[K × M] · dy[M × width]
                 GEMM.multiplyParallel(m: K, n: width, k: M, a: weight, lda: K, transA: true, b: dyi + p0, ldb: P,
-                                      c: col, ldc: width, threads: threads)
+                                      c: col, ldc: width, threads: threads, useBLAS: true)
                 Parallel.forEach(pieces: g.inChannels, threads: threads) { c, _ in
                     Im2Col.accumulate(g, col: col, channels: c..<c + 1, firstPixel: p0, width: width, into: dxi)
                 }
@@ -54,7 +54,7 @@ public enum ConvolutionGradient {
                 Im2Col.expand(g, image: x + n * g.inChannels * g.storedInputPlane, runs: [(p0, width, 0)], into: col, ld: width, threads: threads)
                 // dw[M × K] += dy[M × width] · col[K × width]ᵀ
                 GEMM.multiplyParallel(m: M, n: K, k: width, a: dy + n * M * P + p0, lda: P, b: col, ldb: width, transB: true,
-                                      c: dw, ldc: K, accumulate: true, threads: threads, pieces: 8)
+                                      c: dw, ldc: K, accumulate: true, threads: threads, pieces: 8, useBLAS: true)
             }
         }
         if let db { bias(g, outputGradient: dy, biasGradient: db, threads: threads) }

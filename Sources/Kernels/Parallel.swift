@@ -2,6 +2,7 @@
 // size depends on the problem, never on the thread count) and each piece is computed the same
 // way whichever thread runs it, so results are bit-identical for any thread count.
 import CBLAS
+import CKernels
 import Dispatch
 import Synchronization
 
@@ -57,11 +58,25 @@ public enum GEMM {
     private static let pinned: Void = { openblas_set_num_threads(1) }()
 
     /// C[m×n] (row stride ldc) = op(A)·op(B) (+ C if accumulate): A is m×k (k×m if transA),
-    /// B is k×n (n×k if transB).
+    /// B is k×n (n×k if transB). Our own kernel (gemm.c), not cblas_sgemm: each element is
+    /// the same function of its row of A and column of B whatever the call's shape, so a window
+    /// of a layer equals the same pixels of the whole layer bit for bit (hole-aware runs), and
+    /// results never depend on how work is cut. About 0.85–1.0× OpenBLAS's speed on the forward
+    /// kernels' shapes (Docs/performance.md).
     public static func multiply(m: Int, n: Int, k: Int,
                                 a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
                                 b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+        guard m > 0, n > 0 else { return }
+        fg_sgemm(m, n, k, a, transA ? 1 : lda, transA ? lda : 1, b, transB ? 1 : ldb, transB ? ldb : 1, c, ldc, accumulate ? 1 : 0)
+    }
+
+    /// The same product by OpenBLAS (kept at one thread; our threads split the work): for the
+    /// gradient kernels, whose transposed shapes it runs faster and which no window reads.
+    public static func blas(m: Int, n: Int, k: Int,
+                            a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
+                            b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
+                            c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
         _ = pinned
         guard m > 0, n > 0 else { return }
         guard k > 0 else {
@@ -76,11 +91,12 @@ public enum GEMM {
     /// 32 threads have work), each at least 64×64 and a multiple of 16 wide, rows and columns cut
     /// evenly. Only m and n are cut, never k, so every element of C is the same dot product in
     /// the same order as in one call; the grid depends on the shape alone, so the result is the
-    /// same for any thread count.
+    /// same for any thread count. `useBLAS`: OpenBLAS blocks (gradient kernels).
     public static func multiplyParallel(m: Int, n: Int, k: Int,
                                         a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
                                         b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
-                                        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, threads: Int, pieces: Int = 64) {
+                                        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, threads: Int, pieces: Int = 64,
+                                        useBLAS: Bool = false) {
         let (rows, columns) = grid(m: m, n: n, pieces: pieces)
         let rowStep = (m + rows - 1) / rows, columnStep = ((n + columns - 1) / columns + 15) / 16 * 16
         let columnParts = (n + columnStep - 1) / columnStep
@@ -88,8 +104,9 @@ public enum GEMM {
             let i0 = (p / columnParts) * rowStep, j0 = (p % columnParts) * columnStep
             let height = min(rowStep, m - i0), width = min(columnStep, n - j0)
             guard height > 0, width > 0 else { return }
-            multiply(m: height, n: width, k: k, a: transA ? a + i0 : a + i0 * lda, lda: lda, transA: transA,
-                     b: transB ? b + j0 * ldb : b + j0, ldb: ldb, transB: transB, c: c + i0 * ldc + j0, ldc: ldc, accumulate: accumulate)
+            let product = useBLAS ? blas : multiply
+            product(height, width, k, transA ? a + i0 : a + i0 * lda, lda, transA,
+                    transB ? b + j0 * ldb : b + j0, ldb, transB, c + i0 * ldc + j0, ldc, accumulate)
         }
     }
 

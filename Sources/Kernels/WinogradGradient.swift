@@ -37,7 +37,7 @@ extension Winograd {
                     for i in 0..<count {
                         let t = tiling.pieces[(first + i) % bands].tiles
                         let V = buffers + i * perPiece, dM = V + 36 * Ci * t
-                        GEMM.multiply(m: Co, n: Ci, k: t, a: dM + xi * Co * t, lda: t, b: V + xi * Ci * t, ldb: t, transB: true,
+                        GEMM.blas(m: Co, n: Ci, k: t, a: dM + xi * Co * t, lda: t, b: V + xi * Ci * t, ldb: t, transB: true,
                                       c: dU + xi * Co * Ci, ldc: Ci, accumulate: true)
                     }
                 }

@@ -83,3 +83,9 @@ void fg_cpu_name(char *vendor13, char *brand49, int *family, int *model);
 const char *fg_kernel_isa(void);
 
 #endif
+
+/// C[m×n] (row stride ldc) = (accumulate: +=) A·B, with A(i, p) = a[i·rsa + p·csa] and B(p, j) =
+/// b[p·rsb + j·csb]. Each element is the same function of its row of A and column of B whatever
+/// m, n and its place (fused multiply-add chains over k blocks of 512, in order): see gemm.c.
+void fg_sgemm(long m, long n, long k, const float *a, long rsa, long csa, const float *b, long rsb, long csb,
+              float *c, long ldc, int accumulate);

@@ -1,0 +1,143 @@
+// Single-precision GEMM whose every element is computed the same way whatever the call's shape.
+// Why: hole-aware execution computes windows of each layer, so the same output pixel sits at
+// different places of differently sized GEMMs than in the whole run. OpenBLAS's result for an
+// element depends on where it falls in its kernels' blocking (edge columns are summed in another
+// order), which made windows differ from the whole run in the last bits. Here an element of C is
+// Σ over k blocks of 512, in order, of a chain of fused multiply-adds over that block, in order,
+// starting from zero: a function of its row of A and its column of B alone.
+// How: the BLIS loop nest (Goto's algorithm): B packed in 16-column panels of KC rows, A in
+// 6-row panels, a 6×16 register-tile micro-kernel (12 AVX2 accumulators), zero-padded edges
+// computed like interior tiles and stored cropped.
+#include <stdlib.h>
+#include <string.h>
+#include "ckernels.h"
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define FG_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define FG_CLONES
+#endif
+
+// KC × NR floats of B (32 KiB) stay in L1 while MC × KC of A (192 KiB) stream from L2.
+enum { MR = 6, NR = 16, KC = 512, MC = 96, NC = 2048 };
+
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+
+#define SPLAT(f) ((v8){(f), (f), (f), (f), (f), (f), (f), (f)})
+
+// The mc × kc block of A as panels of MR rows: panel q holds kc rows of MR values
+// (A[i0 + r][p] at ap[q·kc·MR + p·MR + r]), zero rows past mc. A stored transposed (rsa = 1)
+// is read along its contiguous rows; else each panel reads MR rows of A along k.
+static void pack_a(long mc, long kc, const float *a, long rsa, long csa, float *ap) {
+    const long panels = (mc + MR - 1) / MR;
+    if (rsa == 1) {
+        for (long p = 0; p < kc; p++) {
+            const float *src = a + p * csa;
+            for (long i = 0; i < mc; i++) ap[(i / MR) * kc * MR + p * MR + i % MR] = src[i];
+            for (long i = mc; i < panels * MR; i++) ap[(i / MR) * kc * MR + p * MR + i % MR] = 0;
+        }
+        return;
+    }
+    for (long q = 0; q < panels; q++) {
+        const long rows = mc - q * MR < MR ? mc - q * MR : MR;
+        float *dst = ap + q * kc * MR;
+        for (long p = 0; p < kc; p++) {
+            long r = 0;
+            for (; r < rows; r++) dst[p * MR + r] = a[(q * MR + r) * rsa + p * csa];
+            for (; r < MR; r++) dst[p * MR + r] = 0;
+        }
+    }
+}
+
+// Bp: kc × NR (row p holds B[p][j0 .. j0+15]), zero columns past n. B stored transposed
+// (rsb = 1) is read along its contiguous columns.
+static void pack_b(long cols, long kc, const float *b, long rsb, long csb, float *bp) {
+    if (rsb == 1 && csb != 1) {
+        for (long j = 0; j < cols; j++) { const float *src = b + j * csb; for (long p = 0; p < kc; p++) bp[p * NR + j] = src[p]; }
+        for (long j = cols; j < NR; j++) for (long p = 0; p < kc; p++) bp[p * NR + j] = 0;
+        return;
+    }
+    for (long p = 0; p < kc; p++) {
+        const float *src = b + p * rsb;
+        float *dst = bp + p * NR;
+        long j = 0;
+        if (csb == 1) {
+            memcpy(dst, src, (size_t)cols * sizeof(float));
+            j = cols;
+        } else {
+            for (; j < cols; j++) dst[j] = src[j * csb];
+        }
+        for (; j < NR; j++) dst[j] = 0;
+    }
+}
+
+// C tile (rows × cols of a 6 × 16 tile) = or += the kc-long chains of fused multiply-adds.
+FG_CLONES
+static void micro(long kc, const float *ap, const float *bp, float *c, long ldc, long rows, long cols, int add) {
+    v8 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
+#pragma unroll 4
+    for (long p = 0; p < kc; p++) {
+        const v8 b0 = *(const v8 *)(bp + p * NR), b1 = *(const v8 *)(bp + p * NR + 8);
+        const float *a = ap + p * MR;
+        v8 x;
+        x = SPLAT(a[0]); c00 = __builtin_elementwise_fma(x, b0, c00); c01 = __builtin_elementwise_fma(x, b1, c01);
+        x = SPLAT(a[1]); c10 = __builtin_elementwise_fma(x, b0, c10); c11 = __builtin_elementwise_fma(x, b1, c11);
+        x = SPLAT(a[2]); c20 = __builtin_elementwise_fma(x, b0, c20); c21 = __builtin_elementwise_fma(x, b1, c21);
+        x = SPLAT(a[3]); c30 = __builtin_elementwise_fma(x, b0, c30); c31 = __builtin_elementwise_fma(x, b1, c31);
+        x = SPLAT(a[4]); c40 = __builtin_elementwise_fma(x, b0, c40); c41 = __builtin_elementwise_fma(x, b1, c41);
+        x = SPLAT(a[5]); c50 = __builtin_elementwise_fma(x, b0, c50); c51 = __builtin_elementwise_fma(x, b1, c51);
+    }
+    float t[MR * NR] __attribute__((aligned(32)));
+    *(v8 *)(t + 0) = c00; *(v8 *)(t + 8) = c01; *(v8 *)(t + 16) = c10; *(v8 *)(t + 24) = c11;
+    *(v8 *)(t + 32) = c20; *(v8 *)(t + 40) = c21; *(v8 *)(t + 48) = c30; *(v8 *)(t + 56) = c31;
+    *(v8 *)(t + 64) = c40; *(v8 *)(t + 72) = c41; *(v8 *)(t + 80) = c50; *(v8 *)(t + 88) = c51;
+    for (long r = 0; r < rows; r++) {
+        float *row = c + r * ldc;
+        const float *s = t + r * NR;
+        if (add) { for (long j = 0; j < cols; j++) row[j] += s[j]; } else { memcpy(row, s, (size_t)cols * sizeof(float)); }
+    }
+}
+
+void fg_sgemm(long m, long n, long k, const float *a, long rsa, long csa, const float *b, long rsb, long csb,
+              float *c, long ldc, int accumulate) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        if (!accumulate) for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
+        return;
+    }
+    const long ncMax = n < NC ? (n + NR - 1) / NR * NR : NC, kcMax = k < KC ? k : KC, mcMax = m < MC ? (m + MR - 1) / MR * MR : MC;
+    // Packing buffers kept per thread between calls (at most 4.2 MiB): a fresh allocation of
+    // this size is a fresh mapping, whose page faults cost more than small products compute.
+    static __thread float *buffer = NULL;
+    static __thread size_t capacity = 0;
+    const size_t need = (size_t)((ncMax + mcMax) * kcMax);
+    if (need > capacity) {
+        free(buffer);
+        buffer = aligned_alloc(64, (need * sizeof(float) + 63) / 64 * 64);
+        if (!buffer) abort();
+        capacity = need;
+    }
+    float *bp = buffer, *ap = buffer + ncMax * kcMax;
+    for (long jc = 0; jc < n; jc += NC) {
+        const long nc = n - jc < NC ? n - jc : NC;
+        for (long pc = 0; pc < k; pc += KC) {
+            const long kc = k - pc < KC ? k - pc : KC;
+            const int add = accumulate || pc > 0;
+            for (long jr = 0; jr < nc; jr += NR) {
+                const long cols = nc - jr < NR ? nc - jr : NR;
+                pack_b(cols, kc, b + pc * rsb + (jc + jr) * csb, rsb, csb, bp + jr * kc);
+            }
+            for (long ic = 0; ic < m; ic += MC) {
+                const long mc = m - ic < MC ? m - ic : MC;
+                pack_a(mc, kc, a + ic * rsa + pc * csa, rsa, csa, ap);
+                for (long jr = 0; jr < nc; jr += NR) {
+                    const long cols = nc - jr < NR ? nc - jr : NR;
+                    for (long ir = 0; ir < mc; ir += MR) {
+                        const long rows = mc - ir < MR ? mc - ir : MR;
+                        micro(kc, ap + ir * kc, bp + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, rows, cols, add);
+                    }
+                }
+            }
+        }
+    }
+}
