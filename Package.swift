@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "PlotsTests", dependencies: ["Plots", "ImageIO", "TestSupport"]),
         .testTarget(name: "MaskTests", dependencies: ["Masks", "Randomness"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Masks"]),
-        .testTarget(name: "InpaintingTests", dependencies: ["Inpainting", "Compiler", "ImageIO", "Masks", "ModelFormat", "Runtime", "TestSupport"]),
+        .testTarget(name: "InpaintingTests", dependencies: ["Inpainting", "Compiler", "GraphIR", "ImageIO", "Masks", "ModelFormat", "Runtime", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernels", "Compiler", "Inpainting", "NumpyIO", "ImageIO", "TestSupport"]),
         .testTarget(name: "HostileInputTests", dependencies: [
             "SafeIO", "SystemZlib", "NumpyIO", "WeightImport", "ModelFormat", "GraphIR", "GraphYAML", "ImageIO", "Inpainting", "Compiler", "Runtime",

@@ -153,6 +153,35 @@ void fg_max_scaled(const float *x, float scale, float *m, size_t n) {
 }
 
 FG_CLONES
+void fg_softmax_columns(float *s, long ld, long n, long rows, float scale, long masked, const int32_t *index, int32_t *argmax) {
+    // The three passes of fg_max_scaled, fg_exp_row_accumulate and fg_normalise_argmax over
+    // rows 0 ..< rows of n ≤ 16 columns, in one call (one call per row and block was the cost).
+    float shift[16], sum[16], best[16];
+    int32_t bestIndex[16];
+    for (long j = 0; j < n; j++) { shift[j] = masked > 0 || rows == 0 ? 0 : -INFINITY; sum[j] = 0; best[j] = 0; bestIndex[j] = 0; }
+    for (long v = 0; v < rows; v++) {
+        const float *x = s + v * ld;
+        for (long j = 0; j < n; j++) { float t = x[j] * scale; shift[j] = t >= shift[j] ? t : shift[j]; }
+    }
+    for (long v = 0; v < rows; v++) {
+        float *x = s + v * ld;
+        for (long j = 0; j < n; j++) { float e = exp_approx(x[j] * scale - shift[j]); x[j] = e; sum[j] += e; }
+    }
+    if (masked > 0) for (long j = 0; j < n; j++) sum[j] += (float)masked * exp_approx(-shift[j]);
+    for (long v = 0; v < rows; v++) {
+        float *x = s + v * ld;
+        for (long j = 0; j < n; j++) {
+            float t = x[j] / sum[j];
+            x[j] = t;
+            int better = t > best[j];
+            best[j] = better ? t : best[j];
+            bestIndex[j] = better ? index[v] : bestIndex[j];
+        }
+    }
+    for (long j = 0; j < n; j++) argmax[j] = bestIndex[j];
+}
+
+FG_CLONES
 void fg_normalise_argmax(float *x, const float *sum, float *best, int32_t *best_index, int32_t index, size_t n) {
     for (size_t j = 0; j < n; j++) {
         float v = x[j] / sum[j];

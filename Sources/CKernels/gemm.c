@@ -31,10 +31,15 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 static void pack_a(long mc, long kc, const float *a, long rsa, long csa, float *ap) {
     const long panels = (mc + MR - 1) / MR;
     if (rsa == 1) {
+        const long whole = mc / MR;
         for (long p = 0; p < kc; p++) {
             const float *src = a + p * csa;
-            for (long i = 0; i < mc; i++) ap[(i / MR) * kc * MR + p * MR + i % MR] = src[i];
-            for (long i = mc; i < panels * MR; i++) ap[(i / MR) * kc * MR + p * MR + i % MR] = 0;
+            float *dst = ap + p * MR;
+            for (long q = 0; q < whole; q++) memcpy(dst + q * kc * MR, src + q * MR, MR * sizeof(float));
+            if (whole < panels) {
+                float *last = dst + whole * kc * MR;
+                for (long r = 0; r < MR; r++) last[r] = whole * MR + r < mc ? src[whole * MR + r] : 0;
+            }
         }
         return;
     }

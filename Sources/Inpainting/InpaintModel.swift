@@ -70,9 +70,24 @@ public final class InpaintModel {
 
     /// Refuses a photo size the machine cannot run, before any tensor is built. `options`'
     /// extra bytes are the caller's pictures; the run's own input and output tensors are added.
-    public func checkMemory(height: Int, width: Int, options: RunOptions) throws {
+    /// `holeAware`: the least any hole-aware run needs (a one-pixel hole; contextual attention's
+    /// background is whole whatever the hole), since the holes are not known before decoding.
+    public func checkMemory(height: Int, width: Int, options: RunOptions, holeAware: Bool = false) throws {
         let (ph, pw) = paddedSize(height, width)
-        _ = try executor.checkMemory(["image": [1, 3, ph, pw], "mask": [1, 1, ph, pw]], options: withTensors(options, ph, pw))
+        let shapes = ["image": [1, 3, ph, pw], "mask": [1, 1, ph, pw]]
+        if holeAware {
+            let dot = Window(y0: ph / 2, y1: ph / 2 + 1, x0: pw / 2, x1: pw / 2 + 1)
+            _ = try executor.checkMemory(shapes, keep: [pictureOutput: dot], hole: dot, options: holeAwareTensors(options, ph, pw, dot))
+        } else {
+            _ = try executor.checkMemory(shapes, options: withTensors(options, ph, pw))
+        }
+    }
+
+    /// A hole-aware run's own tensors: the inputs, the output window and its copy.
+    func holeAwareTensors(_ options: RunOptions, _ ph: Int, _ pw: Int, _ box: Window) -> RunOptions {
+        var o = options
+        o.extraBytes += 4 * 4 * ph * pw + 2 * 3 * 4 * box.height * box.width
+        return o
     }
 
     /// The network's inputs (4 floats a pixel) and the outputs kept (stage1, stage2, completed: 9).
@@ -107,9 +122,7 @@ public final class InpaintModel {
         ]
         let result: RunResult
         if let box {
-            var o = options
-            o.extraBytes += 4 * 4 * ph * pw + 2 * 3 * 4 * box.height * box.width  // inputs, the output and its copy
-            result = try executor.run(inputs, options: o, keep: [pictureOutput: box], hole: box)
+            result = try executor.run(inputs, options: holeAwareTensors(options, ph, pw, box), keep: [pictureOutput: box], hole: box)
         } else {
             result = try executor.run(inputs, options: withTensors(options, ph, pw))
         }

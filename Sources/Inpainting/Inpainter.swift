@@ -145,10 +145,10 @@ public enum Inpainter {
             }
             extra += mask.decodedBytes
         }
-        if request.strategy == .full && !request.holeAware {
+        if request.strategy == .full {
             var options = request.options
             options.extraBytes = extra
-            try model.checkMemory(height: photo.height, width: photo.width, options: options)
+            try model.checkMemory(height: photo.height, width: photo.width, options: options, holeAware: request.holeAware)
         }
         return extra
     }

@@ -248,16 +248,12 @@ struct AttentionScores {
         // Blocks of 16 columns (one cache line of each score row): 84 pieces for a 1344-wide chunk.
         // Never split over v: max, sum and the first argmax must see the patches in order.
         let block = 16
-        Parallel.forEach(pieces: (W + block - 1) / block, threads: threads) { piece, _ in
-            let j0 = piece * block, n = min(block, W - j0)
-            var shift = [Float](repeating: masked > 0 || V == 0 ? 0 : -.infinity, count: n)
-            for v in 0..<V { fg_max_scaled(s + v * W + j0, scale, &shift, n) }
-            var sum = [Float](repeating: 0, count: n)
-            for v in 0..<V { fg_exp_row_accumulate(s + v * W + j0, scale, shift, &sum, n) }
-            if masked > 0 { for j in 0..<n { sum[j] += Float(masked) * fg_exp(-shift[j]) } }
-            var best = [Float](repeating: 0, count: n), bestIndex = [Int32](repeating: 0, count: n)
-            for v in 0..<V { fg_normalise_argmax(s + v * W + j0, sum, &best, &bestIndex, Int32(plan.valid[v]), n) }
-            for j in 0..<n { argmax[j0 + j] = bestIndex[j] }
+        let index = plan.valid.map { Int32($0) }
+        index.withUnsafeBufferPointer { index in
+            Parallel.forEach(pieces: (W + block - 1) / block, threads: threads) { piece, _ in
+                let j0 = piece * block
+                fg_softmax_columns(s + j0, W, min(block, W - j0), V, scale, masked, index.baseAddress, argmax + j0)
+            }
         }
     }
 }

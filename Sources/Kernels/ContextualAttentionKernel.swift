@@ -96,21 +96,19 @@ public enum ContextualAttentionKernel {
     /// Floats of each scratch buffer, in the order `forward` takes them: matching kernels, raw
     /// patches, pasted columns, the downscaled b and f, then AttentionScores' buffers. Upper
     /// bounds (every patch usable; `halo`: the most foreground positions one chunk's scores need).
-    static func scratchFloats(_ p: AttentionParameters, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int, chunking: Chunking) -> [Int] {
+    static func scratchFloats(_ p: AttentionParameters, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int, chunking: Chunking,
+                              window: WindowBox? = nil) -> [Int] {
         let L = patches(channels: C, height: bh, width: bw, kernel: 2 * p.rate, stride: p.rate * p.stride).outPixels
-        let fdh = fh / p.rate, fdw = fw / p.rate, P = fdh * fdw
         let kr = C * 4 * p.rate * p.rate, kd = C * p.ksize * p.ksize
-        let chunk = chunkPositions(L: L, P: P, rowLength: fdw, chunking)
-        let pad = p.fuse ? (p.fuseK - 1) / 2 : 0
-        let halo = haloPositions(P: P, chunk: chunk, pad: pad, rowLength: fdw, rows: fdh)
-        return [kd * L, kr * L, kr * chunk, C * (bh / p.rate) * (bw / p.rate), C * fdh * fdw]
-            + AttentionScores.floats(L: L, kd: kd, chunk: chunk, halo: halo)
+        let fg = AttentionForeground(p, fh: fh, fw: fw, L: L, chunking: chunking, window: window)
+        return [kd * L, kr * fg.rawColumns(L), kr * fg.chunkPositions, C * (bh / p.rate) * (bw / p.rate), C * (fh / p.rate) * (fw / p.rate)]
+            + AttentionScores.floats(L: L, kd: kd, chunk: fg.chunkPositions, halo: fg.halo)
     }
 
     /// Bytes of scratch `forward` uses: what the runtime's arena provides, or what it allocates.
     public static func scratchBytes(_ p: AttentionParameters, channels C: Int, fh: Int, fw: Int, bh: Int, bw: Int,
-                                    chunking: Chunking = .standard) -> Int {
-        ScratchRegion.bytes(scratchFloats(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw, chunking: chunking))
+                                    chunking: Chunking = .standard, window: (y0: Int, y1: Int, x0: Int, x1: Int)? = nil) -> Int {
+        ScratchRegion.bytes(scratchFloats(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw, chunking: chunking, window: window))
     }
 
     /// f [N, C, fh, fw], b [N, C, bh, bw], mask [≥1, 1, bh, bw] (element 0 used) or nil.
@@ -151,42 +149,43 @@ public enum ContextualAttentionKernel {
         let plan = AttentionPlan(usable: usable, background: (matchGeo.outHeight, matchGeo.outWidth), foreground: (fdh, fdw),
                                  pad: p.fuse ? (p.fuseK - 1) / 2 : 0)
         let Lv = plan.valid.count, Ln = plan.needed.count
-        let chunk = chunkPositions(L: L, P: P, rowLength: fdw, chunking)
+        let fg = AttentionForeground(p, fh: fh, fw: fw, L: L, chunking: chunking, window: window)
+        let chunk = fg.chunk, rawColumns = fg.rawColumns(Lv)
 
         // Scratch: the arena slice the runtime planned, else a region of our own.
-        let bounds = scratchFloats(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw, chunking: chunking), bytes = ScratchRegion.bytes(bounds)
+        let bounds = scratchFloats(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw, chunking: chunking, window: window)
+        let bytes = ScratchRegion.bytes(bounds)
         let base = given ?? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         defer { if given == nil { base.deallocate() } }
         var region = ScratchRegion(base, bytes: bytes)
         let w = region.take(bounds[0])!, raw = region.take(bounds[1])!, pasted = region.take(bounds[2])!
         let bd = region.take(bounds[3])!, fd = region.take(bounds[4])!
         let pad = p.fuse ? (p.fuseK - 1) / 2 : 0
-        var scores = AttentionScores(plan: plan, kd: kd, chunk: chunk,
-                                     halo: haloPositions(P: P, chunk: chunk, pad: pad, rowLength: fdw, rows: fdh), region: &region)
+        var scores = AttentionScores(plan: plan, kd: kd, chunk: fg.chunkPositions, halo: fg.halo, region: &region)
         defer { scores.release() }
 
-        // The pasted window and the grid positions whose (2·rate)² patches reach it.
-        let wholePaste = patches(channels: C, height: fh, width: fw, kernel: 2 * rate, stride: rate)
         let win = window ?? (0, fh, 0, fw), yh = win.y1 - win.y0, yw = win.x1 - win.x0
-        func reach(_ lo: Int, _ hi: Int, pad: Int, grid: Int) -> Range<Int> {
-            let first = (0..<grid).first { $0 * rate - pad + 2 * rate > lo } ?? grid
-            let end = (0..<grid).last { $0 * rate - pad < hi }.map { $0 + 1 } ?? 0
-            return first..<max(first, end)
-        }
-        let gyRange = reach(win.y0, win.y1, pad: wholePaste.padTop, grid: fdh)
-        let gxRange = reach(win.x0, win.x1, pad: wholePaste.padLeft, grid: fdw)
-        var chosenArgmax = [Int32](repeating: 0, count: window == nil ? 0 : chunk)
+        let gyRange = fg.rows, gxRange = fg.columns
+        var chosenArgmax = [Int32](repeating: 0, count: window == nil ? 0 : fg.chunkPositions)
         for n in 0..<batch {
             let fi = f + n * C * fh * fw, bi = b + n * C * bh * bw
-            // Raw patches of the usable background (pasting), matching kernels of the needed one.
-            Im2Col.expand(rawGeo, image: bi, runs: plan.validRuns.map { ($0.start, $0.count, $0.offset) }, into: raw, ld: Lv, threads: threads)
+            // Raw patches of the usable background (pasting) — all at once, or (a window) block by
+            // block in each chunk's paste — and matching kernels of the needed ones.
+            func expandRaw(_ v0: Int, _ v1: Int) {
+                let runs = plan.validRuns.compactMap { r -> (Int, Int, Int)? in
+                    let lo = max(r.offset, v0), hi = min(r.offset + r.count, v1)
+                    return lo < hi ? (r.start + lo - r.offset, hi - lo, lo - v0) : nil
+                }
+                Im2Col.expand(rawGeo, image: bi, runs: runs, into: raw, ld: v1 - v0, threads: threads)
+            }
+            if rawColumns == Lv { expandRaw(0, Lv) }
             downscale(bi, planes: C, bh, bw, bdh, bdw, alignCorners: p.alignCorners, into: bd, threads: threads)
             downscale(fi, planes: C, fh, fw, fdh, fdw, alignCorners: p.alignCorners, into: fd, threads: threads)
             Im2Col.expand(matchGeo, image: bd, runs: plan.neededRuns.map { ($0.start, $0.count, $0.offset) }, into: w, ld: Ln, threads: threads)
             normaliseColumns(w, rows: kd, columns: Ln, threads: threads)
             let yi = y + n * C * yh * yw
             yi.update(repeating: 0, count: C * yh * yw)
-            var pasteGeo = wholePaste.windowed(input: win, output: (0, fdh, 0, fdw))
+            var pasteGeo = patches(channels: C, height: fh, width: fw, kernel: 2 * rate, stride: rate).windowed(input: win, output: (0, fdh, 0, fdw))
             pasteGeo.outHeight = fdh
             pasteGeo.outWidth = fdw
             do {
@@ -218,9 +217,14 @@ public enum ContextualAttentionKernel {
                         chosenArgmax.withUnsafeMutableBufferPointer { scores.softmax(scale: p.softmaxScale, argmax: $0.baseAddress!, threads: threads) }
                         for (j, o) in positions.enumerated() { argmax[n * P + o] = chosenArgmax[j] }
                     }
-                    // Paste: weighted raw patches, then col2im of these grid positions.
-                    GEMM.multiplyParallel(m: kr, n: count, k: Lv, a: raw, lda: Lv, b: scores.weights, ldb: count,
-                                          c: pasted, ldc: count, threads: threads)
+                    // Paste: weighted raw patches, then col2im of these grid positions. Raw patches
+                    // in blocks of a multiple of the GEMM's k block add up exactly as in one product.
+                    for v0 in stride(from: 0, to: max(Lv, 1), by: max(rawColumns, 1)) {
+                        let v1 = min(Lv, v0 + rawColumns)
+                        if rawColumns < Lv { expandRaw(v0, v1) }
+                        GEMM.multiplyParallel(m: kr, n: count, k: v1 - v0, a: raw, lda: max(1, v1 - v0), b: scores.weights + v0 * count, ldb: count,
+                                              c: pasted, ldc: count, accumulate: v0 > 0, threads: threads)
+                    }
                     Parallel.forEach(pieces: C, threads: threads) { c, _ in
                         Im2Col.accumulate(pasteGeo, col: pasted, ld: count, segments: segments, channels: c..<c + 1, into: yi)
                     }

@@ -5,8 +5,9 @@ import XCTest
 
 /// Hole-aware execution's kernels: a convolution or contextual attention computing a window of
 /// its output from a held window of its input (ConvGeometry.windowed) equals that window of the
-/// seven-loop reference, for every algorithm, stride 2, dilation 1–16, odd sizes and channel
-/// counts, inputs held larger than needed, and windows touching the image's edges.
+/// seven-loop reference, and is bit-identical to the same pixels of the whole fast output, for
+/// every algorithm, stride 2, dilation 1–16, odd sizes and channel counts, inputs held larger
+/// than needed, and windows touching the image's edges.
 final class WindowedKernelTests: XCTestCase {
     typealias Box = (y0: Int, y1: Int, x0: Int, x1: Int)
 
@@ -40,6 +41,11 @@ final class WindowedKernelTests: XCTestCase {
             let g = ConvGeometry(batch: 1, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout, kernel: (k, k), stride: (s, s),
                                  dilation: (d, d), padding: (pads.0, pads.1, padsW.0, padsW.1))
             let naive = naiveConv2D(x, weight: weight, bias: bias, cout: cout, k: (k, k), stride: (s, s), dilation: (d, d), padding: .same)
+            var whole = [Float](repeating: .nan, count: cout * g.outHeight * g.outWidth)
+            x.data.withUnsafeBufferPointer { xp in weight.withUnsafeBufferPointer { wp in bias.withUnsafeBufferPointer { bp in
+                Convolution.forward(g, input: xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!, output: &whole, threads: 2)
+            } } }
+            let wholeTensor = Tensor4(1, cout, g.outHeight, g.outWidth, whole)
             for _ in 0..<4 {
                 let (o, i) = windows(g, step: 1, slack: 3, &rng)
                 let wg = g.windowed(input: i, output: o)
@@ -49,6 +55,7 @@ final class WindowedKernelTests: XCTestCase {
                     Convolution.forward(wg, input: xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!, output: &out, threads: 2)
                 } } }
                 XCTAssertLessThan(relativeError(out, crop(naive, o)), 2e-5, "k\(k) s\(s) d\(d) out \(o) in \(i)")
+                XCTAssertEqual(out, crop(wholeTensor, o), "k\(k) s\(s) d\(d) out \(o) in \(i): not bit-identical to the whole output")
             }
         }
     }
@@ -61,18 +68,22 @@ final class WindowedKernelTests: XCTestCase {
                                  dilation: (d, d), padding: (d, d, d, d))
             let naive = naiveConv2D(x, weight: weight, bias: bias, cout: cout, k: (3, 3), stride: (1, 1), dilation: (d, d), padding: .same)
             let u = weight.withUnsafeBufferPointer { Winograd.transformWeights($0.baseAddress!, outChannels: cout, inChannels: cin) }
-            for _ in 0..<4 {
-                let (o, i) = windows(g, step: 4 * d, slack: 2 * d, &rng)
-                let wg = g.windowed(input: i, output: o)
-                var out = [Float](repeating: .nan, count: cout * wg.outHeight * wg.outWidth)
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Winograd.scratchBytes(wg, threads: 2) / 4)
+            func run(_ g: ConvGeometry, _ input: [Float]) -> [Float] {
+                var out = [Float](repeating: .nan, count: cout * g.outHeight * g.outWidth)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Winograd.scratchBytes(g, threads: 2) / 4)
                 defer { scratch.deallocate() }
-                let held = crop(x, i)
-                held.withUnsafeBufferPointer { xp in u.withUnsafeBufferPointer { up in bias.withUnsafeBufferPointer { bp in
-                    Winograd.forward(wg, input: xp.baseAddress!, transformedWeight: up.baseAddress!, bias: bp.baseAddress!, output: &out,
+                input.withUnsafeBufferPointer { xp in u.withUnsafeBufferPointer { up in bias.withUnsafeBufferPointer { bp in
+                    Winograd.forward(g, input: xp.baseAddress!, transformedWeight: up.baseAddress!, bias: bp.baseAddress!, output: &out,
                                      epilogue: .none, scratch: scratch, threads: 2)
                 } } }
+                return out
+            }
+            let wholeTensor = Tensor4(1, cout, h, w, run(g, x.data))
+            for _ in 0..<4 {
+                let (o, i) = windows(g, step: 4 * d, slack: 2 * d, &rng)
+                let out = run(g.windowed(input: i, output: o), crop(x, i))
                 XCTAssertLessThan(relativeError(out, crop(naive, o)), 2e-5, "d\(d) out \(o) in \(i)")
+                XCTAssertEqual(out, crop(wholeTensor, o), "d\(d) out \(o) in \(i): not bit-identical to the whole output")
             }
         }
     }
@@ -88,20 +99,24 @@ final class WindowedKernelTests: XCTestCase {
                                  padding: (1, 1, 1, 1), upsample: 2)
             let naive = naiveConv2D(big, weight: weight, bias: bias, cout: cout, k: (3, 3), stride: (1, 1), dilation: (1, 1), padding: .same)
             let phases = weight.withUnsafeBufferPointer { SubpixelConvolution.transformWeights($0.baseAddress!, outChannels: cout, inChannels: cin) }
+            func run(_ g: ConvGeometry, _ input: [Float]) -> [Float] {
+                var out = [Float](repeating: .nan, count: cout * g.outHeight * g.outWidth)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: SubpixelConvolution.scratchBytes(g, threads: 2) / 4)
+                defer { scratch.deallocate() }
+                input.withUnsafeBufferPointer { xp in phases.withUnsafeBufferPointer { pp in bias.withUnsafeBufferPointer { bp in
+                    SubpixelConvolution.forward(g, input: xp.baseAddress!, phaseWeights: pp.baseAddress!, bias: bp.baseAddress!, output: &out,
+                                                epilogue: .none, scratch: scratch, threads: 2)
+                } } }
+                return out
+            }
+            let wholeTensor = Tensor4(1, cout, 2 * h, 2 * w, run(g, small.data))
             for _ in 0..<4 {
                 let (o, need) = windows(g, step: 2, slack: 2, &rng)
                 // The stored input is held in whole low-resolution pixels: an even-aligned upsampled window.
                 let stored = (need.y0 / 2, (need.y1 + 1) / 2, need.x0 / 2, (need.x1 + 1) / 2)
-                let wg = g.windowed(input: (2 * stored.0, 2 * stored.1, 2 * stored.2, 2 * stored.3), output: o)
-                var out = [Float](repeating: .nan, count: cout * wg.outHeight * wg.outWidth)
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: SubpixelConvolution.scratchBytes(wg, threads: 2) / 4)
-                defer { scratch.deallocate() }
-                let held = crop(small, stored)
-                held.withUnsafeBufferPointer { xp in phases.withUnsafeBufferPointer { pp in bias.withUnsafeBufferPointer { bp in
-                    SubpixelConvolution.forward(wg, input: xp.baseAddress!, phaseWeights: pp.baseAddress!, bias: bp.baseAddress!, output: &out,
-                                                epilogue: .none, scratch: scratch, threads: 2)
-                } } }
+                let out = run(g.windowed(input: (2 * stored.0, 2 * stored.1, 2 * stored.2, 2 * stored.3), output: o), crop(small, stored))
                 XCTAssertLessThan(relativeError(out, crop(naive, o)), 2e-5, "\(h)x\(w) out \(o) stored \(stored)")
+                XCTAssertEqual(out, crop(wholeTensor, o), "\(h)x\(w) out \(o): not bit-identical to the whole output")
             }
         }
     }
@@ -128,10 +143,51 @@ final class WindowedKernelTests: XCTestCase {
             let wholeTensor = Tensor4(1, c, h, w, whole)
             for box in [(5, 14, 3, 20), (0, h, 0, w), (h - 5, h, w - 7, w), (0, 1, 0, 1)] as [Box] {
                 let (y, argmax) = run(box)
-                XCTAssertLessThan(relativeError(y, crop(wholeTensor, box)), 1e-5, "\(box)")
+                XCTAssertEqual(y, crop(wholeTensor, box), "\(box): not bit-identical to the whole output")
                 let matched = argmax.indices.filter { argmax[$0] >= 0 }
                 XCTAssertFalse(matched.isEmpty)
                 for i in matched { XCTAssertEqual(argmax[i], wholeArgmax[i], "\(box) position \(i)") }
+            }
+        }
+    }
+
+    /// The GEMM every forward kernel uses: an element of C does not depend on the product's
+    /// shape or its place in it (sub-products, transposes, k split at multiples of 512 with
+    /// accumulation), and matches a double-precision reference.
+    func testGEMMElementsDoNotDependOnTheProductsShape() {
+        var rng = SeededRandom(seed: 45)
+        for (m, n, k) in [(37, 45, 1300), (7, 130, 96), (200, 17, 513), (1, 1, 1)] {
+            let a = rng.floats(m * k), b = rng.floats(k * n)
+            var c = [Float](repeating: .nan, count: m * n)
+            GEMM.multiply(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n)
+            for i in 0..<m { for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k { s += Double(a[i * k + p]) * Double(b[p * n + j]) }
+                XCTAssertEqual(Double(c[i * n + j]), s, accuracy: 1e-5 * Double(k), "\(m)x\(n)x\(k) (\(i), \(j))")
+            } }
+            // Transposed storage of both operands gives the same bits.
+            let at = (0..<k * m).map { a[($0 % m) * k + $0 / m] }, bt = (0..<n * k).map { b[($0 % k) * n + $0 / k] }
+            var ct = [Float](repeating: .nan, count: m * n)
+            GEMM.multiply(m: m, n: n, k: k, a: at, lda: m, transA: true, b: bt, ldb: k, transB: true, c: &ct, ldc: n)
+            XCTAssertEqual(ct, c)
+            // Any sub-block of C, computed on its own, gives the same bits.
+            for _ in 0..<6 {
+                let i0 = rng.int(0...m - 1), i1 = rng.int(i0 + 1...m), j0 = rng.int(0...n - 1), j1 = rng.int(j0 + 1...n)
+                var sub = [Float](repeating: .nan, count: (i1 - i0) * (j1 - j0))
+                a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                    GEMM.multiply(m: i1 - i0, n: j1 - j0, k: k, a: ap.baseAddress! + i0 * k, lda: k, b: bp.baseAddress! + j0, ldb: n, c: &sub, ldc: j1 - j0)
+                } }
+                for i in i0..<i1 { for j in j0..<j1 { XCTAssertEqual(sub[(i - i0) * (j1 - j0) + j - j0].bitPattern, c[i * n + j].bitPattern) } }
+            }
+            // k cut at a multiple of 512, the second part accumulated: the same bits.
+            if k > 512 {
+                var split = [Float](repeating: .nan, count: m * n)
+                a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                    GEMM.multiply(m: m, n: n, k: 512, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: n, c: &split, ldc: n)
+                    GEMM.multiply(m: m, n: n, k: k - 512, a: ap.baseAddress! + 512, lda: k, b: bp.baseAddress! + 512 * n, ldb: n, c: &split, ldc: n,
+                                  accumulate: true)
+                } }
+                XCTAssertEqual(split, c)
             }
         }
     }

@@ -57,6 +57,11 @@ void fg_winograd_output(const float *M, long K, long T, float *Y);
 // The adjoint of the output transform and scatter (weight gradients): dM = A dY Aᵀ per tile.
 void fg_winograd_output_adjoint(const float *dy, long K, long H, long W, long d, const long *rows, long nrows, float *dM, long T);
 
+/// Contextual attention's softmax over `rows` rows (row stride ld) of n ≤ 16 columns, in place:
+/// the max of scale·x, exp(scale·x − max) summed (plus `masked` terms exp(−max)), divided by the
+/// sum; argmax[j] = index[v] of the first row with the largest weight (0 when all are 0).
+void fg_softmax_columns(float *s, long ld, long n, long rows, float scale, long masked, const int32_t *index, int32_t *argmax);
+
 /// exp(x), the same function the kernels above use (for tests).
 float fg_exp(float x);
 

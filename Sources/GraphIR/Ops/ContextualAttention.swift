@@ -114,7 +114,8 @@ public struct ContextualAttention: OpContract {
 
     public func scratchBytes(_ s: KernelShapes) -> Int {
         let f = s.inputs[0], b = s.inputs[1]
-        return ContextualAttentionKernel.scratchBytes(parameters, channels: f[1], fh: f[2], fw: f[3], bh: b[2], bw: b[3])
+        let window = s.windows.map { w in (w.outputs[0].y0, w.outputs[0].y1, w.outputs[0].x0, w.outputs[0].x1) }
+        return ContextualAttentionKernel.scratchBytes(parameters, channels: f[1], fh: f[2], fw: f[3], bh: b[2], bw: b[3], window: window)
     }
 
     public func eval(_ k: KernelContext) {
