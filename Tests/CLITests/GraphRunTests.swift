@@ -74,6 +74,21 @@ final class GraphRunTests: CLIBase {
         XCTAssertEqual(outputs[0], outputs[1])
     }
 
+    /// The default run computes only what the hole needs; --compute-all and --save-raw compute
+    /// every pixel of every node. The files are the same, byte for byte.
+    func testHoleAwareComputeAllAndSaveRawWriteIdenticalFiles() throws {
+        var outputs: [Data] = []
+        for extra in [[], ["--compute-all"], ["--save-raw", path("raw-all")]] {
+            let out = path("h\(outputs.count).png")
+            let r = try Tool.run("graphrun", [Self.model, "--input", Fixtures.fixture("oracle/case_128x96/image.png"),
+                                              "--mask", Fixtures.fixture("oracle/case_128x96/mask.png"), "--output", out, "-q"] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            outputs.append(try Data(contentsOf: URL(fileURLWithPath: out)))
+        }
+        XCTAssertEqual(outputs[0], outputs[1])
+        XCTAssertEqual(outputs[0], outputs[2])
+    }
+
     func testAnySizeAndEveryPhotoFormatKeepsKnownPixelsExactly() throws {
         // 37x21 is not a multiple of 8: mirror-padded to 40x24 and cropped back.
         for (channels, depth) in [(1, 8), (3, 8), (4, 8), (3, 16), (2, 16)] {
