@@ -116,15 +116,16 @@ public final class InpaintModel {
         let box = holeAware ? Self.box(of: mask, height: ph, width: pw) : nil
         if box == nil { try checkMemory(height: photo.height, width: photo.width, options: options) }
         let start = Date()
-        let inputs = [
-            "image": HostTensor(shape: [1, 3, ph, pw], floats: Conversion.photoTensor(photo, paddedHeight: ph, paddedWidth: pw, order: order)),
-            "mask": HostTensor(shape: [1, 1, ph, pw], floats: mask),
-        ]
+        // Temporaries, so that a hole-aware run frees them once they are in its arena.
+        func inputs() -> [String: HostTensor] {
+            ["image": HostTensor(shape: [1, 3, ph, pw], floats: Conversion.photoTensor(photo, paddedHeight: ph, paddedWidth: pw, order: order)),
+             "mask": HostTensor(shape: [1, 1, ph, pw], floats: mask)]
+        }
         let result: RunResult
         if let box {
-            result = try executor.run(inputs, options: holeAwareTensors(options, ph, pw, box), keep: [pictureOutput: box], hole: box)
+            result = try executor.run(inputs(), options: holeAwareTensors(options, ph, pw, box), keep: [pictureOutput: box], hole: box)
         } else {
-            result = try executor.run(inputs, options: withTensors(options, ph, pw))
+            result = try executor.run(inputs(), options: withTensors(options, ph, pw))
         }
         return NetworkRun(outputs: result.outputs, windows: result.outputWindows, padded: (ph, pw), seconds: Date().timeIntervalSince(start),
                           estimatedPeakBytes: result.estimatedPeakBytes, nodeSeconds: result.nodeSeconds)

@@ -205,8 +205,9 @@ public final class Executor {
             workspace = Workspace(key: key, typed: typed, plan: try plan(typed, options), ownArena: sharedArena == nil)
         }
         defer { workspaces.checkIn(workspace) }
+        var held = inputs
         return try execute(workspace.typed, workspace.plan, arena: workspace.arena ?? sharedArena!.pointer(bytes: workspace.plan.arenaBytes),
-                           inputs, options, outputs: workspace.typed.graph.outputs.map(\.name))
+                           &held, options, outputs: workspace.typed.graph.outputs.map(\.name))
     }
 
     /// Binds the inputs and plans a hole-aware run (WindowPlan.swift) that computes only what
@@ -239,11 +240,14 @@ public final class Executor {
     /// hole pixels, where composites read their fill). The returned outputs hold their windows
     /// (at least the asked ones; `outputWindows` says which), bit-identical to those pixels of
     /// a whole run.
-    public func run(_ inputs: [String: HostTensor], options: RunOptions = RunOptions(), keep: [String: Window], hole: Window) throws -> RunResult {
+    /// The inputs are consumed: once copied into the arena they are released (a caller that
+    /// passes them as temporaries frees their memory for the run).
+    public func run(_ inputs: consuming [String: HostTensor], options: RunOptions = RunOptions(), keep: [String: Window], hole: Window) throws -> RunResult {
         let (typed, plan) = try windowedPlan(inputs.mapValues(\.shape), keep: keep, hole: hole, options: options)
         let own = sharedArena == nil ? UnsafeMutableRawPointer.allocate(byteCount: max(plan.arenaBytes, MemoryPlan.alignment), alignment: MemoryPlan.alignment) : nil
         defer { own?.deallocate() }
-        var result = try execute(typed, plan, arena: own ?? sharedArena!.pointer(bytes: plan.arenaBytes), inputs, options, outputs: Array(keep.keys))
+        var held = consume inputs
+        var result = try execute(typed, plan, arena: own ?? sharedArena!.pointer(bytes: plan.arenaBytes), &held, options, outputs: Array(keep.keys))
         for name in keep.keys {
             let r = plan.schedule.resolve(typed.graph.outputs.first { $0.name == name }!.value)
             result.outputWindows[name] = plan.windows!.held[r]
@@ -253,7 +257,7 @@ public final class Executor {
 
     /// Runs a planned graph: every value and every kernel's scratch in one arena, at the planned
     /// offsets; parameters in the persistent store.
-    func execute(_ typed: TypedGraph, _ plan: MemoryPlan, arena: UnsafeMutableRawPointer, _ inputs: [String: HostTensor],
+    func execute(_ typed: TypedGraph, _ plan: MemoryPlan, arena: UnsafeMutableRawPointer, _ inputs: inout [String: HostTensor],
                  _ options: RunOptions, outputs wanted: [String]) throws -> RunResult {
         let schedule = plan.schedule
         let graph = typed.graph
@@ -270,6 +274,7 @@ public final class Executor {
             let b = buffer(ValueRef(input.name)).assumingMemoryBound(to: Float.self)
             f.withUnsafeBufferPointer { b.update(from: $0.baseAddress!, count: f.count) }
         }
+        inputs = [:]  // the arena holds them now
         var seconds: [NodeTiming] = []
         let macs = Dictionary(typed.costs().map { ($0.node, $0.macs) }, uniquingKeysWith: { a, _ in a })
         // A hole-aware step does about its output window's share of the whole step's work.
