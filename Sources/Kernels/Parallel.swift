@@ -97,6 +97,7 @@ public enum GEMM {
                                         b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
                                         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, threads: Int, pieces: Int = 64,
                                         useBLAS: Bool = false) {
+        guard m > 0, n > 0 else { return }
         let (rows, columns) = grid(m: m, n: n, pieces: pieces)
         // Blocks in whole 6 × 16 register tiles of gemm.c (no element depends on the cut).
         let rowStep = ((m + rows - 1) / rows + 5) / 6 * 6, columnStep = ((n + columns - 1) / columns + 15) / 16 * 16
