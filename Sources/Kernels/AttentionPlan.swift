@@ -101,8 +101,12 @@ struct AttentionScores {
     private var raw: UnsafeMutablePointer<Float>
     private var first: UnsafeMutablePointer<Float>
     private var owned: [UnsafeMutablePointer<Float>] = []
-    /// [valid patches, positions of the chunk]: fused scores, then softmax weights.
-    private(set) var weights: UnsafeMutablePointer<Float>
+    /// [valid patches, positions of the chunk]: fused scores, then softmax weights. With the
+    /// fuse they are written over the raw scores, which the second pass no longer reads (the
+    /// chunk's memory is two score matrices, not three); without it, into a buffer of their own.
+    var weights: UnsafeMutablePointer<Float> { fusedIntoRaw ? raw : unfused }
+    private var unfused: UnsafeMutablePointer<Float>
+    private var fusedIntoRaw = false
     private var width = 0
     private var rawColumn: [Int32], firstColumn: [Int32]
 
@@ -122,7 +126,7 @@ struct AttentionScores {
         matchColumns = take(f[0])
         raw = take(f[1])
         first = take(f[2])
-        weights = take(max(f[3], plan.valid.count * chunk))
+        unfused = take(max(f[3], plan.valid.count * chunk))
         capacity = (f[0], f[1], f[2])
         self.owned = owned
         rawColumn = [Int32](repeating: -1, count: plan.P)
@@ -169,6 +173,7 @@ struct AttentionScores {
                       into: matchColumns, ld: R, threads: threads)
         GEMM.multiplyParallel(m: Ln, n: R, k: kd, a: w, lda: Ln, transA: true, b: matchColumns, ldb: R, c: raw, ldc: R, threads: threads)
 
+        fusedIntoRaw = pad > 0
         let raw = UnsafePointer(self.raw), out = weights, W = width, taps = 2 * pad + 1
         let rawColumn = self.rawColumn, firstColumn = self.firstColumn
         guard pad > 0 else {
