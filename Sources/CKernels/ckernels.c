@@ -136,26 +136,9 @@ float fg_scaled_exp(const float *x, float scale, float shift, float *y, size_t n
 }
 
 FG_CLONES
-void fg_exp_row_accumulate(float *x, float scale, const float *shift, float *sum, size_t n) {
-    for (size_t j = 0; j < n; j++) {
-        float e = exp_approx(x[j] * scale - shift[j]);
-        x[j] = e;
-        sum[j] += e;
-    }
-}
-
-FG_CLONES
-void fg_max_scaled(const float *x, float scale, float *m, size_t n) {
-    for (size_t j = 0; j < n; j++) {
-        float v = x[j] * scale;
-        m[j] = v >= m[j] ? v : m[j];
-    }
-}
-
-FG_CLONES
 void fg_softmax_columns(float *s, long ld, long n, long rows, float scale, long masked, const int32_t *index, int32_t *argmax) {
-    // The three passes of fg_max_scaled, fg_exp_row_accumulate and fg_normalise_argmax over
-    // rows 0 ..< rows of n ≤ 16 columns, in one call (one call per row and block was the cost).
+    // Three passes (max, exp and sum, normalise and argmax) over rows 0 ..< rows of n ≤ 16
+    // columns in one call: a call per row and block was what the softmax cost.
     float shift[16], sum[16], best[16];
     int32_t bestIndex[16];
     for (long j = 0; j < n; j++) { shift[j] = masked > 0 || rows == 0 ? 0 : -INFINITY; sum[j] = 0; best[j] = 0; bestIndex[j] = 0; }
@@ -181,13 +164,3 @@ void fg_softmax_columns(float *s, long ld, long n, long rows, float scale, long 
     for (long j = 0; j < n; j++) argmax[j] = bestIndex[j];
 }
 
-FG_CLONES
-void fg_normalise_argmax(float *x, const float *sum, float *best, int32_t *best_index, int32_t index, size_t n) {
-    for (size_t j = 0; j < n; j++) {
-        float v = x[j] / sum[j];
-        x[j] = v;
-        int better = v > best[j];
-        best[j] = better ? v : best[j];
-        best_index[j] = better ? index : best_index[j];
-    }
-}

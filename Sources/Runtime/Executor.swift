@@ -212,7 +212,7 @@ public final class Executor {
 
     /// Binds the inputs and plans a hole-aware run (WindowPlan.swift) that computes only what
     /// the windows `keep` of the named outputs need, given the box of the hole at the inputs'
-    /// size; returns the estimated bytes, or throws when the limit is exceeded.
+    /// size; throws for an unknown output or window, or when the plan exceeds the memory limit.
     func windowedPlan(_ shapes: [String: [Int]], keep: [String: Window], hole: Window, options: RunOptions) throws -> (TypedGraph, MemoryPlan) {
         let typed = try bind(shapes)
         var refs: [ValueRef: Window] = [:]
@@ -309,10 +309,10 @@ public final class Executor {
                 if let windows = plan.windows, let rule = windows.rules[s] {
                     // Inputs of a cut pointwise step, copied into its window (zeros where not held).
                     for (i, bytes) in windows.reframes(typed, schedule, step: s) {
-                        let r = schedule.resolve(node.inputs[i]), s = heldShape(r)
+                        let r = schedule.resolve(node.inputs[i]), shape = heldShape(r)
                         let source: UnsafeRawPointer? = rule.inputs[i] == .zeros || windows.held[r] == nil ? nil : UnsafeRawPointer(buffer(r))
                         Reframe.copy(source, from: windows.held[r] ?? rule.output,
-                                     to: rule.output, planes: s[0] * s[1], into: scratch!)
+                                     to: rule.output, planes: shape[0] * shape[1], into: scratch!)
                         ins[i] = scratch!
                         scratch = scratch! + MemoryPlan.aligned(bytes)
                     }
@@ -355,15 +355,18 @@ public final class Executor {
         return RunResult(outputs: outputs, stateUpdates: updates, nodeSeconds: seconds, estimatedPeakBytes: totalBytes(plan, options))
     }
 
-    /// The node's weights as its kernel reads them, computed once per parameter version and size.
+    /// The node's weights as its kernel reads them, computed once per parameter version and size
+    /// (the whole tensors' size: a hole-aware run's windows change with every hole, its
+    /// prepared weights do not).
     func preparedWeights(_ node: Node, _ shapes: KernelShapes, _ inputs: [UnsafeMutableRawPointer]) -> [Float]? {
         let c = node.op.contract
         guard !c.parameterSlots.isEmpty else { return nil }
         let versions = c.parameterSlots.map { parameters.version(node.inputs[$0.input].node) }
+        let key = shapes.windows?.wholeInputs ?? shapes.inputs
         return preparedCache.withLock { cache in
-            if let hit = cache[node.name], hit.versions == versions, hit.shapes == shapes.inputs { return hit.values }
+            if let hit = cache[node.name], hit.versions == versions, hit.shapes == key { return hit.values }
             let values = c.prepare(inputs.map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) }, shapes)
-            cache[node.name] = Prepared(versions: versions, shapes: shapes.inputs, values: values)
+            cache[node.name] = Prepared(versions: versions, shapes: key, values: values)
             return values
         }
     }

@@ -33,6 +33,15 @@ final class WindowedKernelTests: XCTestCase {
         return ((oy0, oy1, ox0, ox1), (iy0, iy1, ix0, ix1))
     }
 
+    /// An output of `count` floats (NaN until written) from a kernel given its scratch.
+    func output(_ count: Int, scratchBytes: Int, _ kernel: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+        var out = [Float](repeating: .nan, count: count)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratchBytes / 4))
+        defer { scratch.deallocate() }
+        out.withUnsafeMutableBufferPointer { kernel($0.baseAddress!, scratch) }
+        return out
+    }
+
     func testIm2colWindowsMatchTheReference() {
         var rng = SeededRandom(seed: 41)
         for (cin, h, w, cout, k, s, d) in [(3, 23, 17, 5, 5, 1, 1), (7, 31, 26, 9, 3, 2, 1), (5, 40, 33, 6, 3, 1, 3), (2, 21, 19, 3, 3, 1, 16)] {
@@ -69,14 +78,12 @@ final class WindowedKernelTests: XCTestCase {
             let naive = naiveConv2D(x, weight: weight, bias: bias, cout: cout, k: (3, 3), stride: (1, 1), dilation: (d, d), padding: .same)
             let u = weight.withUnsafeBufferPointer { Winograd.transformWeights($0.baseAddress!, outChannels: cout, inChannels: cin) }
             func run(_ g: ConvGeometry, _ input: [Float]) -> [Float] {
-                var out = [Float](repeating: .nan, count: cout * g.outHeight * g.outWidth)
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Winograd.scratchBytes(g, threads: 2) / 4)
-                defer { scratch.deallocate() }
-                input.withUnsafeBufferPointer { xp in u.withUnsafeBufferPointer { up in bias.withUnsafeBufferPointer { bp in
-                    Winograd.forward(g, input: xp.baseAddress!, transformedWeight: up.baseAddress!, bias: bp.baseAddress!, output: &out,
-                                     epilogue: .none, scratch: scratch, threads: 2)
-                } } }
-                return out
+                output(cout * g.outHeight * g.outWidth, scratchBytes: Winograd.scratchBytes(g, threads: 2)) { out, scratch in
+                    input.withUnsafeBufferPointer { xp in u.withUnsafeBufferPointer { up in bias.withUnsafeBufferPointer { bp in
+                        Winograd.forward(g, input: xp.baseAddress!, transformedWeight: up.baseAddress!, bias: bp.baseAddress!, output: out,
+                                         epilogue: .none, scratch: scratch, threads: 2)
+                    } } }
+                }
             }
             let wholeTensor = Tensor4(1, cout, h, w, run(g, x.data))
             for _ in 0..<4 {
@@ -100,14 +107,12 @@ final class WindowedKernelTests: XCTestCase {
             let naive = naiveConv2D(big, weight: weight, bias: bias, cout: cout, k: (3, 3), stride: (1, 1), dilation: (1, 1), padding: .same)
             let phases = weight.withUnsafeBufferPointer { SubpixelConvolution.transformWeights($0.baseAddress!, outChannels: cout, inChannels: cin) }
             func run(_ g: ConvGeometry, _ input: [Float]) -> [Float] {
-                var out = [Float](repeating: .nan, count: cout * g.outHeight * g.outWidth)
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: SubpixelConvolution.scratchBytes(g, threads: 2) / 4)
-                defer { scratch.deallocate() }
-                input.withUnsafeBufferPointer { xp in phases.withUnsafeBufferPointer { pp in bias.withUnsafeBufferPointer { bp in
-                    SubpixelConvolution.forward(g, input: xp.baseAddress!, phaseWeights: pp.baseAddress!, bias: bp.baseAddress!, output: &out,
-                                                epilogue: .none, scratch: scratch, threads: 2)
-                } } }
-                return out
+                output(cout * g.outHeight * g.outWidth, scratchBytes: SubpixelConvolution.scratchBytes(g, threads: 2)) { out, scratch in
+                    input.withUnsafeBufferPointer { xp in phases.withUnsafeBufferPointer { pp in bias.withUnsafeBufferPointer { bp in
+                        SubpixelConvolution.forward(g, input: xp.baseAddress!, phaseWeights: pp.baseAddress!, bias: bp.baseAddress!, output: out,
+                                                    epilogue: .none, scratch: scratch, threads: 2)
+                    } } }
+                }
             }
             let wholeTensor = Tensor4(1, cout, 2 * h, 2 * w, run(g, small.data))
             for _ in 0..<4 {

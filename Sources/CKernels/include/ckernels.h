@@ -29,17 +29,6 @@ void fg_gate(int act, float alpha, const float *feature, float feature_bias,
 /// y[i] = exp(x[i] * scale - shift); returns the sum of y in a fixed order.
 float fg_scaled_exp(const float *x, float scale, float shift, float *y, size_t n);
 
-/// Softmax numerators over one row of a column block: x[j] = exp(x[j]·scale − shift[j]) in
-/// place, and sum[j] += x[j].
-void fg_exp_row_accumulate(float *x, float scale, const float *shift, float *sum, size_t n);
-
-/// m[j] = max(m[j], x[j]·scale): the softmax shift, one row at a time.
-void fg_max_scaled(const float *x, float scale, float *m, size_t n);
-
-/// x[j] /= sum[j] in place, and where the result beats best[j] it becomes best[j] with
-/// best_index[j] = index (so the first of equal maxima wins, row by row).
-void fg_normalise_argmax(float *x, const float *sum, float *best, int32_t *best_index, int32_t index, size_t n);
-
 /// Winograd F(4×4,3×3) with dilation d (padding d): `rows` holds nrows triples (py, px, ty) —
 /// a tile row of phase (py, px) — whose tiles are columns 0 ..< T of V, in order.
 /// Input planes x[C][H][W] → V[36][C][T].
