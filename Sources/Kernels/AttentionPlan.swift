@@ -171,7 +171,7 @@ struct AttentionScores {
         Self.grow(&raw, &capacity.raw, Ln * R, &owned)
         Im2Col.expand(fGeo, image: foreground, runs: AttentionPlan.runs(rawSet).map { ($0.start, $0.count, $0.offset) },
                       into: matchColumns, ld: R, threads: threads)
-        GEMM.multiplyParallel(m: Ln, n: R, k: kd, a: w, lda: Ln, transA: true, b: matchColumns, ldb: R, c: raw, ldc: R, threads: threads)
+        GEMM.multiplyRows(m: Ln, n: R, k: kd, a: w, lda: Ln, transA: true, b: matchColumns, ldb: R, c: raw, ldc: R, threads: threads)
 
         fusedIntoRaw = pad > 0
         let raw = UnsafePointer(self.raw), out = weights, W = width, taps = 2 * pad + 1

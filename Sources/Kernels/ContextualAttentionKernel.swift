@@ -222,7 +222,7 @@ public enum ContextualAttentionKernel {
                     for v0 in stride(from: 0, to: max(Lv, 1), by: max(rawColumns, 1)) {
                         let v1 = min(Lv, v0 + rawColumns)
                         if rawColumns < Lv { expandRaw(v0, v1) }
-                        GEMM.multiplyParallel(m: kr, n: count, k: v1 - v0, a: raw, lda: max(1, v1 - v0), b: scores.weights + v0 * count, ldb: count,
+                        GEMM.multiplyRows(m: kr, n: count, k: v1 - v0, a: raw, lda: max(1, v1 - v0), b: scores.weights + v0 * count, ldb: count,
                                               c: pasted, ldc: count, accumulate: v0 > 0, threads: threads)
                     }
                     Parallel.forEach(pieces: C, threads: threads) { c, _ in

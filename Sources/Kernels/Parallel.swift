@@ -112,6 +112,37 @@ public enum GEMM {
         }
     }
 
+    /// The same product (own kernel) with B packed once, in parallel, and C cut into about
+    /// `pieces` blocks of whole rows, each thread packing only its rows of A: for tall products
+    /// (m ≥ 6·pieces) whose B a block grid would pack once per row block. Elements equal
+    /// `multiply`'s bit for bit, for any thread count.
+    public static func multiplyRows(m: Int, n: Int, k: Int,
+                                    a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
+                                    b: UnsafePointer<Float>, ldb: Int,
+                                    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, threads: Int, pieces: Int = 64) {
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else { return multiply(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate) }
+        // B packed a slab of k at a time, so the shared copy stays near 8 MiB: slabs of whole
+        // 512-row k blocks add up exactly as one product.
+        let slab = min(k, max(512, (1 << 21) / fg_sgemm_packed_floats(n, 1) / 512 * 512))
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: fg_sgemm_packed_floats(n, slab))
+        defer { packed.deallocate() }
+        // Rows in whole 6-row register tiles (no element depends on the cut).
+        let rowStep = ((m + pieces - 1) / pieces + 5) / 6 * 6
+        for p0 in stride(from: 0, to: k, by: slab) {
+            let kk = min(slab, k - p0), panels = fg_sgemm_packed_panels(n, kk), perPiece = max(1, (panels + pieces - 1) / pieces)
+            let bs = b + p0 * ldb, adds = accumulate || p0 > 0
+            Parallel.forEach(pieces: (panels + perPiece - 1) / perPiece, threads: threads) { p, _ in
+                fg_sgemm_pack_b(n, kk, bs, ldb, 1, packed, p * perPiece, min(panels, (p + 1) * perPiece))
+            }
+            Parallel.forEach(pieces: (m + rowStep - 1) / rowStep, threads: threads) { p, _ in
+                let i0 = p * rowStep, height = min(rowStep, m - i0)
+                let ai = transA ? a + p0 * lda + i0 : a + i0 * lda + p0
+                fg_sgemm_packed(height, n, kk, ai, transA ? 1 : lda, transA ? lda : 1, packed, c + i0 * ldc, ldc, adds ? 1 : 0)
+            }
+        }
+    }
+
     /// Row and column block counts: near-square blocks of about m·n/pieces elements, no side under 64.
     public static func grid(m: Int, n: Int, pieces: Int) -> (rows: Int, columns: Int) {
         let side = max(64.0, (Double(m) * Double(n) / Double(max(1, pieces))).squareRoot())

@@ -22,6 +22,28 @@ public enum Winograd {
     /// every tile would be padding).
     public static func pays(_ g: ConvGeometry) -> Bool { min(g.outHeight, g.outWidth) / g.dilationH >= 4 }
 
+    /// The input rows (or columns) whose values output rows lo ..< hi depend on, as computed —
+    /// not just as convolved: within a tile, output 0 reads transformed rows 0…4, outputs 1 and 2
+    /// rows 1…4, output 3 rows 1…5 (Aᵀ's zeros), and transformed row 0 reads tile inputs 0, 2, 4,
+    /// rows 1…4 inputs 1…4, row 5 inputs 1, 3, 5 (Bᵀ's). So asked output r of a phase reads
+    /// phase inputs r − 1 … 4t + 3 (r = 4t), 4t … 4t + 3 (r = 4t + 1, 4t + 2), 4t … 4t + 4
+    /// (r = 4t + 3): an output window may start and end inside tiles, its tiles computed whole
+    /// with zeros for the rest, and the asked pixels still equal the whole run's bit for bit.
+    /// Nearly half the growth of whole tiles, which matters most where many layers stack.
+    /// Phase p of dilation d holds rows p, p + d, …; clipped to 0 ..< size.
+    public static func inputRows(_ lo: Int, _ hi: Int, dilation d: Int, size: Int) -> (Int, Int) {
+        var first = Int.max, last = Int.min
+        for p in 0..<d {
+            let s = lo <= p ? 0 : (lo - p + d - 1) / d
+            let e = hi - 1 - p < 0 ? -1 : (hi - 1 - p) / d
+            guard s <= e else { continue }
+            first = min(first, p + d * (s % 4 == 0 ? s - 1 : s / 4 * 4))
+            last = max(last, p + d * (e % 4 == 3 ? e + 1 : e / 4 * 4 + 3))
+        }
+        guard first <= last else { return (0, 0) }
+        return (max(0, first), min(size, last + 1))
+    }
+
     /// U[ξ][co][ci] = (G g Gᵀ)[ξ] for OIHW weights, with F(4×4,3×3)'s G (6 × 3).
     /// Output channels are independent, so they are spread over threads (a one-shot run transforms
     /// every layer's weights once, which was serial time).

@@ -89,7 +89,7 @@ public struct RunResult: Sendable {
     public var stateUpdates: [String: [Float]]
     public var nodeSeconds: [NodeTiming]
     public var estimatedPeakBytes: Int
-    /// For a hole-aware run: the window each returned output holds (its tensor is that window).
+    /// For a hole-aware run: the window each returned output holds (its tensor is that window: the asked one).
     public var outputWindows: [String: Window] = [:]
 }
 
@@ -237,9 +237,10 @@ public final class Executor {
 
     /// A hole-aware run: only the windows `keep` of the named outputs are asked for, and each
     /// node computes just the window of its output they depend on (`hole`: the box of the
-    /// hole pixels, where composites read their fill). The returned outputs hold their windows
-    /// (at least the asked ones; `outputWindows` says which), bit-identical to those pixels of
-    /// a whole run.
+    /// hole pixels, where composites read their fill). The returned outputs hold exactly the
+    /// asked windows (`outputWindows`), bit-identical to those pixels of a whole run. (A node
+    /// computes whole tiles, but past its readers' windows they read zeros for rows the asked
+    /// pixels do not depend on, so only the asked pixels are returned.)
     /// The inputs are consumed: once copied into the arena they are released (a caller that
     /// passes them as temporaries frees their memory for the run).
     public func run(_ inputs: consuming [String: HostTensor], options: RunOptions = RunOptions(), keep: [String: Window], hole: Window) throws -> RunResult {
@@ -248,9 +249,10 @@ public final class Executor {
         defer { own?.deallocate() }
         var held = consume inputs
         var result = try execute(typed, plan, arena: own ?? sharedArena!.pointer(bytes: plan.arenaBytes), &held, options, outputs: Array(keep.keys))
-        for name in keep.keys {
+        for (name, asked) in keep {
             let r = plan.schedule.resolve(typed.graph.outputs.first { $0.name == name }!.value)
-            result.outputWindows[name] = plan.windows!.held[r]
+            result.outputs[name] = result.outputs[name]?.cropped(from: plan.windows!.held[r]!, to: asked)
+            result.outputWindows[name] = asked
         }
         return result
     }

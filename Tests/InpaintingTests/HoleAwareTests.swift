@@ -56,7 +56,7 @@ final class HoleAwareTests: XCTestCase {
         XCTAssertEqual(Set(part.outputs.keys), ["completed", "stage2"])
         for name in ["completed", "stage2"] {
             let held = try XCTUnwrap(part.outputWindows[name])
-            XCTAssertTrue(held.contains(hole), "\(name) holds \(held)")
+            XCTAssertEqual(held, hole, "\(name) holds \(held): exactly the asked window")
             let a = try XCTUnwrap(part.outputs[name]?.floats), b = try XCTUnwrap(whole.outputs[name]?.floats)
             XCTAssertEqual(part.outputs[name]?.shape, [1, 3, held.height, held.width])
             var differing = 0

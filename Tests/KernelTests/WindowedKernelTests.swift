@@ -95,6 +95,50 @@ final class WindowedKernelTests: XCTestCase {
         }
     }
 
+    /// Winograd.inputRows: an output window that starts and ends inside tiles, its tiles
+    /// computed whole from an input held wider but NaN wherever the rule says the asked pixels
+    /// do not depend (zeros beyond the held input), still gives the asked pixels bit for bit.
+    func testWinogradAskedPixelsDependOnlyOnTheirInputRows() {
+        var rng = SeededRandom(seed: 46)
+        for (cin, h, w, cout, d) in [(5, 37, 29, 7, 1), (3, 45, 52, 4, 2), (2, 41, 47, 3, 3), (4, 70, 66, 3, 4), (2, 90, 75, 5, 16)] {
+            let x = Tensor4(1, cin, h, w, rng.floats(cin * h * w)), weight = rng.floats(cout * cin * 9, -0.5, 0.5), bias = rng.floats(cout)
+            let g = ConvGeometry(batch: 1, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout, kernel: (3, 3),
+                                 dilation: (d, d), padding: (d, d, d, d))
+            let naive = naiveConv2D(x, weight: weight, bias: bias, cout: cout, k: (3, 3), stride: (1, 1), dilation: (d, d), padding: .same)
+            let u = weight.withUnsafeBufferPointer { Winograd.transformWeights($0.baseAddress!, outChannels: cout, inChannels: cin) }
+            func run(_ g: ConvGeometry, _ input: [Float]) -> [Float] {
+                output(cout * g.outHeight * g.outWidth, scratchBytes: Winograd.scratchBytes(g, threads: 2)) { out, scratch in
+                    input.withUnsafeBufferPointer { xp in u.withUnsafeBufferPointer { up in bias.withUnsafeBufferPointer { bp in
+                        Winograd.forward(g, input: xp.baseAddress!, transformedWeight: up.baseAddress!, bias: bp.baseAddress!, output: out,
+                                         epilogue: .none, scratch: scratch, threads: 2)
+                    } } }
+                }
+            }
+            let wholeTensor = Tensor4(1, cout, h, w, run(g, x.data))
+            for _ in 0..<6 {
+                let ay0 = rng.int(0...h - 1), ay1 = rng.int(ay0 + 1...h), ax0 = rng.int(0...w - 1), ax1 = rng.int(ax0 + 1...w)
+                let (ny0, ny1) = Winograd.inputRows(ay0, ay1, dilation: d, size: h), (nx0, nx1) = Winograd.inputRows(ax0, ax1, dilation: d, size: w)
+                // Never less than the convolution itself reads.
+                XCTAssertLessThanOrEqual(ny0, max(0, ay0 - d))
+                XCTAssertGreaterThanOrEqual(ny1, min(h, ay1 + d))
+                let step = 4 * d, o: Box = (ay0 / step * step, min(h, (ay1 + step - 1) / step * step), ax0 / step * step, min(w, (ax1 + step - 1) / step * step))
+                let held: Box = (max(0, ny0 - rng.int(0...2 * d)), min(h, ny1 + rng.int(0...2 * d)), max(0, nx0 - rng.int(0...2 * d)), min(w, nx1 + rng.int(0...2 * d)))
+                var input = crop(x, held)
+                let hh = held.y1 - held.y0, hw = held.x1 - held.x0
+                for i in input.indices {
+                    let y = held.y0 + (i / hw) % hh, xx = held.x0 + i % hw
+                    if y < ny0 || y >= ny1 || xx < nx0 || xx >= nx1 { input[i] = .nan }
+                }
+                let wg = g.windowed(input: held, output: o)
+                let out = run(wg, input)
+                let asked: Box = (ay0, ay1, ax0, ax1)
+                let got = crop(Tensor4(1, cout, wg.outHeight, wg.outWidth, out), (ay0 - o.y0, ay1 - o.y0, ax0 - o.x0, ax1 - o.x0))
+                XCTAssertLessThan(relativeError(got, crop(naive, asked)), 2e-5, "d\(d) asked \(asked) held \(held)")
+                XCTAssertEqual(got, crop(wholeTensor, asked), "d\(d) asked \(asked) held \(held): not bit-identical to the whole output")
+            }
+        }
+    }
+
     func testSubpixelWindowsMatchTheReference() {
         var rng = SeededRandom(seed: 43)
         for (cin, h, w, cout) in [(3, 9, 13, 4), (11, 16, 10, 6)] {
@@ -161,7 +205,7 @@ final class WindowedKernelTests: XCTestCase {
     /// accumulation), and matches a double-precision reference.
     func testGEMMElementsDoNotDependOnTheProductsShape() {
         var rng = SeededRandom(seed: 45)
-        for (m, n, k) in [(37, 45, 1300), (7, 130, 96), (200, 17, 513), (1, 1, 1)] {
+        for (m, n, k) in [(37, 45, 1300), (7, 130, 96), (200, 17, 513), (1, 1, 1), (13, 4100, 1100)] {
             let a = rng.floats(m * k), b = rng.floats(k * n)
             var c = [Float](repeating: .nan, count: m * n)
             GEMM.multiply(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n)
@@ -184,6 +228,14 @@ final class WindowedKernelTests: XCTestCase {
                 } }
                 for i in i0..<i1 { for j in j0..<j1 { XCTAssertEqual(sub[(i - i0) * (j1 - j0) + j - j0].bitPattern, c[i * n + j].bitPattern) } }
             }
+            // Shared packed B, rows split over threads (attention's products), in k slabs: the same bits.
+            for threads in [1, 3] {
+                var rows = [Float](repeating: .nan, count: m * n), rowsT = rows
+                GEMM.multiplyRows(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &rows, ldc: n, threads: threads, pieces: 5)
+                GEMM.multiplyRows(m: m, n: n, k: k, a: at, lda: m, transA: true, b: b, ldb: n, c: &rowsT, ldc: n, threads: threads)
+                XCTAssertEqual(rows, c, "\(m)x\(n)x\(k) rows, \(threads) threads")
+                XCTAssertEqual(rowsT, c, "\(m)x\(n)x\(k) rows of a transposed A, \(threads) threads")
+            }
             // k cut at a multiple of 512, the second part accumulated: the same bits.
             if k > 512 {
                 var split = [Float](repeating: .nan, count: m * n)
@@ -193,6 +245,13 @@ final class WindowedKernelTests: XCTestCase {
                                   accumulate: true)
                 } }
                 XCTAssertEqual(split, c)
+                var splitRows = [Float](repeating: .nan, count: m * n)
+                a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                    GEMM.multiplyRows(m: m, n: n, k: 512, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: n, c: &splitRows, ldc: n, threads: 2)
+                    GEMM.multiplyRows(m: m, n: n, k: k - 512, a: ap.baseAddress! + 512, lda: k, b: bp.baseAddress! + 512 * n, ldb: n, c: &splitRows,
+                                      ldc: n, accumulate: true, threads: 2)
+                } }
+                XCTAssertEqual(splitRows, c)
             }
         }
     }

@@ -83,3 +83,12 @@ const char *fg_kernel_isa(void);
 /// m, n and its place (fused multiply-add chains over k blocks of 512, in order): see gemm.c.
 void fg_sgemm(long m, long n, long k, const float *a, long rsa, long csa, const float *b, long rsb, long csb,
               float *c, long ldc, int accumulate);
+
+/// The same product with B packed once and shared by threads that each take rows of C:
+/// fg_sgemm_pack_b writes panels [first, end) of B's packed form (fg_sgemm_packed_floats
+/// floats in all, panel q·⌈n/16⌉ + j holding k block q and columns 16j …), then
+/// fg_sgemm_packed computes rows of C from it. Elements equal fg_sgemm's bit for bit.
+long fg_sgemm_packed_floats(long n, long k);
+long fg_sgemm_packed_panels(long n, long k);
+void fg_sgemm_pack_b(long n, long k, const float *b, long rsb, long csb, float *bp, long first, long end);
+void fg_sgemm_packed(long m, long n, long k, const float *a, long rsa, long csa, const float *bp, float *c, long ldc, int accumulate);

@@ -225,19 +225,28 @@ public struct Conv2D: OpContract {
 
     /// Tiles the algorithm computes whole: Winograd's 4×4 tiles of each of the d² phases (so
     /// 4·d rows and columns), the sub-pixel phases' 2×2 blocks. The input window is what the
-    /// widened output reads, rows and columns inside the image only.
+    /// widened output reads, rows and columns inside the image only — for Winograd, only what
+    /// the asked pixels' values depend on (Winograd.inputRows): the rest of their tiles read
+    /// zeros or whatever the input holds there, which changes only pixels nobody asked for.
     public func windowRule(_ output: Window, _ shapes: KernelShapes, hole: Window) -> WindowRule? {
         guard padding != .reflect else { return nil }
         let g = geometry(input: shapes.inputs[0], upsample: shapes.execution.inputUpsample)
-        let step: Int
-        switch algorithm(shapes.execution, g) {
+        let step: Int, algorithm = algorithm(shapes.execution, g)
+        switch algorithm {
         case .winograd: step = 4 * dilation[0]
         case .subpixel: step = 2
         case .im2col: step = 1
         }
         let out = output.aligned(step, height: g.outHeight, width: g.outWidth)
-        let (y0, y1) = Window.footprint(out.y0, out.y1, stride: g.strideH, pad: g.padTop, extent: g.dilationH * (g.kernelH - 1) + 1, size: g.inHeight)
-        let (x0, x1) = Window.footprint(out.x0, out.x1, stride: g.strideW, pad: g.padLeft, extent: g.dilationW * (g.kernelW - 1) + 1, size: g.inWidth)
+        let y0: Int, y1: Int, x0: Int, x1: Int
+        if algorithm == .winograd {
+            let asked = output.intersection(.whole(g.outHeight, g.outWidth))
+            (y0, y1) = Winograd.inputRows(asked.y0, asked.y1, dilation: g.dilationH, size: g.inHeight)
+            (x0, x1) = Winograd.inputRows(asked.x0, asked.x1, dilation: g.dilationW, size: g.inWidth)
+        } else {
+            (y0, y1) = Window.footprint(out.y0, out.y1, stride: g.strideH, pad: g.padTop, extent: g.dilationH * (g.kernelH - 1) + 1, size: g.inHeight)
+            (x0, x1) = Window.footprint(out.x0, out.x1, stride: g.strideW, pad: g.padLeft, extent: g.dilationW * (g.kernelW - 1) + 1, size: g.inWidth)
+        }
         var inputs = [WindowNeed](repeating: .whole, count: shapes.inputs.count)
         inputs[0] = .window(Window(y0: y0, y1: max(y0, y1), x0: x0, x1: max(x0, x1)))
         return WindowRule(output: out, inputs: inputs, readsWindows: true)
