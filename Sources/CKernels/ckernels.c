@@ -135,10 +135,12 @@ float fg_scaled_exp(const float *x, float scale, float shift, float *y, size_t n
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-FG_CLONES
-void fg_softmax_columns(float *s, long ld, long n, long rows, float scale, long masked, const int32_t *index, int32_t *argmax) {
-    // Three passes (max, exp and sum, normalise and argmax) over rows 0 ..< rows of n ≤ 16
-    // columns in one call: a call per row and block was what the softmax cost.
+// Three passes (max, exp and sum, normalise and argmax) over rows 0 ..< rows of n ≤ 16
+// columns in one call: a call per row and block was what the softmax cost. Inlined with n = 16
+// (every block but a chunk's last), the compiler keeps the 16 columns in two vector registers
+// and vectorises all three passes; with n unknown it left the division and argmax scalar.
+static inline __attribute__((always_inline)) void softmax_block(float *s, long ld, long n, long rows, float scale, long masked,
+                                                                const int32_t *index, int32_t *argmax) {
     float shift[16], sum[16], best[16];
     int32_t bestIndex[16];
     for (long j = 0; j < n; j++) { shift[j] = masked > 0 || rows == 0 ? 0 : -INFINITY; sum[j] = 0; best[j] = 0; bestIndex[j] = 0; }
@@ -151,6 +153,27 @@ void fg_softmax_columns(float *s, long ld, long n, long rows, float scale, long 
         for (long j = 0; j < n; j++) { float e = exp_approx(x[j] * scale - shift[j]); x[j] = e; sum[j] += e; }
     }
     if (masked > 0) for (long j = 0; j < n; j++) sum[j] += (float)masked * exp_approx(-shift[j]);
+    if (n == 16) {  // the same divisions and first-largest selection, as vectors
+        typedef float f8 __attribute__((vector_size(32), aligned(4)));
+        typedef int32_t i8 __attribute__((vector_size(32), aligned(4)));
+        const f8 d0 = *(const f8 *)sum, d1 = *(const f8 *)(sum + 8);
+        f8 b0 = {0}, b1 = {0};
+        i8 k0 = {0}, k1 = {0};
+        for (long v = 0; v < rows; v++) {
+            float *x = s + v * ld;
+            const f8 t0 = *(f8 *)x / d0, t1 = *(f8 *)(x + 8) / d1;
+            *(f8 *)x = t0;
+            *(f8 *)(x + 8) = t1;
+            const i8 m0 = t0 > b0, m1 = t1 > b1, iv = (i8){0} + index[v];
+            b0 = (f8)(((i8)t0 & m0) | ((i8)b0 & ~m0));
+            b1 = (f8)(((i8)t1 & m1) | ((i8)b1 & ~m1));
+            k0 = (iv & m0) | (k0 & ~m0);
+            k1 = (iv & m1) | (k1 & ~m1);
+        }
+        *(i8 *)argmax = k0;
+        *(i8 *)(argmax + 8) = k1;
+        return;
+    }
     for (long v = 0; v < rows; v++) {
         float *x = s + v * ld;
         for (long j = 0; j < n; j++) {
@@ -162,5 +185,11 @@ void fg_softmax_columns(float *s, long ld, long n, long rows, float scale, long 
         }
     }
     for (long j = 0; j < n; j++) argmax[j] = bestIndex[j];
+}
+
+FG_CLONES
+void fg_softmax_columns(float *s, long ld, long n, long rows, float scale, long masked, const int32_t *index, int32_t *argmax) {
+    if (n == 16) softmax_block(s, ld, 16, rows, scale, masked, index, argmax);
+    else softmax_block(s, ld, n, rows, scale, masked, index, argmax);
 }
 

@@ -160,7 +160,6 @@ public enum ContextualAttentionKernel {
         var region = ScratchRegion(base, bytes: bytes)
         let w = region.take(bounds[0])!, raw = region.take(bounds[1])!, pasted = region.take(bounds[2])!
         let bd = region.take(bounds[3])!, fd = region.take(bounds[4])!
-        let pad = p.fuse ? (p.fuseK - 1) / 2 : 0
         var scores = AttentionScores(plan: plan, kd: kd, chunk: fg.chunkPositions, halo: fg.halo, region: &region)
         defer { scores.release() }
 
