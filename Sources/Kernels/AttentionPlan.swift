@@ -96,7 +96,7 @@ struct AttentionPlan {
 /// still outgrow its slice is replaced by an allocation of its own.
 struct AttentionScores {
     let plan: AttentionPlan
-    private var capacity: (columns: Int, raw: Int, first: Int)
+    private var capacity: (columns: Int, raw: Int, first: Int, carry: Int)
     private var matchColumns: UnsafeMutablePointer<Float>
     private var raw: UnsafeMutablePointer<Float>
     private var first: UnsafeMutablePointer<Float>
@@ -109,13 +109,21 @@ struct AttentionScores {
     private var fusedIntoRaw = false
     private var width = 0
     private var rawColumn: [Int32], firstColumn: [Int32]
+    /// Raw-score columns [needed patches, carried positions] handed on by the previous chunk of
+    /// the same batch element: the fuse's halo rows two chunks share are matched once.
+    private var carry: UnsafeMutablePointer<Float>
+    private var carried: [Int] = []
+    private var carryColumn: [Int32]
 
-    /// Floats of each buffer, in the order `init` takes them from the region.
-    static func floats(L: Int, kd: Int, chunk: Int, halo: Int) -> [Int] { [kd * halo, L * halo, L * halo, L * chunk] }
+    /// Floats of each buffer, in the order `init` takes them from the region (the unfused
+    /// weights only without the fuse; with it they are written over the raw scores).
+    static func floats(L: Int, kd: Int, chunk: Int, halo: Int, carry: Int, fused: Bool) -> [Int] {
+        [kd * halo, L * halo, L * halo, fused ? 0 : L * chunk, L * carry]
+    }
 
-    init(plan: AttentionPlan, kd: Int, chunk: Int, halo: Int, region: inout ScratchRegion) {
+    init(plan: AttentionPlan, kd: Int, chunk: Int, halo: Int, carry: Int, region: inout ScratchRegion) {
         self.plan = plan
-        let f = Self.floats(L: plan.L, kd: kd, chunk: chunk, halo: halo)
+        let f = Self.floats(L: plan.L, kd: kd, chunk: chunk, halo: halo, carry: carry, fused: plan.pad > 0)
         var owned: [UnsafeMutablePointer<Float>] = []
         func take(_ n: Int) -> UnsafeMutablePointer<Float> {
             if let p = region.take(n) { return p }
@@ -126,11 +134,13 @@ struct AttentionScores {
         matchColumns = take(f[0])
         raw = take(f[1])
         first = take(f[2])
-        unfused = take(max(f[3], plan.valid.count * chunk))
-        capacity = (f[0], f[1], f[2])
+        unfused = take(plan.pad > 0 ? 0 : max(f[3], plan.valid.count * chunk))
+        self.carry = take(f[4])
+        capacity = (f[0], f[1], f[2], f[4])
         self.owned = owned
         rawColumn = [Int32](repeating: -1, count: plan.P)
         firstColumn = [Int32](repeating: -1, count: plan.P)
+        carryColumn = [Int32](repeating: -1, count: plan.P)
     }
 
     func release() { for p in owned { p.deallocate() } }
@@ -142,36 +152,49 @@ struct AttentionScores {
         have = need
     }
 
+    /// The foreground positions whose first-pass values, then raw scores, the fuse needs for
+    /// `positions` (sorted, unique).
+    func halo(of positions: [Int], pad: Int) -> (first: [Int], raw: [Int]) {
+        guard pad > 0 else { return ([], positions) }
+        let P = plan.P, fg = plan.foreground
+        var mark = [Bool](repeating: false, count: P)
+        for o in positions { AttentionPlan.neighbours(columnMajor: o, pad: pad, grid: fg, count: P) { mark[$0] = true } }
+        let firstSet = mark.indices.filter { mark[$0] }
+        var rawMark = [Bool](repeating: false, count: P)
+        for q in firstSet { for a in -pad...pad where q + a >= 0 && q + a < P { rawMark[q + a] = true } }
+        return (firstSet, rawMark.indices.filter { rawMark[$0] })
+    }
+
     /// Fused (if `fuse`) but not yet masked or normalised scores of every usable patch against
-    /// foreground positions `positions`, into `weights`.
-    mutating func compute(positions: [Int], matching w: UnsafePointer<Float>, kd: Int, foreground: UnsafePointer<Float>,
+    /// foreground positions `positions`, into `weights`. `next`: the positions of the next chunk
+    /// of the same batch element, whose shared raw scores are kept for it (raw scores are GEMM
+    /// elements, the same bits wherever they are computed).
+    mutating func compute(positions: [Int], next: [Int]?, matching w: UnsafePointer<Float>, kd: Int, foreground: UnsafePointer<Float>,
                           geometry fGeo: ConvGeometry, fuse: Bool, threads: Int) {
         let plan = self.plan, pad = fuse ? plan.pad : 0, P = plan.P, fg = plan.foreground
         width = positions.count
-        // Foreground positions needing first-pass values, then raw scores (sorted, unique).
-        var firstSet: [Int] = [], rawSet: [Int] = []
-        if pad > 0 {
-            var mark = [Bool](repeating: false, count: P)
-            for o in positions { AttentionPlan.neighbours(columnMajor: o, pad: pad, grid: fg, count: P) { mark[$0] = true } }
-            firstSet = mark.indices.filter { mark[$0] }
-            var rawMark = [Bool](repeating: false, count: P)
-            for q in firstSet { for a in -pad...pad where q + a >= 0 && q + a < P { rawMark[q + a] = true } }
-            rawSet = rawMark.indices.filter { rawMark[$0] }
-        } else {
-            rawSet = positions
-        }
-        for (k, q) in rawSet.enumerated() { rawColumn[q] = Int32(k) }
+        let (firstSet, rawSet) = halo(of: positions, pad: pad)
+        // Raw-score columns: the positions matched now, then those the previous chunk handed on.
+        let kept = rawSet.filter { carryColumn[$0] >= 0 }, fresh = kept.isEmpty ? rawSet : rawSet.filter { carryColumn[$0] < 0 }
+        for (k, q) in fresh.enumerated() { rawColumn[q] = Int32(k) }
+        for (k, q) in kept.enumerated() { rawColumn[q] = Int32(fresh.count + k) }
         for (k, q) in firstSet.enumerated() { firstColumn[q] = Int32(k) }
         defer {
             for q in rawSet { rawColumn[q] = -1 }
             for q in firstSet { firstColumn[q] = -1 }
         }
-        let R = rawSet.count, Ln = plan.needed.count
-        Self.grow(&matchColumns, &capacity.columns, kd * R, &owned)
+        let R = rawSet.count, Ln = plan.needed.count, F0 = fresh.count
+        Self.grow(&matchColumns, &capacity.columns, kd * F0, &owned)
         Self.grow(&raw, &capacity.raw, Ln * R, &owned)
-        Im2Col.expand(fGeo, image: foreground, runs: AttentionPlan.runs(rawSet).map { ($0.start, $0.count, $0.offset) },
-                      into: matchColumns, ld: R, threads: threads)
-        GEMM.multiplyRows(m: Ln, n: R, k: kd, a: w, lda: Ln, transA: true, b: matchColumns, ldb: R, c: raw, ldc: R, threads: threads)
+        Im2Col.expand(fGeo, image: foreground, runs: AttentionPlan.runs(fresh).map { ($0.start, $0.count, $0.offset) },
+                      into: matchColumns, ld: F0, threads: threads)
+        GEMM.multiplyRows(m: Ln, n: F0, k: kd, a: w, lda: Ln, transA: true, b: matchColumns, ldb: F0, c: raw, ldc: R, threads: threads)
+        if !kept.isEmpty {
+            Self.copyColumns(from: carry, ld: carried.count, columns: kept.map { Int(carryColumn[$0]) }, to: raw + F0, ld: R, rows: Ln,
+                             threads: threads)
+        }
+        for q in carried { carryColumn[q] = -1 }
+        carried = []
 
         fusedIntoRaw = pad > 0
         let raw = UnsafePointer(self.raw), out = weights, W = width, taps = 2 * pad + 1
@@ -203,6 +226,14 @@ struct AttentionScores {
                 Self.add(raw + Int(r) * R, runs: firstRuns[t], into: row)
             }
         }
+        // Hand the raw scores the next chunk also needs on, before the second pass overwrites them.
+        if let next {
+            let shared = halo(of: next, pad: pad).raw.filter { rawColumn[$0] >= 0 }
+            Self.grow(&carry, &capacity.carry, Ln * shared.count, &owned)
+            Self.copyColumns(from: raw, ld: R, columns: shared.map { Int(rawColumn[$0]) }, to: carry, ld: shared.count, rows: Ln, threads: threads)
+            for (k, q) in shared.enumerated() { carryColumn[q] = Int32(k) }
+            carried = shared
+        }
         // Second pass: diagonals of the column-major flattenings, for usable patches only.
         var secondTaps = [Int32](repeating: -1, count: taps * W)
         for (j, o) in positions.enumerated() {
@@ -219,6 +250,20 @@ struct AttentionScores {
                 let r = plan.validTaps[v * taps + t]
                 if r < 0 { continue }
                 Self.add(UnsafePointer(firstPass) + Int(r) * Q, runs: secondRuns[t], into: row)
+            }
+        }
+    }
+
+    /// dst[r·ldDst + j] = src[r·ldSrc + columns[j]] for rows 0 ..< rows.
+    static func copyColumns(from src: UnsafePointer<Float>, ld ldSrc: Int, columns: [Int], to dst: UnsafeMutablePointer<Float>, ld ldDst: Int,
+                            rows: Int, threads: Int) {
+        let block = 512
+        columns.withUnsafeBufferPointer { cols in
+            Parallel.forEach(pieces: (rows + block - 1) / block, threads: threads) { piece, _ in
+                for r in piece * block..<min(rows, (piece + 1) * block) {
+                    let s = src + r * ldSrc, d = dst + r * ldDst
+                    for j in cols.indices { d[j] = s[cols[j]] }
+                }
             }
         }
     }

@@ -65,11 +65,13 @@ public enum ContextualAttentionKernel {
     }
 
     /// How attention is cut into chunks of grid rows: a score budget in floats (64 MiB: at 512²
-    /// that is 21 of the 64 grid rows, so the fuse's halo rows add 10 % rather than 20 % with
-    /// 32 MiB; measured 4–7 % faster attention) and the fewest grid rows a chunk takes (each
-    /// chunk recomputes raw scores for about 4 rows around it, the fuse's halo, so at 1024² a
-    /// one-row chunk would match every patch five times over). A parameter, not a global, so
-    /// tests can force many chunks without touching other runs.
+    /// that is 21 of the 64 grid rows; measured 4–7 % faster attention than 32 MiB, when each
+    /// chunk still matched the fuse's halo rows itself) and the fewest grid rows a chunk takes
+    /// (a chunk's first-pass and raw scores span its rows plus 2·pad, so one-row chunks would
+    /// triple that scratch). The halo rows two chunks share are now matched once and handed on
+    /// (AttentionScores). The chunk rows also fix the paste's order of terms, so changing these
+    /// defaults changes results in the last bits. A parameter, not a global, so tests can force
+    /// many chunks without touching other runs.
     public struct Chunking: Sendable, Equatable {
         public var floats: Int
         public var minimumRows: Int
@@ -102,7 +104,7 @@ public enum ContextualAttentionKernel {
         let kr = C * 4 * p.rate * p.rate, kd = C * p.ksize * p.ksize
         let fg = AttentionForeground(p, fh: fh, fw: fw, L: L, chunking: chunking, window: window)
         return [kd * L, kr * fg.rawColumns(L), kr * fg.chunkPositions, C * (bh / p.rate) * (bw / p.rate), C * (fh / p.rate) * (fw / p.rate)]
-            + AttentionScores.floats(L: L, kd: kd, chunk: fg.chunkPositions, halo: fg.halo)
+            + AttentionScores.floats(L: L, kd: kd, chunk: fg.chunkPositions, halo: fg.halo, carry: fg.carry, fused: p.fuse && p.fuseK >= 3)
     }
 
     /// Bytes of scratch `forward` uses: what the runtime's arena provides, or what it allocates.
@@ -150,7 +152,7 @@ public enum ContextualAttentionKernel {
                                  pad: p.fuse ? (p.fuseK - 1) / 2 : 0)
         let Lv = plan.valid.count, Ln = plan.needed.count
         let fg = AttentionForeground(p, fh: fh, fw: fw, L: L, chunking: chunking, window: window)
-        let chunk = fg.chunk, rawColumns = fg.rawColumns(Lv)
+        let rawColumns = fg.rawColumns(Lv)
 
         // Scratch: the arena slice the runtime planned, else a region of our own.
         let bounds = scratchFloats(p, channels: C, fh: fh, fw: fw, bh: bh, bw: bw, chunking: chunking, window: window)
@@ -160,11 +162,11 @@ public enum ContextualAttentionKernel {
         var region = ScratchRegion(base, bytes: bytes)
         let w = region.take(bounds[0])!, raw = region.take(bounds[1])!, pasted = region.take(bounds[2])!
         let bd = region.take(bounds[3])!, fd = region.take(bounds[4])!
-        var scores = AttentionScores(plan: plan, kd: kd, chunk: fg.chunkPositions, halo: fg.halo, region: &region)
+        var scores = AttentionScores(plan: plan, kd: kd, chunk: fg.chunkPositions, halo: fg.halo, carry: fg.carry, region: &region)
         defer { scores.release() }
 
         let win = window ?? (0, fh, 0, fw), yh = win.y1 - win.y0, yw = win.x1 - win.x0
-        let gyRange = fg.rows, gxRange = fg.columns
+        let chunks = fg.chunks()
         var chosenArgmax = [Int32](repeating: 0, count: window == nil ? 0 : fg.chunkPositions)
         for n in 0..<batch {
             let fi = f + n * C * fh * fw, bi = b + n * C * bh * bw
@@ -189,27 +191,14 @@ public enum ContextualAttentionKernel {
             pasteGeo.outWidth = fdw
             do {
                 let monitor = RunMonitor.current
-                for o0 in stride(from: 0, to: P, by: chunk) {
+                for (i, (o0, positions, segments)) in chunks.enumerated() {
                     // The longest kernel of a large run: report progress and stop between chunks.
                     if monitor?.isStopped == true { return }
                     monitor?.setNodeFraction(Double(n * P + o0) / Double(batch * P))
-                    let o1 = min(P, o0 + chunk)
-                    // This chunk's grid rows, cut to the positions that reach the window, as runs
-                    // (first position, count, column).
-                    var positions: [Int] = [], segments: [(first: Int, count: Int, column: Int)] = []
-                    if window == nil {
-                        positions = Array(o0..<o1)
-                        segments = [(o0, o1 - o0, 0)]
-                    } else {
-                        let rows = max(o0 / fdw, gyRange.lowerBound)..<max(max(o0 / fdw, gyRange.lowerBound), min((o1 + fdw - 1) / fdw, gyRange.upperBound))
-                        for gy in rows where !gxRange.isEmpty {
-                            segments.append((gy * fdw + gxRange.lowerBound, gxRange.count, positions.count))
-                            positions += (gy * fdw + gxRange.lowerBound)..<(gy * fdw + gxRange.upperBound)
-                        }
-                        if positions.isEmpty { continue }
-                    }
                     let count = positions.count
-                    scores.compute(positions: positions, matching: w, kd: kd, foreground: fd, geometry: fGeo, fuse: p.fuse, threads: threads)
+                    // The next chunk of this batch element reuses the raw scores both need.
+                    scores.compute(positions: positions, next: i + 1 < chunks.count ? chunks[i + 1].positions : nil, matching: w, kd: kd,
+                                   foreground: fd, geometry: fGeo, fuse: p.fuse, threads: threads)
                     if window == nil {
                         scores.softmax(scale: p.softmaxScale, argmax: argmax + n * P + o0, threads: threads)
                     } else {

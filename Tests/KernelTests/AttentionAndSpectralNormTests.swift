@@ -25,6 +25,8 @@ final class AttentionAndSpectralNormTests: XCTestCase {
             check(Case(c: 3, fh: 20, fw: 12, bh: 20, bw: 12, fuseK: 5), seed: 92, chunking: chunking)
             check(Case(n: 2, c: 2, fh: 12, fw: 16, bh: 12, bw: 16, fuse: false), seed: 93, chunking: chunking)
             check(Case(c: 3, fh: 16, fw: 16, bh: 12, bw: 20, sameTensor: false), seed: 94, chunking: chunking)
+            // Two batch elements with the fuse: raw scores handed from chunk to chunk never cross elements.
+            check(Case(n: 2, c: 3, fh: 12, fw: 10, bh: 12, bw: 10), seed: 95, chunking: chunking)
         }
     }
 
