@@ -112,6 +112,21 @@ public enum GEMM {
         }
     }
 
+    /// Floats of A (m × k) packed by `pack`.
+    public static func packedFloats(m: Int, k: Int) -> Int { fg_sgemm_packed_a_floats(m, k) }
+
+    /// A (m × k, row stride lda) packed once for `multiplyPrepacked`: for a matrix that
+    /// multiplies many B (Winograd's transformed weights).
+    public static func pack(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, into packed: UnsafeMutablePointer<Float>) {
+        fg_sgemm_pack_a(m, k, a, lda, 1, packed)
+    }
+
+    /// `multiply` with A packed by `pack`: the same bits.
+    public static func multiplyPrepacked(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                                         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+        fg_sgemm_prepacked(m, n, k, packedA, b, ldb, 1, c, ldc, accumulate ? 1 : 0)
+    }
+
     /// The same product (own kernel) with B packed once, in parallel, and C cut into about
     /// `pieces` blocks of whole rows, each thread packing only its rows of A: for tall products
     /// (m ≥ 6·pieces) whose B a block grid would pack once per row block. Elements equal

@@ -44,10 +44,25 @@ public enum Winograd {
         return (max(0, first), min(size, last + 1))
     }
 
-    /// U[ξ][co][ci] = (G g Gᵀ)[ξ] for OIHW weights, with F(4×4,3×3)'s G (6 × 3).
+    /// Floats of one ξ's matrix of transformed weights as `forward` reads it (packed).
+    static func packedStride(outChannels O: Int, inChannels I: Int) -> Int { GEMM.packedFloats(m: O, k: I) }
+
+    /// U[ξ][co][ci] = (G g Gᵀ)[ξ] for OIHW weights, with F(4×4,3×3)'s G (6 × 3), each ξ's
+    /// O × I matrix packed for the GEMM once here (`GEMM.pack`), not again in every piece.
     /// Output channels are independent, so they are spread over threads (a one-shot run transforms
     /// every layer's weights once, which was serial time).
     public static func transformWeights(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels I: Int, threads: Int = 1) -> [Float] {
+        let u = plainTransform(w, outChannels: O, inChannels: I, threads: threads), stride = packedStride(outChannels: O, inChannels: I)
+        var packed = [Float](repeating: 0, count: 36 * stride)
+        u.withUnsafeBufferPointer { u in packed.withUnsafeMutableBufferPointer { p in
+            Parallel.forEach(pieces: 36, threads: threads) { xi, _ in
+                GEMM.pack(m: O, k: I, a: u.baseAddress! + xi * O * I, lda: I, into: p.baseAddress! + xi * stride)
+            }
+        } }
+        return packed
+    }
+
+    static func plainTransform(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels I: Int, threads: Int) -> [Float] {
         var u = [Float](repeating: 0, count: 36 * O * I)
         let G: [Double] = [1.0 / 4, 0, 0, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
                            1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 24, -1.0 / 12, 1.0 / 6, 0, 0, 1]  // 6 × 3, row-major
@@ -133,6 +148,7 @@ public enum Winograd {
                                scratch: UnsafeMutablePointer<Float>, threads: Int, pieces: Pieces = .standard) {
         let H = g.outHeight, W = g.outWidth, Ci = g.inChannels, Co = g.outChannels, d = g.dilationH
         let tiling = Tiling(g, pieces), bands = tiling.pieces.count, outC = epilogue.outputChannels(g)
+        let stride = packedStride(outChannels: Co, inChannels: Ci)
         let perWorker = tiling.largest * perTile(g)
         tiling.rows.withUnsafeBufferPointer { rows in
             Parallel.forEach(pieces: g.batch * bands, threads: max(1, min(threads, g.batch * bands))) { piece, thread in
@@ -143,7 +159,7 @@ public enum Winograd {
                 fg_winograd_input_window(input + n * Ci * g.inHeight * g.inWidth, Ci, g.inHeight, g.inWidth, d - g.padTop, d - g.padLeft,
                                          H, W, d, myRows, band.count, V, t)
                 for xi in 0..<36 {
-                    GEMM.multiply(m: Co, n: t, k: Ci, a: U + xi * Co * Ci, lda: Ci, b: V + xi * Ci * t, ldb: t, c: M + xi * Co * t, ldc: t)
+                    GEMM.multiplyPrepacked(m: Co, n: t, k: Ci, packedA: U + xi * stride, b: V + xi * Ci * t, ldb: t, c: M + xi * Co * t, ldc: t)
                 }
                 fg_winograd_output(M, Co, t, Y)
                 // Epilogue on each channel's 16 × t values of Y, in place.

@@ -236,6 +236,16 @@ final class WindowedKernelTests: XCTestCase {
                 XCTAssertEqual(rows, c, "\(m)x\(n)x\(k) rows, \(threads) threads")
                 XCTAssertEqual(rowsT, c, "\(m)x\(n)x\(k) rows of a transposed A, \(threads) threads")
             }
+            // A packed once and multiplied by B (Winograd's weights): the same bits, also accumulating.
+            var packed = [Float](repeating: .nan, count: GEMM.packedFloats(m: m, k: k))
+            a.withUnsafeBufferPointer { GEMM.pack(m: m, k: k, a: $0.baseAddress!, lda: k, into: &packed) }
+            var pre = [Float](repeating: .nan, count: m * n)
+            GEMM.multiplyPrepacked(m: m, n: n, k: k, packedA: packed, b: b, ldb: n, c: &pre, ldc: n)
+            XCTAssertEqual(pre, c, "\(m)x\(n)x\(k) with A packed once")
+            var twice = c, twiceReference = c
+            GEMM.multiplyPrepacked(m: m, n: n, k: k, packedA: packed, b: b, ldb: n, c: &twice, ldc: n, accumulate: true)
+            GEMM.multiply(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &twiceReference, ldc: n, accumulate: true)
+            XCTAssertEqual(twice, twiceReference, "\(m)x\(n)x\(k) accumulated")
             // k cut at a multiple of 512, the second part accumulated: the same bits.
             if k > 512 {
                 var split = [Float](repeating: .nan, count: m * n)

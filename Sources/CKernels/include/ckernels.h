@@ -92,3 +92,9 @@ long fg_sgemm_packed_floats(long n, long k);
 long fg_sgemm_packed_panels(long n, long k);
 void fg_sgemm_pack_b(long n, long k, const float *b, long rsb, long csb, float *bp, long first, long end);
 void fg_sgemm_packed(long m, long n, long k, const float *a, long rsa, long csa, const float *bp, float *c, long ldc, int accumulate);
+
+/// A packed once (fg_sgemm_pack_a, fg_sgemm_packed_a_floats floats) and multiplied by many
+/// B: fg_sgemm_prepacked. Elements equal fg_sgemm's bit for bit.
+long fg_sgemm_packed_a_floats(long m, long k);
+void fg_sgemm_pack_a(long m, long k, const float *a, long rsa, long csa, float *ap);
+void fg_sgemm_prepacked(long m, long n, long k, const float *ap, const float *b, long rsb, long csb, float *c, long ldc, int accumulate);
