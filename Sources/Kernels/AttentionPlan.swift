@@ -257,7 +257,7 @@ struct AttentionScores {
     /// dst[r·ldDst + j] = src[r·ldSrc + columns[j]] for rows 0 ..< rows.
     static func copyColumns(from src: UnsafePointer<Float>, ld ldSrc: Int, columns: [Int], to dst: UnsafeMutablePointer<Float>, ld ldDst: Int,
                             rows: Int, threads: Int) {
-        let block = 512
+        let block = 128  // 24 pieces for 3,072 patches, so many threads share the copy
         columns.withUnsafeBufferPointer { cols in
             Parallel.forEach(pieces: (rows + block - 1) / block, threads: threads) { piece, _ in
                 for r in piece * block..<min(rows, (piece + 1) * block) {

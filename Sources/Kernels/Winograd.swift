@@ -53,36 +53,40 @@ public enum Winograd {
     /// every layer's weights once, which was serial time).
     public static func transformWeights(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels I: Int, threads: Int = 1) -> [Float] {
         let u = plainTransform(w, outChannels: O, inChannels: I, threads: threads), stride = packedStride(outChannels: O, inChannels: I)
-        var packed = [Float](repeating: 0, count: 36 * stride)
-        u.withUnsafeBufferPointer { u in packed.withUnsafeMutableBufferPointer { p in
-            Parallel.forEach(pieces: 36, threads: threads) { xi, _ in
-                GEMM.pack(m: O, k: I, a: u.baseAddress! + xi * O * I, lda: I, into: p.baseAddress! + xi * stride)
+        // Every float is written (the pack pads its last panel with zeros): no serial zero-fill first.
+        return [Float](unsafeUninitializedCapacity: 36 * stride) { p, count in
+            u.withUnsafeBufferPointer { u in
+                Parallel.forEach(pieces: 36, threads: threads) { xi, _ in
+                    GEMM.pack(m: O, k: I, a: u.baseAddress! + xi * O * I, lda: I, into: p.baseAddress! + xi * stride)
+                }
             }
-        } }
-        return packed
+            count = 36 * stride
+        }
     }
 
     static func plainTransform(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels I: Int, threads: Int) -> [Float] {
-        var u = [Float](repeating: 0, count: 36 * O * I)
         let G: [Double] = [1.0 / 4, 0, 0, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
                            1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 24, -1.0 / 12, 1.0 / 6, 0, 0, 1]  // 6 × 3, row-major
-        u.withUnsafeMutableBufferPointer { u in Parallel.forEach(pieces: O, threads: threads) { o, _ in
-            var t = [Double](repeating: 0, count: 18)  // G g, 6 × 3, in double so U is rounded once
-            for i in 0..<I {
-                let g = w + (o * I + i) * 9
-                for a in 0..<6 {
-                    for c in 0..<3 {
-                        t[a * 3 + c] = G[a * 3] * Double(g[c]) + G[a * 3 + 1] * Double(g[3 + c]) + G[a * 3 + 2] * Double(g[6 + c])
+        // Every element is written below, so the array is not zero-filled first (serial time).
+        return [Float](unsafeUninitializedCapacity: 36 * O * I) { u, count in
+            Parallel.forEach(pieces: O, threads: threads) { o, _ in
+                var t = [Double](repeating: 0, count: 18)  // G g, 6 × 3, in double so U is rounded once
+                for i in 0..<I {
+                    let g = w + (o * I + i) * 9
+                    for a in 0..<6 {
+                        for c in 0..<3 {
+                            t[a * 3 + c] = G[a * 3] * Double(g[c]) + G[a * 3 + 1] * Double(g[3 + c]) + G[a * 3 + 2] * Double(g[6 + c])
+                        }
                     }
-                }
-                for a in 0..<6 {
-                    for b in 0..<6 {
-                        u[((a * 6 + b) * O + o) * I + i] = Float(t[a * 3] * G[b * 3] + t[a * 3 + 1] * G[b * 3 + 1] + t[a * 3 + 2] * G[b * 3 + 2])
+                    for a in 0..<6 {
+                        for b in 0..<6 {
+                            u[((a * 6 + b) * O + o) * I + i] = Float(t[a * 3] * G[b * 3] + t[a * 3 + 1] * G[b * 3 + 1] + t[a * 3 + 2] * G[b * 3 + 2])
+                        }
                     }
                 }
             }
-        } }
-        return u
+            count = 36 * O * I
+        }
     }
 
     /// Tiles per piece: V, M and Y of a piece stay near the cache while the 36 GEMMs stay wide.
