@@ -128,37 +128,51 @@ static float *thread_buffer(size_t need) {
     return buffer;
 }
 
-void fg_sgemm(long m, long n, long k, const float *a, long rsa, long csa, const float *b, long rsb, long csb,
-              float *c, long ldc, int accumulate) {
+// The one loop nest behind the three entry points: A and B either packed here, block by block
+// into this thread's buffer, or given packed whole (apacked: fg_sgemm_pack_a's layout, bpacked:
+// fg_sgemm_pack_b's). Either way micro sees the same panels, so every element is the same chain.
+static void gemm(long m, long n, long k, const float *a, long rsa, long csa, const float *apacked, const float *b, long rsb, long csb,
+                 const float *bpacked, float *c, long ldc, int accumulate) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
         if (!accumulate) for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
         return;
     }
-    const long ncMax = n < NC ? (n + NR - 1) / NR * NR : NC, kcMax = k < KC ? k : KC, mcMax = m < MC ? (m + MR - 1) / MR * MR : MC;
-    float *bp = thread_buffer((size_t)((ncMax + mcMax) * kcMax)), *ap = bp + ncMax * kcMax;
+    const long mpad = (m + MR - 1) / MR * MR, npad = (n + NR - 1) / NR * NR;
+    const long ncMax = n < NC ? npad : NC, kcMax = k < KC ? k : KC, mcMax = m < MC ? mpad : MC;
+    const long bFloats = bpacked ? 0 : ncMax * kcMax, aFloats = apacked ? 0 : mcMax * kcMax;
+    float *buffer = bFloats + aFloats > 0 ? thread_buffer((size_t)(bFloats + aFloats)) : NULL;
     for (long jc = 0; jc < n; jc += NC) {
         const long nc = n - jc < NC ? n - jc : NC;
         for (long pc = 0; pc < k; pc += KC) {
             const long kc = k - pc < KC ? k - pc : KC;
             const int add = accumulate || pc > 0;
-            for (long jr = 0; jr < nc; jr += NR) {
-                const long cols = nc - jr < NR ? nc - jr : NR;
-                pack_b(cols, kc, b + pc * rsb + (jc + jr) * csb, rsb, csb, bp + jr * kc);
+            const float *bq = bpacked ? bpacked + pc * npad + jc * kc : buffer;
+            if (!bpacked) {
+                for (long jr = 0; jr < nc; jr += NR) {
+                    const long cols = nc - jr < NR ? nc - jr : NR;
+                    pack_b(cols, kc, b + pc * rsb + (jc + jr) * csb, rsb, csb, buffer + jr * kc);
+                }
             }
             for (long ic = 0; ic < m; ic += MC) {
                 const long mc = m - ic < MC ? m - ic : MC;
-                pack_a(mc, kc, a + ic * rsa + pc * csa, rsa, csa, ap);
+                const float *aq = apacked ? apacked + pc * mpad + ic * kc : buffer + bFloats;
+                if (!apacked) pack_a(mc, kc, a + ic * rsa + pc * csa, rsa, csa, buffer + bFloats);
                 for (long jr = 0; jr < nc; jr += NR) {
                     const long cols = nc - jr < NR ? nc - jr : NR;
                     for (long ir = 0; ir < mc; ir += MR) {
                         const long rows = mc - ir < MR ? mc - ir : MR;
-                        micro(kc, ap + ir * kc, bp + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, rows, cols, add);
+                        micro(kc, aq + ir * kc, bq + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, rows, cols, add);
                     }
                 }
             }
         }
     }
+}
+
+void fg_sgemm(long m, long n, long k, const float *a, long rsa, long csa, const float *b, long rsb, long csb,
+              float *c, long ldc, int accumulate) {
+    gemm(m, n, k, a, rsa, csa, NULL, b, rsb, csb, NULL, c, ldc, accumulate);
 }
 
 // Shared B. Why: a product split over threads by blocks of C packed the same B columns once per
@@ -179,29 +193,7 @@ void fg_sgemm_pack_b(long n, long k, const float *b, long rsb, long csb, float *
 }
 
 void fg_sgemm_packed(long m, long n, long k, const float *a, long rsa, long csa, const float *bp, float *c, long ldc, int accumulate) {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
-        if (!accumulate) for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
-        return;
-    }
-    const long npad = (n + NR - 1) / NR * NR, kcMax = k < KC ? k : KC, mcMax = m < MC ? (m + MR - 1) / MR * MR : MC;
-    float *ap = thread_buffer((size_t)(mcMax * kcMax));
-    for (long pc = 0; pc < k; pc += KC) {
-        const long kc = k - pc < KC ? k - pc : KC;
-        const int add = accumulate || pc > 0;
-        const float *bq = bp + pc * npad;
-        for (long ic = 0; ic < m; ic += MC) {
-            const long mc = m - ic < MC ? m - ic : MC;
-            pack_a(mc, kc, a + ic * rsa + pc * csa, rsa, csa, ap);
-            for (long jr = 0; jr < n; jr += NR) {
-                const long cols = n - jr < NR ? n - jr : NR;
-                for (long ir = 0; ir < mc; ir += MR) {
-                    const long rows = mc - ir < MR ? mc - ir : MR;
-                    micro(kc, ap + ir * kc, bq + jr * kc, c + (ic + ir) * ldc + jr, ldc, rows, cols, add);
-                }
-            }
-        }
-    }
+    gemm(m, n, k, a, rsa, csa, NULL, NULL, 0, 0, bp, c, ldc, accumulate);
 }
 
 // Pre-packed A. Why: Winograd multiplies the same transformed weights (36 matrices of
@@ -216,30 +208,5 @@ void fg_sgemm_pack_a(long m, long k, const float *a, long rsa, long csa, float *
 }
 
 void fg_sgemm_prepacked(long m, long n, long k, const float *ap, const float *b, long rsb, long csb, float *c, long ldc, int accumulate) {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
-        if (!accumulate) for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
-        return;
-    }
-    const long mpad = (m + MR - 1) / MR * MR, ncMax = n < NC ? (n + NR - 1) / NR * NR : NC, kcMax = k < KC ? k : KC;
-    float *bp = thread_buffer((size_t)(ncMax * kcMax));
-    for (long jc = 0; jc < n; jc += NC) {
-        const long nc = n - jc < NC ? n - jc : NC;
-        for (long pc = 0; pc < k; pc += KC) {
-            const long kc = k - pc < KC ? k - pc : KC;
-            const int add = accumulate || pc > 0;
-            for (long jr = 0; jr < nc; jr += NR) {
-                const long cols = nc - jr < NR ? nc - jr : NR;
-                pack_b(cols, kc, b + pc * rsb + (jc + jr) * csb, rsb, csb, bp + jr * kc);
-            }
-            const float *aq = ap + pc * mpad;
-            for (long ir = 0; ir < m; ir += MR) {
-                const long rows = m - ir < MR ? m - ir : MR;
-                for (long jr = 0; jr < nc; jr += NR) {
-                    const long cols = nc - jr < NR ? nc - jr : NR;
-                    micro(kc, aq + ir * kc, bp + jr * kc, c + ir * ldc + jc + jr, ldc, rows, cols, add);
-                }
-            }
-        }
-    }
+    gemm(m, n, k, NULL, 0, 0, ap, b, rsb, csb, NULL, c, ldc, accumulate);
 }

@@ -42,6 +42,16 @@ final class WindowedKernelTests: XCTestCase {
         return out
     }
 
+    /// The fast Winograd kernel on 2 threads (output NaN until written).
+    func winograd(_ g: ConvGeometry, _ input: [Float], _ u: [Float], _ bias: [Float]) -> [Float] {
+        output(g.outChannels * g.outHeight * g.outWidth, scratchBytes: Winograd.scratchBytes(g, threads: 2)) { out, scratch in
+            input.withUnsafeBufferPointer { xp in u.withUnsafeBufferPointer { up in bias.withUnsafeBufferPointer { bp in
+                Winograd.forward(g, input: xp.baseAddress!, transformedWeight: up.baseAddress!, bias: bp.baseAddress!, output: out,
+                                 epilogue: .none, scratch: scratch, threads: 2)
+            } } }
+        }
+    }
+
     func testIm2colWindowsMatchTheReference() {
         var rng = SeededRandom(seed: 41)
         for (cin, h, w, cout, k, s, d) in [(3, 23, 17, 5, 5, 1, 1), (7, 31, 26, 9, 3, 2, 1), (5, 40, 33, 6, 3, 1, 3), (2, 21, 19, 3, 3, 1, 16)] {
@@ -77,14 +87,7 @@ final class WindowedKernelTests: XCTestCase {
                                  dilation: (d, d), padding: (d, d, d, d))
             let naive = naiveConv2D(x, weight: weight, bias: bias, cout: cout, k: (3, 3), stride: (1, 1), dilation: (d, d), padding: .same)
             let u = weight.withUnsafeBufferPointer { Winograd.transformWeights($0.baseAddress!, outChannels: cout, inChannels: cin) }
-            func run(_ g: ConvGeometry, _ input: [Float]) -> [Float] {
-                output(cout * g.outHeight * g.outWidth, scratchBytes: Winograd.scratchBytes(g, threads: 2)) { out, scratch in
-                    input.withUnsafeBufferPointer { xp in u.withUnsafeBufferPointer { up in bias.withUnsafeBufferPointer { bp in
-                        Winograd.forward(g, input: xp.baseAddress!, transformedWeight: up.baseAddress!, bias: bp.baseAddress!, output: out,
-                                         epilogue: .none, scratch: scratch, threads: 2)
-                    } } }
-                }
-            }
+            func run(_ g: ConvGeometry, _ input: [Float]) -> [Float] { winograd(g, input, u, bias) }
             let wholeTensor = Tensor4(1, cout, h, w, run(g, x.data))
             for _ in 0..<4 {
                 let (o, i) = windows(g, step: 4 * d, slack: 2 * d, &rng)
@@ -106,14 +109,7 @@ final class WindowedKernelTests: XCTestCase {
                                  dilation: (d, d), padding: (d, d, d, d))
             let naive = naiveConv2D(x, weight: weight, bias: bias, cout: cout, k: (3, 3), stride: (1, 1), dilation: (d, d), padding: .same)
             let u = weight.withUnsafeBufferPointer { Winograd.transformWeights($0.baseAddress!, outChannels: cout, inChannels: cin) }
-            func run(_ g: ConvGeometry, _ input: [Float]) -> [Float] {
-                output(cout * g.outHeight * g.outWidth, scratchBytes: Winograd.scratchBytes(g, threads: 2)) { out, scratch in
-                    input.withUnsafeBufferPointer { xp in u.withUnsafeBufferPointer { up in bias.withUnsafeBufferPointer { bp in
-                        Winograd.forward(g, input: xp.baseAddress!, transformedWeight: up.baseAddress!, bias: bp.baseAddress!, output: out,
-                                         epilogue: .none, scratch: scratch, threads: 2)
-                    } } }
-                }
-            }
+            func run(_ g: ConvGeometry, _ input: [Float]) -> [Float] { winograd(g, input, u, bias) }
             let wholeTensor = Tensor4(1, cout, h, w, run(g, x.data))
             for _ in 0..<6 {
                 let ay0 = rng.int(0...h - 1), ay1 = rng.int(ay0 + 1...h), ax0 = rng.int(0...w - 1), ax1 = rng.int(ax0 + 1...w)
