@@ -12,23 +12,27 @@ public enum ChannelOrder: String, CaseIterable, Sendable {
 
 enum Conversion {
     /// [3, H', W'] in [-1, 1]; gray photos are replicated to three channels; the area beyond the
-    /// photo (H' ≥ H, W' ≥ W) is a mirror image of it.
-    static func photoTensor(_ image: Image, paddedHeight: Int, paddedWidth: Int, order: ChannelOrder) -> [Float] {
+    /// photo (H' ≥ H, W' ≥ W) is a mirror image of it. Rows are spread over `threads` (it is
+    /// serial time before the run otherwise: 7 ms at 512²).
+    static func photoTensor(_ image: Image, paddedHeight: Int, paddedWidth: Int, order: ChannelOrder, threads: Int = 1) -> [Float] {
         let h = image.height, w = image.width, cc = image.channels
         let half = image.bitDepth == 16 ? Float(32767.5) : Float(127.5)
         let plane = paddedHeight * paddedWidth
-        var out = [Float](repeating: 0, count: 3 * plane)
-        for y in 0..<paddedHeight {
-            let sy = Im2Col.mirror(y, h)
-            for x in 0..<paddedWidth {
-                let base = (sy * w + Im2Col.mirror(x, w)) * cc
-                for c in 0..<3 {
-                    let source = image.colorChannels == 1 ? 0 : (order == .rgb ? c : 2 - c)
-                    out[c * plane + y * paddedWidth + x] = Float(image.samples[base + source]) / half - 1
+        let sources = (0..<3).map { c in image.colorChannels == 1 ? 0 : (order == .rgb ? c : 2 - c) }
+        let columns = (0..<paddedWidth).map { Im2Col.mirror($0, w) * cc }
+        return [Float](unsafeUninitializedCapacity: 3 * plane) { out, count in
+            let o = out.baseAddress!
+            image.samples.withUnsafeBufferPointer { samples in
+                Parallel.forEach(pieces: paddedHeight, threads: plane >= 1 << 16 ? threads : 1) { y, _ in
+                    let row = samples.baseAddress! + Im2Col.mirror(y, h) * w * cc
+                    for c in 0..<3 {
+                        let dst = o + c * plane + y * paddedWidth, s = row + sources[c]
+                        for x in 0..<paddedWidth { dst[x] = Float(s[columns[x]]) / half - 1 }
+                    }
                 }
             }
+            count = 3 * plane
         }
-        return out
     }
 
     /// [1, H', W'] with 1 in the holes; the padding is known (0).

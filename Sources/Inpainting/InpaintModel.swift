@@ -118,7 +118,7 @@ public final class InpaintModel {
         let start = Date()
         // Temporaries, so that a hole-aware run frees them once they are in its arena.
         func inputs() -> [String: HostTensor] {
-            ["image": HostTensor(shape: [1, 3, ph, pw], floats: Conversion.photoTensor(photo, paddedHeight: ph, paddedWidth: pw, order: order)),
+            ["image": HostTensor(shape: [1, 3, ph, pw], floats: Conversion.photoTensor(photo, paddedHeight: ph, paddedWidth: pw, order: order, threads: options.threads)),
              "mask": HostTensor(shape: [1, 1, ph, pw], floats: mask)]
         }
         let result: RunResult

@@ -185,7 +185,7 @@ public enum ContextualAttentionKernel {
             Im2Col.expand(matchGeo, image: bd, runs: plan.neededRuns.map { ($0.start, $0.count, $0.offset) }, into: w, ld: Ln, threads: threads)
             normaliseColumns(w, rows: kd, columns: Ln, threads: threads)
             let yi = y + n * C * yh * yw
-            yi.update(repeating: 0, count: C * yh * yw)
+            Pointwise.fill(yi, count: C * yh * yw, value: 0, threads: threads)
             var pasteGeo = patches(channels: C, height: fh, width: fw, kernel: 2 * rate, stride: rate).windowed(input: win, output: (0, fdh, 0, fdw))
             pasteGeo.outHeight = fdh
             pasteGeo.outWidth = fdw

@@ -29,24 +29,45 @@ public enum Layout {
         }
     }
 
-    /// Concatenation of 4-D tensors along `axis`; `shapes` are the inputs' shapes.
-    public static func concat(_ inputs: [UnsafePointer<UInt32>], shapes: [[Int]], axis: Int, _ out: UnsafeMutablePointer<UInt32>) {
+    /// Concatenation of 4-D tensors along `axis`; `shapes` are the inputs' shapes. Large
+    /// outputs are copied in fixed chunks (Pointwise.chunked) spread over threads.
+    public static func concat(_ inputs: [UnsafePointer<UInt32>], shapes: [[Int]], axis: Int, _ out: UnsafeMutablePointer<UInt32>, threads: Int) {
         let outer = shapes[0][..<axis].reduce(1, *)
         let inner = shapes[0][(axis + 1)...].reduce(1, *)
-        let total = shapes.reduce(0) { $0 + $1[axis] } * inner
-        var offset = 0
-        for (x, s) in zip(inputs, shapes) {
-            let block = s[axis] * inner
-            for o in 0..<outer { (out + o * total + offset).update(from: x + o * block, count: block) }
-            offset += block
+        let blocks = shapes.map { $0[axis] * inner }
+        let row = blocks.reduce(0, +)
+        // Each chunk of the output walks the rows and input blocks it overlaps.
+        Pointwise.chunked(outer * row, threads: threads) { r in
+            var o = r.lowerBound / row, j = r.lowerBound % row, left = r.count
+            while left > 0 {
+                var offset = 0
+                for (x, block) in zip(inputs, blocks) where left > 0 {
+                    defer { offset += block }
+                    guard j < offset + block else { continue }
+                    let n = min(offset + block - j, left)
+                    (out + o * row + j).update(from: x + o * block + (j - offset), count: n)
+                    j += n
+                    left -= n
+                }
+                o += 1
+                j = 0
+            }
         }
     }
 
-    /// out = x[..., start..<end, ...] along `axis`.
-    public static func slice(_ x: UnsafePointer<UInt32>, shape: [Int], axis: Int, start: Int, end: Int, _ out: UnsafeMutablePointer<UInt32>) {
+    /// out = x[..., start..<end, ...] along `axis`, in fixed chunks over threads when large.
+    public static func slice(_ x: UnsafePointer<UInt32>, shape: [Int], axis: Int, start: Int, end: Int, _ out: UnsafeMutablePointer<UInt32>,
+                             threads: Int) {
         let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
         let block = (end - start) * inner, full = shape[axis] * inner
-        for o in 0..<outer { (out + o * block).update(from: x + o * full + start * inner, count: block) }
+        Pointwise.chunked(outer * block, threads: threads) { r in
+            var i = r.lowerBound
+            while i < r.upperBound {
+                let o = i / block, j = i % block, n = min(block - j, r.upperBound - i)
+                (out + i).update(from: x + o * full + start * inner + j, count: n)
+                i += n
+            }
+        }
     }
 
     /// [N, C, H, W] → [N, H·W·C] in (row, column, channel) order; chw order is a plain copy.

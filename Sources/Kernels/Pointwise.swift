@@ -97,17 +97,19 @@ public enum Pointwise {
 
     /// out[n, c] = fill·m + known·(1 − m), with the mask [N or 1, 1, H, W].
     public static func composite(fill: UnsafePointer<Float>, known: UnsafePointer<Float>, mask: UnsafePointer<Float>,
-                                 maskBatch: Int, out: UnsafeMutablePointer<Float>, batch: Int, channels: Int, pixels P: Int) {
-        for n in 0..<batch {
-            let m = mask + (maskBatch == 1 ? 0 : n * P)
-            for c in 0..<channels {
-                let o = (n * channels + c) * P
-                for i in 0..<P { out[o + i] = fill[o + i] * m[i] + known[o + i] * (1 - m[i]) }
+                                 maskBatch: Int, out: UnsafeMutablePointer<Float>, batch: Int, channels: Int, pixels P: Int, threads: Int) {
+        chunked(batch * channels * P, threads: threads) { r in
+            var i = r.lowerBound
+            while i < r.upperBound {
+                let plane = i / P, n = plane / channels, j = i % P, count = min(P - j, r.upperBound - i)
+                let m = mask + (maskBatch == 1 ? 0 : n * P) + j, f = fill + i, k = known + i, o = out + i
+                for t in 0..<count { o[t] = f[t] * m[t] + k[t] * (1 - m[t]) }
+                i += count
             }
         }
     }
 
-    public static func fill(_ out: UnsafeMutablePointer<Float>, count: Int, value: Float) {
-        out.update(repeating: value, count: count)
+    public static func fill(_ out: UnsafeMutablePointer<Float>, count: Int, value: Float, threads: Int) {
+        chunked(count, threads: threads) { r in (out + r.lowerBound).update(repeating: value, count: r.count) }
     }
 }

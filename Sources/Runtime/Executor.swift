@@ -245,10 +245,10 @@ public final class Executor {
     /// passes them as temporaries frees their memory for the run).
     public func run(_ inputs: consuming [String: HostTensor], options: RunOptions = RunOptions(), keep: [String: Window], hole: Window) throws -> RunResult {
         let (typed, plan) = try windowedPlan(inputs.mapValues(\.shape), keep: keep, hole: hole, options: options)
-        let own = sharedArena == nil ? UnsafeMutableRawPointer.allocate(byteCount: max(plan.arenaBytes, MemoryPlan.alignment), alignment: MemoryPlan.alignment) : nil
-        defer { own?.deallocate() }
+        let spare = sharedArena == nil ? workspaces.checkOutSpare(bytes: plan.arenaBytes) ?? SpareArena(plan, threads: options.threads) : nil
+        defer { if let spare { workspaces.checkIn(spare) } }
         var held = consume inputs
-        var result = try execute(typed, plan, arena: own ?? sharedArena!.pointer(bytes: plan.arenaBytes), &held, options, outputs: Array(keep.keys))
+        var result = try execute(typed, plan, arena: spare?.pointer ?? sharedArena!.pointer(bytes: plan.arenaBytes), &held, options, outputs: Array(keep.keys))
         for (name, asked) in keep {
             let r = plan.schedule.resolve(typed.graph.outputs.first { $0.name == name }!.value)
             result.outputs[name] = result.outputs[name]?.cropped(from: plan.windows!.held[r]!, to: asked)

@@ -30,6 +30,9 @@ struct MemoryPlan {
     /// Arena offset of each materialised value, and of each step's scratch (by step index).
     var valueOffsets: [ValueRef: Int] = [:]
     var scratchOffsets: [Int: Int] = [:]
+    /// The arena bytes some value occupies (sorted, disjoint): a run writes all of these, while
+    /// scratch is sized for the most a kernel may need and is often not all touched.
+    var valueBytes: [Range<Int>] = []
     var arenaBytes = 0
     var lowerBoundBytes = 0
     var largestNeed = ""
@@ -119,6 +122,13 @@ struct MemoryPlan {
         arenaBytes = items.map { $0.offset + $0.bytes }.max() ?? 0
         for (r, k) in itemOf { valueOffsets[r] = items[k].offset }
         for (i, k) in scratchItem { scratchOffsets[i] = items[k].offset }
+        let scratch = Set(scratchItem.values)
+        for item in items.indices.filter({ !scratch.contains($0) }).map({ items[$0] }).sorted(by: { $0.offset < $1.offset }) {
+            let r = item.offset..<item.offset + item.bytes
+            if let last = valueBytes.last, last.upperBound >= r.lowerBound {
+                valueBytes[valueBytes.count - 1] = last.lowerBound..<max(last.upperBound, r.upperBound)
+            } else { valueBytes.append(r) }
+        }
     }
 
     /// The input an elementwise node may overwrite: same size as the output, read for the last

@@ -70,4 +70,33 @@ final class HoleAwareTests: XCTestCase {
         }
         XCTAssertThrowsError(try executor.run(inputs, keep: ["nothing": hole], hole: hole)) { XCTAssertTrue("\($0)".contains("no output 'nothing'"), "\($0)") }
     }
+
+    /// A hole-aware run leaves its arena for the next one (WorkspaceCache's spare): a run in an
+    /// arena full of an earlier, larger run's values, and after a whole run, gives the same bits
+    /// as a fresh executor's.
+    func testReusedArenasGiveTheSameBits() throws {
+        let (m, _) = try Compiler.compile(graphPath: Fixtures.graph("deepfill_v2.yaml"), weights: .file(path: Fixtures.fixture("oracle/generator.npz")),
+                                          planSizes: [])
+        let (h, w) = (104, 136)
+        var rng = SeededRandom(seed: 9)
+        let image = HostTensor(shape: [1, 3, h, w], floats: rng.floats(3 * h * w))
+        func inputs(_ hole: Window) -> [String: HostTensor] {
+            var mask = [Float](repeating: 0, count: h * w)
+            for y in hole.y0..<hole.y1 { for x in hole.x0..<hole.x1 { mask[y * w + x] = 1 } }
+            return ["image": image, "mask": HostTensor(shape: [1, 1, h, w], floats: mask)]
+        }
+        let small = Window(y0: 50, y1: 61, x0: 20, x1: 33), large = Window(y0: 8, y1: 90, x0: 30, x1: 120)
+        func run(_ e: Executor, _ hole: Window, threads: Int) throws -> [UInt32] {
+            try XCTUnwrap(e.run(inputs(hole), options: RunOptions(threads: threads), keep: ["completed": hole], hole: hole).outputs["completed"]?.floats)
+                .map(\.bitPattern)
+        }
+        for threads in [1, 2] {
+            let fresh = try run(Executor(model: m), small, threads: threads)
+            let reused = Executor(model: m)
+            let largeFirst = try run(reused, large, threads: threads)
+            XCTAssertEqual(try run(reused, small, threads: threads), fresh, "small hole after a large one, \(threads) threads")
+            _ = try reused.run(inputs(large), options: RunOptions(threads: threads))
+            XCTAssertEqual(try run(reused, large, threads: threads), largeFirst, "large hole after a whole run, \(threads) threads")
+        }
+    }
 }

@@ -100,7 +100,7 @@ final class PointwiseAndLayoutTests: XCTestCase {
         let fill = rng.floats(n * c * p), known = rng.floats(n * c * p)
         let mask = (0..<p).map { _ in Float(rng.int(0...1)) }
         var out = [Float](repeating: 0, count: n * c * p)
-        Pointwise.composite(fill: fill, known: known, mask: mask, maskBatch: 1, out: &out, batch: n, channels: c, pixels: p)
+        Pointwise.composite(fill: fill, known: known, mask: mask, maskBatch: 1, out: &out, batch: n, channels: c, pixels: p, threads: 1)
         for i in 0..<out.count { XCTAssertEqual(out[i], mask[i % p] == 1 ? fill[i] : known[i]) }
     }
 
@@ -138,7 +138,7 @@ final class PointwiseAndLayoutTests: XCTestCase {
         let bitsA = a.map(\.bitPattern), bitsB = b.map(\.bitPattern)
         var out = [UInt32](repeating: 0, count: 2 * 4 * 4 * 5)
         bitsA.withUnsafeBufferPointer { ap in bitsB.withUnsafeBufferPointer { bp in
-            Layout.concat([ap.baseAddress!, bp.baseAddress!], shapes: [[2, 3, 4, 5], [2, 1, 4, 5]], axis: 1, &out)
+            Layout.concat([ap.baseAddress!, bp.baseAddress!], shapes: [[2, 3, 4, 5], [2, 1, 4, 5]], axis: 1, &out, threads: 1)
         } }
         for n in 0..<2 { for c in 0..<4 { for i in 0..<20 {
             let expected = c < 3 ? bitsA[(n * 3 + c) * 20 + i] : bitsB[n * 20 + i]
@@ -146,15 +146,75 @@ final class PointwiseAndLayoutTests: XCTestCase {
         } } }
         // Slicing the concatenation back gives the first operand.
         var back = [UInt32](repeating: 0, count: bitsA.count)
-        out.withUnsafeBufferPointer { Layout.slice($0.baseAddress!, shape: [2, 4, 4, 5], axis: 1, start: 0, end: 3, &back) }
+        out.withUnsafeBufferPointer { Layout.slice($0.baseAddress!, shape: [2, 4, 4, 5], axis: 1, start: 0, end: 3, &back, threads: 1) }
         XCTAssertEqual(back, bitsA)
         // Width-axis concat.
         var wide = [UInt32](repeating: 0, count: 2 * 3 * 4 * 10)
-        bitsA.withUnsafeBufferPointer { ap in Layout.concat([ap.baseAddress!, ap.baseAddress!], shapes: [[2, 3, 4, 5], [2, 3, 4, 5]], axis: 3, &wide) }
+        bitsA.withUnsafeBufferPointer { ap in Layout.concat([ap.baseAddress!, ap.baseAddress!], shapes: [[2, 3, 4, 5], [2, 3, 4, 5]], axis: 3, &wide, threads: 1) }
         XCTAssertEqual(Array(wide[5..<10]), Array(bitsA[0..<5]))
         // hwc flatten: element (c, y, x) moves to (y·W + x)·C + c.
         var hwc = [UInt32](repeating: 0, count: bitsA.count)
         bitsA.withUnsafeBufferPointer { Layout.flattenHWC($0.baseAddress!, &hwc, batch: 2, channels: 3, pixels: 20) }
         for n in 0..<2 { for c in 0..<3 { for p in 0..<20 { XCTAssertEqual(hwc[n * 60 + p * 3 + c], bitsA[n * 60 + c * 20 + p]) } } }
+    }
+
+    /// Large tensors are copied in chunks that end mid-row and mid-block: every axis, odd sizes,
+    /// one to three inputs, against index-by-index references, on 1 and 3 threads.
+    func testChunkedConcatSliceAndCompositeMatchNaive() {
+        var rng = SeededRandom(seed: 61)
+        for trial in 0..<24 {
+            let axis = trial % 4, parts = rng.int(1...3)
+            var base = [rng.int(1...2), rng.int(1...7), rng.int(9...61), rng.int(9...67)]
+            let shapes = (0..<parts).map { _ -> [Int] in base[axis] = rng.int(1...(axis < 2 ? 9 : 70)); return base }
+            let inputs = shapes.map { s in (0..<s.reduce(1, *)).map { _ in UInt32(rng.int(0...1_000_000)) } }
+            var outShape = shapes[0]
+            outShape[axis] = shapes.reduce(0) { $0 + $1[axis] }
+            let count = outShape.reduce(1, *)
+            // Reference: each output index's input and position along the axis.
+            var expected = [UInt32](repeating: 0, count: count)
+            for i in 0..<count {
+                var c = [0, 0, 0, 0], r = i
+                for d in stride(from: 3, through: 0, by: -1) { c[d] = r % outShape[d]; r /= outShape[d] }
+                var k = 0
+                while c[axis] >= shapes[k][axis] { c[axis] -= shapes[k][axis]; k += 1 }
+                let s = shapes[k]
+                expected[i] = inputs[k][((c[0] * s[1] + c[1]) * s[2] + c[2]) * s[3] + c[3]]
+            }
+            for threads in [1, 3] {
+                var out = [UInt32](repeating: 0, count: count)
+                let pointers = inputs.map { a -> UnsafeMutablePointer<UInt32> in
+                    let p = UnsafeMutablePointer<UInt32>.allocate(capacity: a.count)
+                    p.initialize(from: a, count: a.count)
+                    return p
+                }
+                defer { pointers.forEach { $0.deallocate() } }
+                Layout.concat(pointers.map { UnsafePointer($0) }, shapes: shapes, axis: axis, &out, threads: threads)
+                XCTAssertEqual(out, expected, "concat \(shapes) axis \(axis) threads \(threads)")
+                // Slicing each operand back out.
+                var start = 0
+                for (k, s) in shapes.enumerated() {
+                    var back = [UInt32](repeating: 0, count: inputs[k].count)
+                    Layout.slice(out, shape: outShape, axis: axis, start: start, end: start + s[axis], &back, threads: threads)
+                    XCTAssertEqual(back, inputs[k], "slice \(start)..<\(start + s[axis]) of \(outShape) axis \(axis)")
+                    start += s[axis]
+                }
+            }
+        }
+        for trial in 0..<8 {
+            let n = rng.int(1...2), c = rng.int(1...5), p = rng.int(5_000...40_000), maskBatch = trial % 2 == 0 ? 1 : n
+            let fill = rng.floats(n * c * p), known = rng.floats(n * c * p), mask = rng.floats(maskBatch * p)
+            let expected = (0..<n * c * p).map { i in
+                let m = mask[(maskBatch == 1 ? 0 : i / (c * p) * p) + i % p]
+                return fill[i] * m + known[i] * (1 - m)
+            }
+            for threads in [1, 3] {
+                var out = [Float](repeating: .nan, count: n * c * p)
+                Pointwise.composite(fill: fill, known: known, mask: mask, maskBatch: maskBatch, out: &out, batch: n, channels: c, pixels: p, threads: threads)
+                XCTAssertEqual(out, expected, "composite \(n)x\(c)x\(p), mask batch \(maskBatch), \(threads) threads")
+            }
+            var filled = [Float](repeating: 0, count: c * p)
+            Pointwise.fill(&filled, count: filled.count, value: Float(trial) + 0.5, threads: 3)
+            XCTAssertEqual(filled, [Float](repeating: Float(trial) + 0.5, count: c * p))
+        }
     }
 }

@@ -82,7 +82,7 @@ public struct Composite: OpContract {
     public func eval(_ k: KernelContext) {
         let x = k.shapes.inputs[0]
         Pointwise.composite(fill: k.input(0), known: k.input(1), mask: k.input(2), maskBatch: k.shapes.inputs[2][0],
-                            out: k.output(0)!, batch: x[0], channels: x[1], pixels: x[2] * x[3])
+                            out: k.output(0)!, batch: x[0], channels: x[1], pixels: x[2] * x[3], threads: k.threads)
     }
 
     /// The fill is read only inside the hole's box: outside it the mask is 0, and the runtime

@@ -217,7 +217,8 @@ public struct ConcatGrad: OpContract {
         for i in 0..<count {
             let n = k.shapes.inputs[i + 1][axis.index]
             if let out = k.outputs[i] {
-                Layout.slice(src, shape: dy, axis: axis.index, start: start, end: start + n, out.assumingMemoryBound(to: UInt32.self))
+                Layout.slice(src, shape: dy, axis: axis.index, start: start, end: start + n, out.assumingMemoryBound(to: UInt32.self),
+                             threads: k.threads)
             }
             start += n
         }

@@ -56,7 +56,7 @@ public struct Concat: OpContract {
 
     public func eval(_ k: KernelContext) {
         Layout.concat(k.inputs.map { UnsafePointer($0.assumingMemoryBound(to: UInt32.self)) }, shapes: k.shapes.inputs, axis: axis.index,
-                      k.outputs[0]!.assumingMemoryBound(to: UInt32.self))
+                      k.outputs[0]!.assumingMemoryBound(to: UInt32.self), threads: k.threads)
     }
 }
 
@@ -99,7 +99,7 @@ public struct Slice: OpContract {
 
     public func eval(_ k: KernelContext) {
         Layout.slice(k.inputs[0].assumingMemoryBound(to: UInt32.self), shape: k.shapes.inputs[0], axis: axis.index, start: start, end: end,
-                     k.outputs[0]!.assumingMemoryBound(to: UInt32.self))
+                     k.outputs[0]!.assumingMemoryBound(to: UInt32.self), threads: k.threads)
     }
 }
 
@@ -171,7 +171,7 @@ public struct Fill: OpContract {
         return .fill(Fill(value: try r.float("value", nil), channels: try r.int("channels", 1)))
     }
 
-    public func eval(_ k: KernelContext) { Pointwise.fill(k.output(0)!, count: k.count(k.shapes.outputs[0]), value: value) }
+    public func eval(_ k: KernelContext) { Pointwise.fill(k.output(0)!, count: k.count(k.shapes.outputs[0]), value: value, threads: k.threads) }
 
     /// Any window; `like` only lends its shape.
     public func windowRule(_ output: Window, _ shapes: KernelShapes, hole: Window) -> WindowRule? {
