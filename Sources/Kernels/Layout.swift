@@ -36,21 +36,13 @@ public enum Layout {
         let inner = shapes[0][(axis + 1)...].reduce(1, *)
         let blocks = shapes.map { $0[axis] * inner }
         let row = blocks.reduce(0, +)
-        // Each chunk of the output walks the rows and input blocks it overlaps.
-        Pointwise.chunked(outer * row, threads: threads) { r in
-            var o = r.lowerBound / row, j = r.lowerBound % row, left = r.count
-            while left > 0 {
-                var offset = 0
-                for (x, block) in zip(inputs, blocks) where left > 0 {
-                    defer { offset += block }
-                    guard j < offset + block else { continue }
-                    let n = min(offset + block - j, left)
-                    (out + o * row + j).update(from: x + o * block + (j - offset), count: n)
-                    j += n
-                    left -= n
-                }
-                o += 1
-                j = 0
+        // Each piece of an output row copies from the input blocks it overlaps.
+        Pointwise.chunkedRows(outer, length: row, threads: threads) { o, at, count, i in
+            var offset = 0
+            for (x, block) in zip(inputs, blocks) {
+                let lo = max(at, offset), hi = min(at + count, offset + block)
+                if lo < hi { (out + i + lo - at).update(from: x + o * block + lo - offset, count: hi - lo) }
+                offset += block
             }
         }
     }
@@ -60,13 +52,8 @@ public enum Layout {
                              threads: Int) {
         let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
         let block = (end - start) * inner, full = shape[axis] * inner
-        Pointwise.chunked(outer * block, threads: threads) { r in
-            var i = r.lowerBound
-            while i < r.upperBound {
-                let o = i / block, j = i % block, n = min(block - j, r.upperBound - i)
-                (out + i).update(from: x + o * full + start * inner + j, count: n)
-                i += n
-            }
+        Pointwise.chunkedRows(outer, length: block, threads: threads) { o, at, count, i in
+            (out + i).update(from: x + o * full + start * inner + at, count: count)
         }
     }
 

@@ -50,6 +50,19 @@ public enum Pointwise {
         }
     }
 
+    /// `chunked` over `rows` rows of `length` elements laid end to end, each chunk handed over
+    /// row by row: body(row, first element in the row, elements, flat index of the first).
+    public static func chunkedRows(_ rows: Int, length: Int, threads: Int, _ body: (_ row: Int, _ at: Int, _ count: Int, _ flat: Int) -> Void) {
+        chunked(rows * length, threads: threads) { r in
+            var i = r.lowerBound
+            while i < r.upperBound {
+                let at = i % length, n = min(length - at, r.upperBound - i)
+                body(i / length, at, n, i)
+                i += n
+            }
+        }
+    }
+
     public static func activation(_ f: ActivationFunction, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                   count: Int, threads: Int) {
         chunked(count, threads: threads) { r in f.apply(x + r.lowerBound, y + r.lowerBound, count: r.count) }
@@ -98,14 +111,9 @@ public enum Pointwise {
     /// out[n, c] = fill·m + known·(1 − m), with the mask [N or 1, 1, H, W].
     public static func composite(fill: UnsafePointer<Float>, known: UnsafePointer<Float>, mask: UnsafePointer<Float>,
                                  maskBatch: Int, out: UnsafeMutablePointer<Float>, batch: Int, channels: Int, pixels P: Int, threads: Int) {
-        chunked(batch * channels * P, threads: threads) { r in
-            var i = r.lowerBound
-            while i < r.upperBound {
-                let plane = i / P, n = plane / channels, j = i % P, count = min(P - j, r.upperBound - i)
-                let m = mask + (maskBatch == 1 ? 0 : n * P) + j, f = fill + i, k = known + i, o = out + i
-                for t in 0..<count { o[t] = f[t] * m[t] + k[t] * (1 - m[t]) }
-                i += count
-            }
+        chunkedRows(batch * channels, length: P, threads: threads) { plane, j, count, i in
+            let m = mask + (maskBatch == 1 ? 0 : plane / channels * P) + j, f = fill + i, k = known + i, o = out + i
+            for t in 0..<count { o[t] = f[t] * m[t] + k[t] * (1 - m[t]) }
         }
     }
 

@@ -206,7 +206,7 @@ public final class Executor {
         }
         defer { workspaces.checkIn(workspace) }
         var held = inputs
-        return try execute(workspace.typed, workspace.plan, arena: workspace.arena ?? sharedArena!.pointer(bytes: workspace.plan.arenaBytes),
+        return try execute(workspace.typed, workspace.plan, arena: workspace.arena?.pointer ?? sharedArena!.pointer(bytes: workspace.plan.arenaBytes),
                            &held, options, outputs: workspace.typed.graph.outputs.map(\.name))
     }
 
@@ -245,7 +245,7 @@ public final class Executor {
     /// passes them as temporaries frees their memory for the run).
     public func run(_ inputs: consuming [String: HostTensor], options: RunOptions = RunOptions(), keep: [String: Window], hole: Window) throws -> RunResult {
         let (typed, plan) = try windowedPlan(inputs.mapValues(\.shape), keep: keep, hole: hole, options: options)
-        let spare = sharedArena == nil ? workspaces.checkOutSpare(bytes: plan.arenaBytes) ?? SpareArena(plan, threads: options.threads) : nil
+        let spare = sharedArena == nil ? workspaces.checkOutSpare(bytes: plan.arenaBytes) ?? Arena(plan, threads: options.threads) : nil
         defer { if let spare { workspaces.checkIn(spare) } }
         var held = consume inputs
         var result = try execute(typed, plan, arena: spare?.pointer ?? sharedArena!.pointer(bytes: plan.arenaBytes), &held, options, outputs: Array(keep.keys))

@@ -1,7 +1,7 @@
 // A run's workspace: the verified graph at concrete sizes, its memory plan and the arena,
 // kept by the executor for the next run of the same sizes and thread count.
 // Why: planning takes milliseconds, and a fresh arena costs a page fault per 4 KiB on first
-// touch (about a tenth of a 256² run; see freshArena); PyTorch's and ONNX Runtime's
+// touch (about a tenth of a 256² run; see Arena); PyTorch's and ONNX Runtime's
 // allocators keep their pools between runs too. A workspace serves one run at a time: a run
 // checks it out, and a run that starts meanwhile on the same executor builds its own.
 import Glibc
@@ -19,14 +19,22 @@ final class Workspace: @unchecked Sendable {
     let typed: TypedGraph
     let plan: MemoryPlan
     /// Its own arena, or nil when the executor runs in a SharedArena.
-    let arena: UnsafeMutableRawPointer?
+    let arena: Arena?
 
     init(key: Key, typed: TypedGraph, plan: MemoryPlan, ownArena: Bool = true) {
         self.key = key
         self.typed = typed
         self.plan = plan
-        arena = ownArena ? Self.freshArena(plan, threads: key.threads) : nil
+        arena = ownArena ? Arena(plan, threads: key.threads) : nil
     }
+}
+
+/// A run's arena, freed with the object. A whole run's workspace owns one; a hole-aware run's
+/// plan changes with every hole, so it leaves only its arena (the spare) for the next run:
+/// pages already faulted in, nothing to unmap at the end of the run.
+final class Arena: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    let bytes: Int
 
     /// A new arena for `plan`, the pages its values will occupy faulted in up front, split over
     /// `threads`. Why: the first write to a page faults (about 1.7 µs per 4 KiB here, some 0.1 s
@@ -35,7 +43,7 @@ final class Workspace: @unchecked Sendable {
     /// MADV_POPULATE_WRITE faults a whole range in one call (about 0.7 µs a page), so even one
     /// thread gains (2 % at 512²). Scratch is left to fault when used: it is sized for the most a
     /// kernel may need, and touching all of it would raise the peak resident memory.
-    static func freshArena(_ plan: MemoryPlan, threads: Int) -> UnsafeMutableRawPointer {
+    init(_ plan: MemoryPlan, threads: Int) {
         let size = max(plan.arenaBytes, MemoryPlan.alignment), page = 4096
         let p = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: MemoryPlan.alignment)
         // Whole pages inside some value's bytes, in runs of at most 256 pages (1 MiB).
@@ -51,10 +59,11 @@ final class Workspace: @unchecked Sendable {
                 for offset in stride(from: r.lowerBound, to: r.upperBound, by: page) { p.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self) }
             }
         }
-        return p
+        pointer = p
+        bytes = size
     }
 
-    deinit { arena?.deallocate() }
+    deinit { pointer.deallocate() }
 }
 
 /// One arena for several executors whose runs never overlap (a training step's G step and D
@@ -76,23 +85,11 @@ public final class SharedArena: @unchecked Sendable {
     }
 }
 
-/// An arena a hole-aware run leaves for the next: its plan changes with every hole, so only
-/// the memory is kept (pages already faulted in, nothing to unmap at the end of the run).
-final class SpareArena: @unchecked Sendable {
-    let pointer: UnsafeMutableRawPointer
-    let bytes: Int
-    init(_ plan: MemoryPlan, threads: Int) {
-        pointer = Workspace.freshArena(plan, threads: threads)
-        bytes = max(plan.arenaBytes, MemoryPlan.alignment)
-    }
-    deinit { pointer.deallocate() }
-}
-
 /// The executor's one cached arena: a whole run's workspace or a hole-aware run's spare. One
 /// slot, emptied when a run cannot use what it holds, so the process never keeps an idle
 /// arena beside the one a run is using.
 final class WorkspaceCache: Sendable {
-    private enum Entry { case workspace(Workspace), spare(SpareArena) }
+    private enum Entry { case workspace(Workspace), spare(Arena) }
     private let slot = Mutex<Entry?>(nil)
 
     /// The cached workspace if it fits `key` (removing it from the cache until `checkIn`).
@@ -101,13 +98,13 @@ final class WorkspaceCache: Sendable {
     }
 
     /// The spare arena if it holds `bytes` (removing it from the cache until `checkIn`).
-    func checkOutSpare(bytes: Int) -> SpareArena? {
+    func checkOutSpare(bytes: Int) -> Arena? {
         take { if case .spare(let a) = $0, a.bytes >= bytes { return a } else { return nil } }
     }
 
     /// Keeps `w` (or the spare) for the next run, replacing whatever is there.
     func checkIn(_ w: Workspace) { put(.workspace(w)) }
-    func checkIn(_ a: SpareArena) { put(.spare(a)) }
+    func checkIn(_ a: Arena) { put(.spare(a)) }
 
     /// Empties the slot, returning what `fits` accepts; anything else is released here.
     private func take<T>(_ fits: (Entry) -> T?) -> T? {
